@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { failpoint } from '../system/failpoints';
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+interface Round {
+  inFlight: Promise<void> | null;
+  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+}
+
+/**
+ * Group commit for directory fsyncs: a caller whose rename happened while a directory fsync was
+ * already running waits for the next one, and every caller that arrived meanwhile shares it.
+ * Many concurrent writes into one day-directory cost a handful of fsyncs instead of one each.
+ */
+export class DirectorySync {
+  private readonly rounds = new Map<string, Round>();
+  /** Directories known to exist durably (see ensureDirectory). */
+  readonly known = new Set<string>();
+
+  sync(dir: string): Promise<void> {
+    let round = this.rounds.get(dir);
+    if (!round) {
+      round = { inFlight: null, waiters: [] };
+      this.rounds.set(dir, round);
+    }
+    const promise = new Promise<void>((resolve, reject) => round.waiters.push({ resolve, reject }));
+    if (!round.inFlight) this.startRound(dir, round);
+    return promise;
+  }
+
+  private startRound(dir: string, round: Round): void {
+    const waiters = round.waiters.splice(0);
+    round.inFlight = fsyncPath(dir).then(
+      () => waiters.forEach((w) => w.resolve()),
+      (error: unknown) => waiters.forEach((w) => w.reject(error)),
+    );
+    void round.inFlight.then(() => {
+      round.inFlight = null;
+      if (round.waiters.length > 0) this.startRound(dir, round);
+      else this.rounds.delete(dir);
+    });
+  }
+}
+
+/** mkdir -p, then fsync the parent of every directory it created, so the new path survives a crash. */
+export async function ensureDirectory(dir: string, dirs: DirectorySync): Promise<void> {
+  if (dirs.known.has(dir)) return;
+  const first = await mkdir(dir, { recursive: true });
+  if (first !== undefined) {
+    for (let created = dir; ; created = dirname(created)) {
+      await dirs.sync(dirname(created));
+      if (created === first) break;
+    }
+  }
+  dirs.known.add(dir);
+}
+
+export function tempNameFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+export function isTempName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.tmp');
+}
+
+export function isTempOf(name: string, target: string): boolean {
+  return isTempName(name) && name.startsWith(`.${basename(target)}.`);
+}
+
+/** Small whole-file writes (state, sidecars): temp → fsync → rename → fsync directory. */
+export async function writeFileDurably(target: string, data: Buffer | string, dirs: DirectorySync): Promise<void> {
+  await ensureDirectory(dirname(target), dirs);
+  const temp = tempNameFor(target);
+  const handle = await open(temp, 'wx', 0o644);
+  try {
+    await handle.writeFile(data);
+    failpoint('fs.before_data_fsync');
+    await handle.datasync();
+    failpoint('fs.after_data_fsync');
+    await handle.close();
+    failpoint('fs.before_rename');
+    await rename(temp, target);
+    failpoint('fs.after_rename');
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
+  failpoint('fs.before_dir_fsync');
+  await dirs.sync(dirname(target));
+  failpoint('fs.after_dir_fsync');
+}
+
+const BATCH_BYTES = 1 << 20;
+
+async function writeFully(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest);
+    // Regular files rarely take less than asked; when they do, continue from where it stopped.
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const buffer of rest) {
+      if (skip >= buffer.length) skip -= buffer.length;
+      else {
+        next.push(skip > 0 ? buffer.subarray(skip) : buffer);
+        skip = 0;
+      }
+    }
+    rest = next;
+  }
+}
+
+/**
+ * Streams `source` into the file with one writev per ~1 MiB, the next batch filling while the
+ * previous one is written. (A FileHandle write stream with autoClose: false keeps the handle
+ * referenced and its close() never resolves, so the stream API does not fit fsync-then-close.)
+ */
+export async function writeStream(handle: FileHandle, source: AsyncIterable<Buffer>): Promise<number> {
+  let size = 0;
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for await (const chunk of source) {
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      size += chunk.length;
+      if (batchBytes >= BATCH_BYTES) {
+        await writing;
+        writing = writeFully(handle, batch);
+        writing.catch(() => undefined);
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+  } catch (error) {
+    await writing.catch(() => undefined);
+    throw error;
+  }
+  await writing;
+  if (batch.length > 0) await writeFully(handle, batch);
+  return size;
+}

@@ -1,0 +1,27 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { ManageStorageElements } from '../../application/admin/manage-storage-elements';
+import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
+import type { RequestState } from './context';
+import { jsonBody, parseBody } from './validation';
+import { rebuildReportView, storageElementInfoView, storageElementView } from './views';
+
+const modeChange = z.strictObject({ mode: z.enum(STORAGE_MODES), confirm: z.boolean().default(false) });
+
+export function registerAdminRoutes(router: Router, manage: ManageStorageElements): void {
+  router.get('/api/v1/storage-elements', async (ctx) => {
+    const elements = await manage.list((ctx.state as RequestState).principal);
+    ctx.body = { items: elements.map(storageElementView), next_cursor: null };
+  });
+  router.get('/api/v1/storage-elements/:id', async (ctx) => {
+    ctx.body = storageElementView(await manage.get((ctx.state as RequestState).principal, String(ctx.params.id)));
+  });
+  router.post('/api/v1/storage-elements/:id/mode', jsonBody, async (ctx) => {
+    const body = parseBody(ctx, modeChange);
+    const info = await manage.changeMode((ctx.state as RequestState).principal, String(ctx.params.id), body.mode, body.confirm);
+    ctx.body = storageElementInfoView(info);
+  });
+  router.post('/api/v1/storage-elements/:id/rebuild', async (ctx) => {
+    ctx.body = rebuildReportView(await manage.rebuild((ctx.state as RequestState).principal, String(ctx.params.id)));
+  });
+}

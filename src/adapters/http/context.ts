@@ -1,0 +1,66 @@
+import type { Context, Next } from 'koa';
+import { randomBytes } from 'node:crypto';
+import { SCOPES, type Principal } from '../../domain/access/principal';
+import type { Logger } from '../telemetry/logger';
+import type { Metrics } from '../telemetry/metrics';
+import { HttpError, sendProblem, toProblem } from './problem';
+
+export interface RequestState {
+  requestId: string;
+  log: Logger;
+  principal: Principal;
+}
+
+/**
+ * Until token authentication arrives (issue 3) every request acts as this principal; use cases
+ * already receive and check a principal, so authentication only has to replace this value.
+ */
+export const OPEN_ACCESS: Principal = {
+  kind: 'anonymous',
+  subject: 'anonymous',
+  scopes: new Set(SCOPES),
+  collections: {},
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/u;
+
+/** Request id, request logger, duration metric, principal and problem-details errors for every route. */
+export function requestContext(log: Logger, metrics: Metrics) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = REQUEST_ID.test(incoming) ? incoming : randomBytes(8).toString('hex');
+    const state = ctx.state as RequestState;
+    state.requestId = requestId;
+    state.log = log.child({ req_id: requestId });
+    state.principal = OPEN_ACCESS;
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new HttpError('route_not_found', `no route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (error) {
+      const problem = toProblem(error);
+      if (problem.code === 'internal_error' || problem.code === 'dependency_unavailable') {
+        state.log.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
+      }
+      state.log.debug({ err: error, code: problem.code }, 'request failed');
+      if (ctx.headerSent || !ctx.writable) {
+        // The response already started: the only honest signal left is to cut the connection.
+        ctx.req.socket.destroy();
+        return;
+      }
+      sendProblem(ctx, problem);
+      if (ctx.status === 416 && typeof (problem.details as { size?: number }).size === 'number') {
+        ctx.set('Content-Range', `bytes */${(problem.details as { size: number }).size}`);
+      }
+    } finally {
+      const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      metrics.httpDuration
+        .labels(ctx.method, String(route), String(ctx.status))
+        .observe(Number(process.hrtime.bigint() - started) / 1e9);
+      if (ctx.status >= 500) state.log.warn({ method: ctx.method, path: ctx.path, status: ctx.status }, 'request answered 5xx');
+    }
+  };
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import type { DocumentDraft } from '../../domain/document/document';
+import type { StorageElementInfo } from '../../application/ports/storage-element-client';
+import { BLOB_BACKENDS } from '../../domain/storage-element/storage-element';
+import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
+
+/**
+ * The storage element's internal HTTP API carries documents in the sidecar's JSON form
+ * (JsonSidecarCodec.toDocument) and a new document's draft as one JSON line before its content.
+ */
+export const INTERNAL_PREFIX = '/internal/v1/storage-elements';
+export const MAX_DRAFT_BYTES = 1024 * 1024;
+
+const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+const draftSchema = z.object({
+  file_id: z.uuid(),
+  name: z.string().min(1),
+  content_type: z.string().min(1),
+  collection: z.string().min(1),
+  uploader: z.string(),
+  uploaded_at: isoDate,
+  description: z.string().nullable(),
+  tags: z.array(z.string()),
+  metadata: z.record(z.string(), z.string()),
+  retention: z.discriminatedUnion('policy', [
+    z.object({ policy: z.literal('temporary'), ttl_days: z.number().int(), expires_at: isoDate }),
+    z.object({ policy: z.literal('permanent'), retain_until: isoDate.nullable(), legal_hold: z.boolean() }),
+  ]),
+});
+
+export function encodeDraft(draft: DocumentDraft): string {
+  const r = draft.retention;
+  return JSON.stringify({
+    file_id: draft.fileId,
+    name: draft.name,
+    content_type: draft.contentType,
+    collection: draft.collection,
+    uploader: draft.uploader,
+    uploaded_at: draft.uploadedAt.toISOString(),
+    description: draft.description,
+    tags: draft.tags,
+    metadata: draft.metadata,
+    retention:
+      r.policy === 'temporary'
+        ? { policy: r.policy, ttl_days: r.ttlDays, expires_at: r.expiresAt.toISOString() }
+        : { policy: r.policy, retain_until: r.retainUntil?.toISOString() ?? null, legal_hold: r.legalHold },
+  });
+}
+
+export function decodeDraft(line: string): DocumentDraft {
+  const d = draftSchema.parse(JSON.parse(line));
+  return {
+    fileId: d.file_id,
+    name: d.name,
+    contentType: d.content_type,
+    collection: d.collection,
+    uploader: d.uploader,
+    uploadedAt: d.uploaded_at,
+    description: d.description,
+    tags: d.tags,
+    metadata: d.metadata,
+    retention:
+      d.retention.policy === 'temporary'
+        ? { policy: 'temporary', ttlDays: d.retention.ttl_days, expiresAt: d.retention.expires_at }
+        : { policy: 'permanent', retainUntil: d.retention.retain_until, legalHold: d.retention.legal_hold },
+  };
+}
+
+export const infoSchema = z
+  .object({
+    id: z.string(),
+    mode: z.enum(STORAGE_MODES),
+    backend: z.enum(BLOB_BACKENDS),
+    dc: z.string(),
+    priority: z.number(),
+    capacity_bytes: z.number(),
+    used_bytes: z.number(),
+    file_count: z.number(),
+    wal_pending: z.number(),
+    version: z.string(),
+  })
+  .transform(
+    (i): StorageElementInfo => ({
+      id: i.id,
+      mode: i.mode,
+      backend: i.backend,
+      dc: i.dc,
+      priority: i.priority,
+      capacity: { totalBytes: i.capacity_bytes, usedBytes: i.used_bytes },
+      fileCount: i.file_count,
+      walPending: i.wal_pending,
+      version: i.version,
+    }),
+  );

@@ -1,0 +1,119 @@
+import type { Context } from 'koa';
+import { ApplicationError, type ApplicationErrorCode } from '../../application/errors';
+import { DomainError, type DomainErrorCode } from '../../domain/errors';
+import { InvalidCursor } from '../memory/cursor';
+
+/** Errors only the HTTP edge can detect (malformed requests, routing). */
+export const HTTP_ERROR_CODES = [
+  'route_not_found',
+  'method_not_allowed',
+  'malformed_multipart',
+  'missing_file',
+  'multiple_files',
+  'field_after_file',
+  'invalid_digest',
+  'invalid_cursor',
+  'invalid_json',
+  'unsupported_media_type',
+  'request_too_large',
+  'dependency_unavailable',
+  'internal_error',
+] as const;
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
+
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly code: HttpErrorCode,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+}
+
+export type ErrorCode = DomainErrorCode | ApplicationErrorCode | HttpErrorCode;
+
+/** ARCHITECTURE §5: every error code maps to exactly one status; the compiler checks the table is complete. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, { status: number; title: string }>> = {
+  invalid_retention: { status: 400, title: 'Invalid retention' },
+  invalid_ttl: { status: 400, title: 'Invalid TTL' },
+  invalid_file_name: { status: 400, title: 'Invalid file name' },
+  invalid_collection: { status: 400, title: 'Invalid collection' },
+  mode_forbids_operation: { status: 409, title: 'Storage mode forbids the operation' },
+  illegal_mode_transition: { status: 409, title: 'Illegal mode transition' },
+  confirmation_required: { status: 409, title: 'Confirmation required' },
+  retention_active: { status: 409, title: 'Retention period active' },
+  legal_hold_active: { status: 409, title: 'Legal hold active' },
+  insufficient_capacity: { status: 507, title: 'Insufficient capacity' },
+  invalid_request: { status: 400, title: 'Invalid request' },
+  file_not_found: { status: 404, title: 'File not found' },
+  storage_element_not_found: { status: 404, title: 'Storage element not found' },
+  digest_mismatch: { status: 400, title: 'Digest mismatch' },
+  size_mismatch: { status: 400, title: 'Size mismatch' },
+  content_too_large: { status: 413, title: 'Content too large' },
+  range_not_satisfiable: { status: 416, title: 'Range not satisfiable' },
+  no_writable_storage: { status: 507, title: 'No writable storage' },
+  storage_unavailable: { status: 503, title: 'Storage unavailable' },
+  storage_full: { status: 507, title: 'Storage full' },
+  upload_interrupted: { status: 400, title: 'Upload interrupted' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  conflict: { status: 409, title: 'Conflict' },
+  route_not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  malformed_multipart: { status: 400, title: 'Malformed multipart body' },
+  missing_file: { status: 400, title: 'Missing file' },
+  multiple_files: { status: 400, title: 'More than one file' },
+  field_after_file: { status: 400, title: 'Field after file' },
+  invalid_digest: { status: 400, title: 'Invalid digest header' },
+  invalid_cursor: { status: 400, title: 'Invalid cursor' },
+  invalid_json: { status: 400, title: 'Invalid JSON' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  request_too_large: { status: 413, title: 'Request too large' },
+  dependency_unavailable: { status: 503, title: 'Dependency unavailable' },
+  internal_error: { status: 500, title: 'Internal error' },
+};
+
+export interface Problem {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+const DEPENDENCY_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+// PostgreSQL SQLSTATE classes 08 (connection exception) and 57P0x (operator intervention, e.g. shutdown).
+const DEPENDENCY_SQLSTATE = /^(08|57P0)/u;
+
+/** Classifies anything thrown into a problem; unknown errors are internal (a bug), never blamed on input. */
+export function toProblem(error: unknown): Problem {
+  if (error instanceof DomainError || error instanceof ApplicationError || error instanceof HttpError) {
+    return { code: error.code, detail: error.message, details: error.details };
+  }
+  if (error instanceof InvalidCursor) return { code: 'invalid_cursor', detail: error.message, details: { field: 'cursor' } };
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (DEPENDENCY_ERRNOS.has(code) || DEPENDENCY_SQLSTATE.test(code))) {
+    return { code: 'dependency_unavailable', detail: 'a service ArtStore depends on is not answering; try again', details: {} };
+  }
+  const name = (error as Error | null)?.name ?? '';
+  const message = (error as Error | null)?.message ?? '';
+  if (name === 'ConnectionException' || /^(Connection terminated|timeout exceeded when trying to connect)/u.test(message)) {
+    return { code: 'dependency_unavailable', detail: 'a service ArtStore depends on is not answering; try again', details: {} };
+  }
+  return { code: 'internal_error', detail: 'an unexpected error occurred; it has been logged', details: {} };
+}
+
+/** RFC 9457 problem details. */
+export function sendProblem(ctx: Context, problem: Problem): void {
+  const { status, title } = ERROR_STATUS[problem.code];
+  ctx.status = status;
+  ctx.type = 'application/problem+json';
+  ctx.body = {
+    type: `https://artstore.dev/problems/${problem.code.replaceAll('_', '-')}`,
+    title,
+    status,
+    detail: problem.detail,
+    code: problem.code,
+    request_id: ctx.state.requestId as string | undefined,
+    ...problem.details,
+  };
+}

@@ -1,0 +1,122 @@
+import type Router from '@koa/router';
+import { create as contentDisposition } from 'content-disposition';
+import type { Context } from 'koa';
+import { parse as parseRange } from 'range-parser';
+import { z } from 'zod';
+import { ApplicationError } from '../../application/errors';
+import type { ReadDocuments } from '../../application/query/read-documents';
+import type { ByteRange } from '../../application/ports/blob-store';
+import type { DocumentAttributes } from '../../domain/document/document';
+import type { RequestState } from './context';
+import { reprDigest } from './digests';
+import { parseQuery } from './validation';
+import { documentView } from './views';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu;
+
+/** A malformed id names no file: answered exactly like an unknown one. */
+export function fileIdParam(ctx: Context): string {
+  const id = String(ctx.params.id ?? '');
+  if (!UUID.test(id)) throw new ApplicationError('file_not_found', `file ${id} does not exist`);
+  return id.toLowerCase();
+}
+
+function etagOf(file: DocumentAttributes): string {
+  return `"${file.sha256}"`;
+}
+
+/** RFC 9110 §13.1.2: weak comparison for If-None-Match. */
+function noneMatch(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//u, '') === etag);
+}
+
+function notModifiedSince(header: string, file: DocumentAttributes): boolean {
+  const since = Date.parse(header);
+  return !Number.isNaN(since) && Math.floor(file.uploadedAt.getTime() / 1000) * 1000 <= since;
+}
+
+/** RFC 9110 §13.1.5: the Range applies only when If-Range still matches (strong ETag or exact date). */
+function ifRangeMatches(header: string, file: DocumentAttributes): boolean {
+  if (header === '') return true;
+  if (header.startsWith('"')) return header === etagOf(file);
+  const date = Date.parse(header);
+  return !Number.isNaN(date) && Math.floor(file.uploadedAt.getTime() / 1000) * 1000 === date;
+}
+
+/** One range to serve, null for the whole representation. Several ranges are served whole for now. */
+function requestedRange(ctx: Context, file: DocumentAttributes): ByteRange | null {
+  const header = ctx.get('range');
+  if (header === '' || !ifRangeMatches(ctx.get('if-range'), file)) return null;
+  const parsed = parseRange(file.size, header);
+  if (parsed.type !== 'bytes' && parsed.type !== '') return null; // RFC 9110 §14.2: unknown units are ignored
+  const [first] = parsed.ranges;
+  if (!first) {
+    throw new ApplicationError('range_not_satisfiable', `'${header}' selects no bytes of this ${file.size}-byte file`, {
+      size: file.size,
+      field: 'range',
+    });
+  }
+  return parsed.ranges.length === 1 ? first : null;
+}
+
+async function content(ctx: Context, reads: ReadDocuments): Promise<void> {
+  const state = ctx.state as RequestState;
+  const entry = await reads.describe(state.principal, fileIdParam(ctx));
+  const file = entry.file;
+  ctx.set('ETag', etagOf(file));
+  ctx.set('Last-Modified', file.uploadedAt.toUTCString());
+  ctx.set('Accept-Ranges', 'bytes');
+  ctx.set('Cache-Control', 'private, no-cache');
+  ctx.set('Repr-Digest', reprDigest(file.sha256));
+  ctx.set('Content-Disposition', contentDisposition(file.name, { type: 'attachment' }));
+  const ifNoneMatch = ctx.get('if-none-match');
+  if (ifNoneMatch ? noneMatch(ifNoneMatch, etagOf(file)) : notModifiedSince(ctx.get('if-modified-since'), file)) {
+    ctx.status = 304;
+    return;
+  }
+  const range = requestedRange(ctx, file);
+  ctx.type = file.contentType;
+  if (range) {
+    ctx.status = 206;
+    ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`);
+  } else {
+    ctx.status = 200;
+  }
+  const length = range ? range.end - range.start + 1 : file.size;
+  if (ctx.method === 'HEAD' || length === 0) {
+    ctx.length = length;
+    if (ctx.method !== 'HEAD') ctx.body = '';
+    return;
+  }
+  const opened = await reads.open(entry, range ?? undefined);
+  opened.stream.once('error', (error) => {
+    state.log.error({ err: error, file_id: file.fileId }, 'content stream failed mid-response');
+    ctx.res.destroy(error);
+  });
+  ctx.body = opened.stream;
+  ctx.length = length;
+}
+
+const searchQuery = z.strictObject({
+  q: z.string().trim().min(1, 'must not be empty').max(256),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(512).optional(),
+});
+
+export function registerReadRoutes(router: Router, reads: ReadDocuments): void {
+  router.get('/api/v1/files/:id', async (ctx) => {
+    const entry = await reads.describe((ctx.state as RequestState).principal, fileIdParam(ctx));
+    ctx.body = documentView(entry.file);
+  });
+  router.get('/api/v1/files/:id/content', (ctx) => content(ctx, reads));
+  router.get('/api/v1/search', async (ctx) => {
+    const query = parseQuery(ctx, searchQuery);
+    const page = await reads.search((ctx.state as RequestState).principal, {
+      text: query.q,
+      limit: query.limit,
+      cursor: query.cursor ?? null,
+    });
+    ctx.body = { items: page.items.map(documentView), next_cursor: page.nextCursor };
+  });
+}

@@ -1,0 +1,62 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+
+export interface RunningServer {
+  readonly server: Server;
+  /** The bound address, e.g. http://127.0.0.1:41234 (port 0 resolved). */
+  readonly url: string;
+  readonly port: number;
+  close(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * `Expect: 100-continue` (RFC 9110 §10.1.1): the interim 100 goes out only when a handler first
+ * reads the body, so a request refused before reading (full SE, wrong mode, bad metadata) costs
+ * the client no upload and a sender can try the next storage element with the same stream.
+ */
+function continueOnFirstRead(req: IncomingMessage, res: ServerResponse): void {
+  const read = req._read.bind(req);
+  let sent = false;
+  req._read = (size: number) => {
+    if (!sent) {
+      sent = true;
+      if (!res.headersSent) res.writeContinue();
+    }
+    read(size);
+  };
+}
+
+export async function listen(app: Koa, host: string, port: number): Promise<RunningServer> {
+  const handler = app.callback();
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, handler);
+  // Large uploads may take long; only a socket idle for 2 minutes is dropped.
+  server.timeout = 120_000;
+  server.on('checkContinue', (req, res) => {
+    continueOnFirstRead(req, res);
+    void handler(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    port: address.port,
+    url: `http://${shownHost === '0.0.0.0' || shownHost === '[::]' ? '127.0.0.1' : shownHost}:${address.port}`,
+    close: (timeoutMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import type { UploadCommand } from '../../application/ingester/upload-document';
+import type { ContentExpectations } from '../../application/ports/storage-element-client';
+import { ApplicationError } from '../../application/errors';
+import { invalid } from './validation';
+
+export const LIMITS = {
+  nameLength: 1024,
+  description: 4096,
+  tags: 64,
+  tagLength: 128,
+  metadataEntries: 64,
+  metadataKey: 128,
+  metadataValue: 4096,
+} as const;
+
+/** One schema for upload metadata, whether it comes from the query, headers or multipart fields. */
+const fields = z.strictObject({
+  name: z.string().max(LIMITS.nameLength).optional(),
+  retention_policy: z.string().max(32).optional(),
+  ttl_days: z.coerce.number().int().optional(),
+  retain_until: z.iso.datetime({ offset: true }).optional(),
+  collection: z.string().max(128).optional(),
+  description: z.string().max(LIMITS.description).optional(),
+  tags: z.array(z.string().trim().min(1).max(LIMITS.tagLength)).max(LIMITS.tags).optional(),
+  metadata: z
+    .record(z.string().min(1).max(LIMITS.metadataKey), z.string().max(LIMITS.metadataValue))
+    .refine((m) => Object.keys(m).length <= LIMITS.metadataEntries, `at most ${LIMITS.metadataEntries} metadata entries`)
+    .optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/u, 'must be 64 hex digits')
+    .transform((s) => s.toLowerCase())
+    .optional(),
+});
+export type UploadFields = z.infer<typeof fields>;
+
+/** Raw name/value pairs as they arrive; `tags` may repeat or be comma-separated, metadata as `metadata[key]` or JSON. */
+export type RawFields = ReadonlyArray<readonly [string, string]>;
+
+export function parseUploadFields(pairs: RawFields): UploadFields {
+  const raw: Record<string, unknown> = {};
+  const tags: string[] = [];
+  const metadata: Record<string, string> = {};
+  let sawTags = false;
+  let sawMetadata = false;
+  for (const [key, value] of pairs) {
+    const metaKey = /^metadata\[(.+)\]$/u.exec(key)?.[1];
+    if (metaKey !== undefined) {
+      metadata[metaKey] = value;
+      sawMetadata = true;
+    } else if (key === 'metadata') {
+      sawMetadata = true;
+      Object.assign(metadata, parseJsonObject(value));
+    } else if (key === 'tags' || key === 'tags[]') {
+      sawTags = true;
+      tags.push(...value.split(',').filter((t) => t.trim() !== ''));
+    } else if (raw[key] !== undefined) {
+      throw new ApplicationError('invalid_request', `field '${key}' is given more than once`, { field: key });
+    } else {
+      raw[key] = value;
+    }
+  }
+  if (sawTags) raw.tags = tags;
+  if (sawMetadata) raw.metadata = metadata;
+  const parsed = fields.safeParse(raw);
+  if (!parsed.success) throw invalid(parsed.error);
+  return parsed.data;
+}
+
+function parseJsonObject(value: string): Record<string, string> {
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, string>;
+  } catch {
+    // reported below
+  }
+  throw new ApplicationError('invalid_request', 'metadata must be a JSON object of strings', { field: 'metadata' });
+}
+
+export function toUploadCommand(
+  f: UploadFields,
+  name: string | undefined,
+  contentType: string,
+  expect: ContentExpectations,
+): UploadCommand {
+  const fileName = f.name ?? name;
+  if (fileName === undefined || fileName === '') {
+    throw new ApplicationError('invalid_request', 'a file name is required (name field, ArtStore-Name header or Content-Disposition filename)', {
+      field: 'name',
+    });
+  }
+  return {
+    name: fileName,
+    contentType,
+    collection: f.collection,
+    description: f.description,
+    tags: f.tags,
+    metadata: f.metadata,
+    retentionPolicy: f.retention_policy,
+    ttlDays: f.ttl_days,
+    retainUntil: f.retain_until ? new Date(f.retain_until) : undefined,
+    expect,
+  };
+}

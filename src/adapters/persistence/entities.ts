@@ -1,0 +1,69 @@
+import { defineEntity, p } from '@mikro-orm/postgresql';
+
+/** The storage-element registry (§2: admin owns it; every SE announces itself here). */
+export const StorageElementRow = defineEntity({
+  name: 'StorageElementRow',
+  tableName: 'storage_elements',
+  properties: {
+    id: p.string().length(63).primary(),
+    mode: p.string().length(8),
+    backend: p.string().length(8),
+    dc: p.string().length(63),
+    priority: p.integer(),
+    totalBytes: p.bigint('number'),
+    usedBytes: p.bigint('number'),
+    fileCount: p.bigint('number'),
+    url: p.text(),
+    lastSeenAt: p.datetime(),
+  },
+});
+
+/** One storage element's metadata cache (§4): a copy of each active sidecar, rebuildable from them. */
+export const SeFileRow = defineEntity({
+  name: 'SeFileRow',
+  tableName: 'se_files',
+  properties: {
+    seId: p.string().length(63).primary(),
+    fileId: p.uuid().primary(),
+    size: p.bigint('number'),
+    attributes: p.json<Record<string, unknown>>(),
+    updatedAt: p.datetime(),
+  },
+  primaryKeys: ['seId', 'fileId'],
+});
+
+/** The catalog of every file (§2, admin). `attributes` holds the sidecar document; columns serve queries. */
+export const CatalogFileRow = defineEntity({
+  name: 'CatalogFileRow',
+  tableName: 'files',
+  properties: {
+    fileId: p.uuid().primary(),
+    name: p.text(),
+    collection: p.string().length(63),
+    contentType: p.text(),
+    size: p.bigint('number'),
+    sha256: p.string().length(64),
+    uploader: p.text(),
+    uploadedAt: p.datetime(),
+    status: p.string().length(16),
+    retentionPolicy: p.string().length(16),
+    expiresAt: p.datetime().nullable(),
+    attributes: p.json<Record<string, unknown>>(),
+  },
+  indexes: [{ properties: ['uploadedAt', 'fileId'] }, { properties: ['collection'] }],
+});
+
+export const FileCopyRow = defineEntity({
+  name: 'FileCopyRow',
+  tableName: 'file_copies',
+  properties: {
+    fileId: p.uuid().primary(),
+    seId: p.string().length(63).primary(),
+    key: p.text(),
+    createdAt: p.datetime(),
+  },
+  primaryKeys: ['fileId', 'seId'],
+  indexes: [{ properties: ['seId'] }],
+});
+
+export const ENTITIES = [StorageElementRow, SeFileRow, CatalogFileRow, FileCopyRow];

@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { EventBus, Events, Topic } from '../../application/ports/event-bus';
+
+const payloads: { [T in Topic]: z.ZodType<Events[T]> } = {
+  'storage_element.changed': z.object({ seId: z.string() }),
+  'file.changed': z.object({ fileId: z.string() }),
+};
+
+/**
+ * Events between processes over Redis pub/sub (split roles). Delivery is at most once: a
+ * subscriber also refreshes on its own schedule, so a lost message only delays a refresh.
+ */
+export class RedisEventBus implements EventBus {
+  private readonly handlers = new Map<string, Set<(payload: never) => void>>();
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+  ) {
+    subscriber.on('message', (channel: string, message: string) => this.deliver(channel, message));
+  }
+
+  private channel(topic: Topic): string {
+    return `${this.prefix}events:${topic}`;
+  }
+
+  private deliver(channel: string, message: string): void {
+    const topic = channel.slice(`${this.prefix}events:`.length) as Topic;
+    const schema = payloads[topic];
+    if (!schema) return;
+    let parsed: unknown;
+    try {
+      parsed = schema.parse(JSON.parse(message));
+    } catch {
+      return; // a malformed message from another process is ignored, not fatal
+    }
+    for (const handler of this.handlers.get(channel) ?? []) (handler as (p: unknown) => void)(parsed);
+  }
+
+  async publish<T extends Topic>(topic: T, payload: Events[T]): Promise<void> {
+    await this.publisher.publish(this.channel(topic), JSON.stringify(payload));
+  }
+
+  async subscribe<T extends Topic>(topic: T, handler: (payload: Events[T]) => void): Promise<() => Promise<void>> {
+    const channel = this.channel(topic);
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.subscriber.subscribe(channel);
+    }
+    set.add(handler as (payload: never) => void);
+    return async () => {
+      set.delete(handler as (payload: never) => void);
+      if (set.size === 0) {
+        this.handlers.delete(channel);
+        await this.subscriber.unsubscribe(channel);
+      }
+    };
+  }
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { SidecarInvalid, type SidecarCodec } from '../../application/ports/sidecar-codec';
+import { FILE_STATUSES, STORED_ENCODINGS, type DocumentAttributes } from '../../domain/document/document';
+import type { Retention } from '../../domain/retention/retention';
+
+/** docs/sidecar-format.md describes this schema; bump SCHEMA_VERSION and keep a reader for every older one. */
+export const SCHEMA_VERSION = 1;
+
+const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/u);
+
+const retention = z.discriminatedUnion('policy', [
+  z.object({ policy: z.literal('temporary'), ttl_days: z.number().int().min(1), expires_at: isoDate }),
+  z.object({ policy: z.literal('permanent'), retain_until: isoDate.nullable(), legal_hold: z.boolean() }),
+]);
+
+const sidecarV1 = z.object({
+  schema_version: z.literal(1),
+  file_id: z.uuid(),
+  name: z.string().min(1),
+  content_type: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  sha256,
+  collection: z.string().min(1),
+  uploader: z.string(),
+  uploaded_at: isoDate,
+  updated_at: isoDate,
+  description: z.string().nullable(),
+  tags: z.array(z.string()),
+  metadata: z.record(z.string(), z.string()),
+  retention,
+  status: z.enum(FILE_STATUSES),
+  attr_version: z.number().int().positive(),
+  stored: z.object({
+    key: z.string().min(1),
+    encoding: z.enum(STORED_ENCODINGS),
+    size: z.number().int().nonnegative(),
+    sha256,
+  }),
+});
+
+function encodeRetention(r: Retention): Record<string, unknown> {
+  return r.policy === 'temporary'
+    ? { policy: r.policy, ttl_days: r.ttlDays, expires_at: r.expiresAt.toISOString() }
+    : { policy: r.policy, retain_until: r.retainUntil?.toISOString() ?? null, legal_hold: r.legalHold };
+}
+
+export class JsonSidecarCodec implements SidecarCodec {
+  encode(file: DocumentAttributes): Buffer {
+    return Buffer.from(`${JSON.stringify(this.toDocument(file), null, 2)}\n`, 'utf8');
+  }
+
+  decode(content: Buffer): DocumentAttributes {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(content.toString('utf8'));
+    } catch (error) {
+      throw new SidecarInvalid(`not JSON: ${(error as Error).message}`);
+    }
+    return this.fromDocument(raw);
+  }
+
+  /** The sidecar as a JSON value (also what the PostgreSQL caches keep in their `attributes` column). */
+  toDocument(file: DocumentAttributes): Record<string, unknown> {
+    return {
+      schema_version: SCHEMA_VERSION,
+      file_id: file.fileId,
+      name: file.name,
+      content_type: file.contentType,
+      size: file.size,
+      sha256: file.sha256,
+      collection: file.collection,
+      uploader: file.uploader,
+      uploaded_at: file.uploadedAt.toISOString(),
+      updated_at: file.updatedAt.toISOString(),
+      description: file.description,
+      tags: file.tags,
+      metadata: file.metadata,
+      retention: encodeRetention(file.retention),
+      status: file.status,
+      attr_version: file.attrVersion,
+      stored: {
+        key: file.stored.key,
+        encoding: file.stored.encoding,
+        size: file.stored.size,
+        sha256: file.stored.sha256,
+      },
+    };
+  }
+
+  fromDocument(raw: unknown): DocumentAttributes {
+    const parsed = sidecarV1.safeParse(raw);
+    if (!parsed.success) {
+      throw new SidecarInvalid(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    }
+    const s = parsed.data;
+    return {
+      fileId: s.file_id,
+      name: s.name,
+      contentType: s.content_type,
+      size: s.size,
+      sha256: s.sha256,
+      collection: s.collection,
+      uploader: s.uploader,
+      uploadedAt: s.uploaded_at,
+      updatedAt: s.updated_at,
+      description: s.description,
+      tags: s.tags,
+      metadata: s.metadata,
+      retention:
+        s.retention.policy === 'temporary'
+          ? { policy: 'temporary', ttlDays: s.retention.ttl_days, expiresAt: s.retention.expires_at }
+          : { policy: 'permanent', retainUntil: s.retention.retain_until, legalHold: s.retention.legal_hold },
+      status: s.status,
+      attrVersion: s.attr_version,
+      stored: s.stored,
+    };
+  }
+}

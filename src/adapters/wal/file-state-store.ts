@@ -1,0 +1,29 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { StorageElementState, StorageElementStateStore } from '../../application/ports/storage-element-state';
+import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
+import { DirectorySync, writeFileDurably } from '../blob-store/durable-fs';
+
+const stateSchema = z.object({ mode: z.enum(STORAGE_MODES) });
+
+/** The SE's own state file beside its WAL, replaced atomically and durably. */
+export class FileStateStore implements StorageElementStateStore {
+  private readonly dirs = new DirectorySync();
+
+  constructor(private readonly path: string) {}
+
+  async load(): Promise<StorageElementState | null> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    return stateSchema.parse(JSON.parse(text));
+  }
+
+  async save(state: StorageElementState): Promise<void> {
+    await writeFileDurably(this.path, `${JSON.stringify({ mode: state.mode }, null, 2)}\n`, this.dirs);
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Errors raised by use cases (application layer). Like DomainError, the code is closed and stable;
+ * the HTTP adapter owns the mapping to statuses.
+ */
+export const APPLICATION_ERROR_CODES = [
+  'invalid_request',
+  'file_not_found',
+  'storage_element_not_found',
+  'digest_mismatch',
+  'size_mismatch',
+  'content_too_large',
+  'range_not_satisfiable',
+  'no_writable_storage',
+  'storage_unavailable',
+  'storage_full',
+  'upload_interrupted',
+  'forbidden',
+  'conflict',
+] as const;
+export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
+
+export class ApplicationError extends Error {
+  override readonly name = 'ApplicationError';
+  constructor(
+    readonly code: ApplicationErrorCode,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,29 @@
+import type { DocumentAttributes } from '../../domain/document/document';
+import type { Page } from './file-index';
+
+export interface FileCopy {
+  readonly seId: string;
+  readonly key: string;
+}
+
+export interface CatalogEntry {
+  readonly file: DocumentAttributes;
+  readonly copies: readonly FileCopy[];
+}
+
+export interface CatalogSearch {
+  readonly text: string;
+  /** Only these collections (already narrowed to what the caller may read); undefined means all. */
+  readonly collections?: readonly string[] | undefined;
+  readonly limit: number;
+  readonly cursor: string | null;
+}
+
+/** The admin's catalog of every file and its copies (§2). */
+export interface FileCatalog {
+  add(entry: CatalogEntry): Promise<void>;
+  get(fileId: string): Promise<CatalogEntry | null>;
+  search(query: CatalogSearch): Promise<Page<DocumentAttributes>>;
+  /** Replaces what the catalog knows about a file from an SE's authoritative sidecar (rebuild). */
+  restore(entry: CatalogEntry): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import type { Principal } from '../../domain/access/principal';
+import { canAccessCollection } from '../../domain/access/principal';
+import type { DocumentAttributes } from '../../domain/document/document';
+import { ApplicationError } from '../errors';
+import type { ByteRange } from '../ports/blob-store';
+import type { CatalogEntry, FileCatalog } from '../ports/file-catalog';
+import type { Page } from '../ports/file-index';
+import type { OpenedContent, StorageElementDirectory } from '../ports/storage-element-client';
+import { requireFileAccess, requireScope } from '../shared/authorize';
+import type { RegistryView } from '../shared/registry-view';
+
+export interface SearchCommand {
+  readonly text: string;
+  readonly limit: number;
+  readonly cursor: string | null;
+}
+
+/** The query role's reads (§2): metadata, content with ranges, search. */
+export class ReadDocuments {
+  constructor(
+    private readonly catalog: FileCatalog,
+    private readonly directory: StorageElementDirectory,
+    private readonly registry: RegistryView,
+  ) {}
+
+  /** The catalog entry of an active file the caller may read; anything else is "not found". */
+  async describe(principal: Principal, fileId: string): Promise<CatalogEntry> {
+    const entry = await this.catalog.get(fileId);
+    if (!entry || entry.file.status !== 'active') {
+      requireScope(principal, 'files:read');
+      throw new ApplicationError('file_not_found', `file ${fileId} does not exist`);
+    }
+    requireFileAccess(principal, 'files:read', entry.file.collection, fileId);
+    return entry;
+  }
+
+  /**
+   * Opens the content from the first copy that answers. A copy that fails before sending bytes
+   * is skipped; the caller sees an error only when no copy can serve.
+   */
+  async open(entry: CatalogEntry, range?: ByteRange): Promise<OpenedContent> {
+    const known = new Map((await this.registry.list()).map((se) => [se.id, se]));
+    const copies = [...entry.copies].sort((a, b) => Number(known.has(b.seId)) - Number(known.has(a.seId)));
+    let lastError: unknown = new ApplicationError('storage_unavailable', `no copy of file ${entry.file.fileId} is reachable`);
+    for (const copy of copies) {
+      try {
+        return await this.directory.client(copy.seId).open(entry.file.fileId, range);
+      } catch (error) {
+        if (error instanceof ApplicationError && error.code === 'range_not_satisfiable') throw error;
+        lastError = error;
+      }
+    }
+    if (lastError instanceof ApplicationError && lastError.code === 'storage_unavailable') throw lastError;
+    throw new ApplicationError('storage_unavailable', `no copy of file ${entry.file.fileId} could be read`, {}, {
+      cause: lastError,
+    });
+  }
+
+  async search(principal: Principal, command: SearchCommand): Promise<Page<DocumentAttributes>> {
+    requireScope(principal, 'files:read');
+    const page = await this.catalog.search({ text: command.text, limit: command.limit, cursor: command.cursor });
+    return {
+      items: page.items.filter((file) => canAccessCollection(principal, 'files:read', file.collection)),
+      nextCursor: page.nextCursor,
+    };
+  }
+}

@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { MAX_TTL_DAYS, MIN_TTL_DAYS } from '../domain/retention/retention';
+import { isValidStorageElementId } from '../domain/storage-element/storage-element';
+import { STORAGE_MODES } from '../domain/storage-mode/storage-mode';
+
+export const ROLES = ['admin', 'storage', 'ingester', 'query'] as const;
+export type Role = (typeof ROLES)[number];
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const storageElement = z.object({
+  id: z.string().refine(isValidStorageElementId, 'must be 1-63 characters of a-z, 0-9 and "-"'),
+  mode: z.enum(STORAGE_MODES),
+  backend: z.literal('local').default('local'),
+  /** Directory holding the SE's blobs, WAL and state; default `<data_dir>/se/<id>`. */
+  path: z.string().min(1).optional(),
+  dc: z.string().min(1).max(63).default('dc1'),
+  priority: integer(0, 1_000_000).default(100),
+  capacity_bytes: z.coerce.number().int().positive().optional(),
+});
+export type StorageElementConfig = z.infer<typeof storageElement> & { readonly path: string };
+
+const roleList = z
+  .string()
+  .default('all')
+  .transform((value, ctx) => {
+    const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (names.length === 1 && names[0] === 'all') return [...ROLES];
+    const unknown = names.filter((n) => !(ROLES as readonly string[]).includes(n));
+    if (unknown.length > 0 || names.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `unknown role '${unknown.join("', '") || value}': use all, or a list of ${ROLES.join(', ')}` });
+      return z.NEVER;
+    }
+    return [...new Set(names)] as Role[];
+  });
+
+const schema = z
+  .object({
+    role: roleList,
+    host: z.string().min(1).default('0.0.0.0'),
+    port: integer(0, 65535).default(8000),
+    data_dir: z.string().min(1).default('./data'),
+    database_url: z.url({ protocol: /^postgres(ql)?$/u }).optional(),
+    redis_url: z.url({ protocol: /^rediss?$/u }).optional(),
+    redis_prefix: z.string().default('artstore:'),
+    public_url: z.url({ protocol: /^https?$/u }).optional(),
+    storage_element_id: z.string().optional(),
+    storage_elements: z.array(storageElement).min(1).default([
+      { id: 'edit-1', mode: 'edit', backend: 'local', dc: 'dc1', priority: 100 },
+      { id: 'rw-1', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
+    ]),
+    default_ttl_days: integer(MIN_TTL_DAYS, MAX_TTL_DAYS).default(30),
+    heartbeat_ms: integer(100, 600_000).default(5_000),
+    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    failpoints: z.string().optional(),
+    shutdown_timeout_ms: integer(0, 600_000).default(10_000),
+  })
+  .superRefine((c, ctx) => {
+    const allInOne = ROLES.every((r) => c.role.includes(r));
+    if (!allInOne) {
+      if (!c.database_url) ctx.addIssue({ code: 'custom', path: ['database_url'], message: 'split roles need ARTSTORE_DATABASE_URL (a shared PostgreSQL)' });
+      if (!c.redis_url) ctx.addIssue({ code: 'custom', path: ['redis_url'], message: 'split roles need ARTSTORE_REDIS_URL (a shared Redis)' });
+    }
+    const ids = c.storage_elements.map((se) => se.id);
+    const duplicates = ids.filter((id, i) => ids.indexOf(id) !== i);
+    if (duplicates.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['storage_elements'], message: `duplicate storage element id '${duplicates.join("', '")}'` });
+    }
+    if (c.storage_element_id !== undefined && !ids.includes(c.storage_element_id)) {
+      ctx.addIssue({ code: 'custom', path: ['storage_element_id'], message: `no storage element '${c.storage_element_id}' is configured` });
+    }
+    if (c.role.includes('storage') && !allInOne && c.storage_element_id === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['storage_element_id'], message: 'a storage-role process serves one storage element: set ARTSTORE_SE_ID' });
+    }
+  });
+
+export type Config = Readonly<
+  Omit<z.infer<typeof schema>, 'storage_elements'> & {
+    storage_elements: readonly StorageElementConfig[];
+    /** Storage elements this process hosts. */
+    hosted_storage_elements: readonly StorageElementConfig[];
+    all_in_one: boolean;
+  }
+>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Environment variable → config key (the README's config table lists the same). */
+export const ENV_KEYS: Readonly<Record<string, string>> = {
+  ARTSTORE_ROLE: 'role',
+  ARTSTORE_HOST: 'host',
+  ARTSTORE_PORT: 'port',
+  ARTSTORE_DATA_DIR: 'data_dir',
+  ARTSTORE_DATABASE_URL: 'database_url',
+  ARTSTORE_REDIS_URL: 'redis_url',
+  ARTSTORE_REDIS_PREFIX: 'redis_prefix',
+  ARTSTORE_PUBLIC_URL: 'public_url',
+  ARTSTORE_SE_ID: 'storage_element_id',
+  ARTSTORE_DEFAULT_TTL_DAYS: 'default_ttl_days',
+  ARTSTORE_HEARTBEAT_MS: 'heartbeat_ms',
+  ARTSTORE_LOG_LEVEL: 'log_level',
+  ARTSTORE_FAILPOINTS: 'failpoints',
+  ARTSTORE_SHUTDOWN_TIMEOUT_MS: 'shutdown_timeout_ms',
+};
+
+/** One storage element defined by environment alone (a storage process without a config file). */
+const SE_ENV_KEYS: Readonly<Record<string, string>> = {
+  ARTSTORE_SE_MODE: 'mode',
+  ARTSTORE_SE_PATH: 'path',
+  ARTSTORE_SE_DC: 'dc',
+  ARTSTORE_SE_PRIORITY: 'priority',
+  ARTSTORE_SE_CAPACITY_BYTES: 'capacity_bytes',
+};
+
+export interface ConfigSources {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Command-line overrides (`--role`, `--port`, `--data-dir`, `--config`). */
+  readonly flags?: Readonly<Record<string, string | undefined>>;
+  readonly readFile?: (path: string) => string;
+}
+
+/** The only reader of the environment: file < env < flags, validated at once, all problems reported. */
+export function loadConfig(sources: ConfigSources): Config {
+  const { env, flags = {}, readFile = (p) => readFileSync(p, 'utf8') } = sources;
+  const problems: string[] = [];
+  let file: Record<string, unknown> = {};
+  const configPath = flags.config ?? env.ARTSTORE_CONFIG_FILE;
+  if (configPath) {
+    try {
+      const parsed = JSON.parse(readFile(configPath)) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object');
+      file = parsed as Record<string, unknown>;
+    } catch (error) {
+      problems.push(`config file ${configPath}: ${(error as Error).message}`);
+    }
+  }
+  const raw: Record<string, unknown> = { ...file };
+  for (const [name, key] of Object.entries(ENV_KEYS)) if (env[name] !== undefined && env[name] !== '') raw[key] = env[name];
+  for (const [flag, key] of Object.entries({ role: 'role', port: 'port', 'data-dir': 'data_dir' })) {
+    if (flags[flag] !== undefined) raw[key] = flags[flag];
+  }
+  const envSe = Object.fromEntries(
+    Object.entries(SE_ENV_KEYS).flatMap(([name, key]) => (env[name] ? [[key, env[name]]] : [])),
+  );
+  if (Object.keys(envSe).length > 0) {
+    const listed = Array.isArray(raw.storage_elements) ? (raw.storage_elements as unknown[]) : [];
+    raw.storage_elements = [...listed, { id: raw.storage_element_id, ...envSe }];
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    problems.push(...result.error.issues.map((i) => `${describeKey(i.path)}: ${i.message}`));
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  const c = result.data;
+  const dataDir = resolve(c.data_dir);
+  const elements = c.storage_elements.map((se) => ({ ...se, path: resolve(se.path ?? `${dataDir}/se/${se.id}`) }));
+  const allInOne = ROLES.every((r) => c.role.includes(r));
+  const hosted = c.role.includes('storage')
+    ? elements.filter((se) => c.storage_element_id === undefined || se.id === c.storage_element_id)
+    : [];
+  return deepFreeze({ ...c, data_dir: dataDir, storage_elements: elements, hosted_storage_elements: hosted, all_in_one: allInOne });
+}
+
+function describeKey(path: readonly PropertyKey[]): string {
+  const key = path.map(String).join('.');
+  const env = Object.entries(ENV_KEYS).find(([, k]) => k === path[0])?.[0];
+  return env && path.length === 1 ? `${key} (${env})` : key || '(config)';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,108 @@
+import { Container, ContainerModule } from 'inversify';
+import type { Redis } from 'ioredis';
+import { ManageStorageElements } from '../application/admin/manage-storage-elements';
+import { UploadDocument } from '../application/ingester/upload-document';
+import { ReadDocuments } from '../application/query/read-documents';
+import { RegistryView } from '../application/shared/registry-view';
+import type { StorageElementService } from '../application/storage/storage-element-service';
+import { MemoryEventBus } from '../adapters/memory/memory-event-bus';
+import type { Orm } from '../adapters/persistence/database';
+import { MikroOrmFileCatalog } from '../adapters/persistence/mikro-orm-file-catalog';
+import { MikroOrmFileIndex } from '../adapters/persistence/mikro-orm-file-index';
+import { MikroOrmStorageElementRegistry } from '../adapters/persistence/mikro-orm-registry';
+import { RedisEventBus } from '../adapters/redis/redis-event-bus';
+import { JsonSidecarCodec } from '../adapters/sidecar/json-sidecar-codec';
+import { SystemClock, UuidV7Ids } from '../adapters/system/system-clock';
+import type { Logger } from '../adapters/telemetry/logger';
+import type { Metrics } from '../adapters/telemetry/metrics';
+import type { Config, Role } from './config';
+import { TOKENS as T } from './tokens';
+import { storageElementDirectory } from './topology';
+
+/** Live infrastructure opened by the lifecycle before the container is built. */
+export interface Infrastructure {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly orm: Orm;
+  readonly redis: { readonly publisher: Redis; readonly subscriber: Redis } | null;
+}
+
+/** What every role needs: config, telemetry, time, persistence adapters, events, the SE directory. */
+function coreModule(infra: Infrastructure): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(T.config).toConstantValue(infra.config);
+    bind(T.logger).toConstantValue(infra.logger);
+    bind(T.metrics).toConstantValue(infra.metrics);
+    bind(T.orm).toConstantValue(infra.orm);
+    bind(T.clock).toConstantValue(new SystemClock());
+    bind(T.ids).toConstantValue(new UuidV7Ids());
+    bind(T.codec).toConstantValue(new JsonSidecarCodec());
+    const redis = infra.redis;
+    bind(T.events)
+      .toResolvedValue(() => (redis ? new RedisEventBus(redis.publisher, redis.subscriber, infra.config.redis_prefix) : new MemoryEventBus()))
+      .inSingletonScope();
+    bind(T.registry).toResolvedValue((orm: Orm) => new MikroOrmStorageElementRegistry(orm), [T.orm]).inSingletonScope();
+    bind(T.registryView)
+      .toResolvedValue((registry, clock) => new RegistryView(registry, clock, Math.min(infra.config.heartbeat_ms, 2_000)), [T.registry, T.clock])
+      .inSingletonScope();
+    bind(T.catalog).toResolvedValue((orm: Orm, codec: JsonSidecarCodec) => new MikroOrmFileCatalog(orm, codec), [T.orm, T.codec]).inSingletonScope();
+    bind(T.fileIndex).toResolvedValue((orm: Orm, codec: JsonSidecarCodec) => new MikroOrmFileIndex(orm, codec), [T.orm, T.codec]).inSingletonScope();
+    bind(T.directory)
+      .toResolvedValue(storageElementDirectory, [T.hostedElements, T.registryView, T.codec])
+      .inSingletonScope();
+  });
+}
+
+function storageModule(hosted: ReadonlyMap<string, StorageElementService>): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(T.hostedElements).toConstantValue(hosted);
+  });
+}
+
+const ingesterModule = new ContainerModule(({ bind }) => {
+  bind(T.uploadDocument)
+    .toResolvedValue(
+      (config: Config, registry, directory, catalog, events, clock, ids) =>
+        new UploadDocument(
+          { defaultTtlDays: config.default_ttl_days, staleAfterMs: 3 * config.heartbeat_ms },
+          { registry, directory, catalog, events, clock, ids },
+        ),
+      [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids],
+    )
+    .inSingletonScope();
+});
+
+const queryModule = new ContainerModule(({ bind }) => {
+  bind(T.readDocuments)
+    .toResolvedValue((catalog, directory, registry) => new ReadDocuments(catalog, directory, registry), [T.catalog, T.directory, T.registryView])
+    .inSingletonScope();
+});
+
+const adminModule = new ContainerModule(({ bind }) => {
+  bind(T.manageStorageElements)
+    .toResolvedValue((registry, directory, events) => new ManageStorageElements(registry, directory, events), [T.registry, T.directory, T.events])
+    .inSingletonScope();
+});
+
+const ROLE_MODULES: Readonly<Record<Role, ContainerModule | null>> = {
+  admin: adminModule,
+  ingester: ingesterModule,
+  query: queryModule,
+  storage: null,
+};
+
+/** `--role` selects container modules (topology is data); every role set resolves (see the wiring test). */
+export function buildContainer(
+  infra: Infrastructure,
+  roles: readonly Role[],
+  hosted: ReadonlyMap<string, StorageElementService>,
+): Container {
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.load(coreModule(infra), storageModule(hosted));
+  for (const role of roles) {
+    const module = ROLE_MODULES[role];
+    if (module) container.load(module);
+  }
+  return container;
+}

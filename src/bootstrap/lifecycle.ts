@@ -1,0 +1,110 @@
+import { Redis } from 'ioredis';
+import type { StorageElementService } from '../application/storage/storage-element-service';
+import { createApp } from '../adapters/http/app';
+import type { ReadinessCheck } from '../adapters/http/health-routes';
+import { listen } from '../adapters/http/server';
+import { migrate, openDatabase } from '../adapters/persistence/database';
+import { startEmbeddedPostgres } from '../adapters/persistence/embedded-postgres';
+import { configureFailpoints } from '../adapters/system/failpoints';
+import type { Logger } from '../adapters/telemetry/logger';
+import { Metrics } from '../adapters/telemetry/metrics';
+import type { Config } from './config';
+import { buildContainer } from './container';
+import { registerRoutes } from './routes';
+import { announce, openStorageElement, type HostedElement } from './storage-elements';
+import { TOKENS as T } from './tokens';
+
+export interface RunningArtStore {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Closes what was opened, newest first, continuing past failures. */
+class Resources {
+  private readonly closers: { name: string; close: () => Promise<unknown> }[] = [];
+
+  add(name: string, close: () => Promise<unknown>): void {
+    this.closers.push({ name, close });
+  }
+
+  async closeAll(log: Logger): Promise<void> {
+    for (const { name, close } of this.closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        log.warn({ err: error, resource: name }, 'failed to close');
+      }
+    }
+    this.closers.length = 0;
+  }
+}
+
+async function connectRedis(url: string, log: Logger): Promise<{ publisher: Redis; subscriber: Redis }> {
+  const options = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5_000 };
+  const publisher = new Redis(url, options);
+  const subscriber = new Redis(url, options);
+  for (const client of [publisher, subscriber]) client.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
+  await Promise.all([publisher.connect(), subscriber.connect()]);
+  return { publisher, subscriber };
+}
+
+/** Starts every configured role in this process: infrastructure, SEs, HTTP, heartbeats. */
+export async function startArtStore(config: Config, log: Logger): Promise<RunningArtStore> {
+  configureFailpoints(config.failpoints);
+  const resources = new Resources();
+  try {
+    let databaseUrl = config.database_url;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedPostgres(config.data_dir, log);
+      resources.add('embedded postgres', () => embedded.stop());
+      databaseUrl = embedded.url;
+    }
+    const orm = await openDatabase({ url: databaseUrl });
+    resources.add('database', () => orm.close());
+    const applied = await migrate(orm);
+    if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
+    const redis = config.redis_url ? await connectRedis(config.redis_url, log) : null;
+    if (redis) resources.add('redis', () => Promise.all([redis.publisher.quit(), redis.subscriber.quit()]));
+
+    const metrics = new Metrics({ roles: config.role.join(',') });
+    const hosted = new Map<string, StorageElementService>();
+    const container = buildContainer({ config, logger: log, metrics, orm, redis }, config.role, hosted);
+    const deps = { index: container.get(T.fileIndex), codec: container.get(T.codec), clock: container.get(T.clock), ids: container.get(T.ids) };
+    for (const seConfig of config.hosted_storage_elements) {
+      const element: HostedElement = await openStorageElement(seConfig, deps);
+      resources.add(`storage element ${seConfig.id}`, () => element.close());
+      hosted.set(seConfig.id, element.service);
+      log.info({ se: seConfig.id, mode: element.service.currentMode(), path: seConfig.path }, 'storage element ready');
+    }
+
+    const checks: ReadinessCheck[] = [
+      { name: 'database', check: () => orm.em.fork().getConnection().execute('select 1') },
+      ...(redis ? [{ name: 'redis', check: () => redis.publisher.ping() }] : []),
+      ...[...hosted.values()].map((se) => ({ name: `storage_element:${se.id}`, check: () => se.info() })),
+    ];
+    const app = createApp(log, metrics, (router) => registerRoutes(router, container, config.role, checks));
+    const server = await listen(app, config.host, config.port);
+    resources.add('http server', () => server.close(config.shutdown_timeout_ms));
+
+    const url = config.public_url ?? server.url;
+    const registry = container.get(T.registry);
+    const clock = container.get(T.clock);
+    const heartbeat = async (): Promise<void> => {
+      for (const se of hosted.values()) await announce(se, url, registry, clock, metrics);
+    };
+    await heartbeat();
+    const timer = setInterval(() => {
+      heartbeat().catch((error: unknown) => log.warn({ err: error }, 'storage element heartbeat failed'));
+    }, config.heartbeat_ms);
+    timer.unref();
+    resources.add('heartbeat', async () => clearInterval(timer));
+    const unsubscribe = await container.get(T.registryView).listen(container.get(T.events));
+    resources.add('registry events', unsubscribe);
+
+    log.info({ url, bound: server.url, roles: config.role, storage_elements: [...hosted.keys()] }, 'listening');
+    return { url: server.url, stop: () => resources.closeAll(log) };
+  } catch (error) {
+    await resources.closeAll(log);
+    throw error;
+  }
+}

@@ -1,0 +1,24 @@
+import type Router from '@koa/router';
+import type { Container } from 'inversify';
+import type { ReadinessCheck } from '../adapters/http/health-routes';
+import { registerAdminRoutes } from '../adapters/http/admin-routes';
+import { registerHealthRoutes } from '../adapters/http/health-routes';
+import { registerReadRoutes } from '../adapters/http/read-routes';
+import { registerStorageRoutes } from '../adapters/http/storage-routes';
+import { registerUploadRoutes } from '../adapters/http/upload-routes';
+import type { Role } from './config';
+import { TOKENS as T } from './tokens';
+
+/** `--role` selects the routers: health and metrics on every role, the rest per role. */
+export function registerRoutes(
+  router: Router,
+  container: Container,
+  roles: readonly Role[],
+  checks: readonly ReadinessCheck[],
+): void {
+  registerHealthRoutes(router, checks, container.get(T.metrics));
+  if (roles.includes('ingester')) registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));
+  if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
+  if (roles.includes('admin')) registerAdminRoutes(router, container.get(T.manageStorageElements));
+  if (roles.includes('storage')) registerStorageRoutes(router, container.get(T.hostedElements), container.get(T.codec));
+}

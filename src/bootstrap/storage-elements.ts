@@ -1,0 +1,72 @@
+import { join } from 'node:path';
+import type { StorageElementRegistry } from '../application/ports/storage-element-registry';
+import { StorageElementService } from '../application/storage/storage-element-service';
+import type { FileIndex } from '../application/ports/file-index';
+import type { Clock, IdGenerator } from '../application/ports/clock';
+import { LocalFsBlobStore } from '../adapters/blob-store/local-fs-blob-store';
+import { FileStateStore } from '../adapters/wal/file-state-store';
+import { FileWriteAheadLog } from '../adapters/wal/file-write-ahead-log';
+import type { JsonSidecarCodec } from '../adapters/sidecar/json-sidecar-codec';
+import type { Metrics } from '../adapters/telemetry/metrics';
+import type { StorageElementConfig } from './config';
+import { VERSION } from './version';
+
+export interface HostedElement {
+  readonly service: StorageElementService;
+  close(): Promise<void>;
+}
+
+/** Opens one configured SE: `<path>/blobs`, `<path>/wal`, `<path>/state.json`; replays its WAL. */
+export async function openStorageElement(
+  config: StorageElementConfig,
+  deps: { index: FileIndex; codec: JsonSidecarCodec; clock: Clock; ids: IdGenerator },
+): Promise<HostedElement> {
+  const wal = await FileWriteAheadLog.openAt(join(config.path, 'wal'));
+  const service = new StorageElementService(
+    {
+      id: config.id,
+      backend: config.backend,
+      dc: config.dc,
+      priority: config.priority,
+      capacityBytes: config.capacity_bytes ?? null,
+      initialMode: config.mode,
+      version: VERSION,
+    },
+    {
+      blobs: new LocalFsBlobStore(join(config.path, 'blobs')),
+      wal,
+      index: deps.index,
+      state: new FileStateStore(join(config.path, 'state.json')),
+      sidecars: deps.codec,
+      clock: deps.clock,
+      ids: deps.ids,
+    },
+  );
+  await service.start();
+  return { service, close: () => wal.close() };
+}
+
+/** Tells the registry what a hosted SE looks like now (its heartbeat), and mirrors it in the SE gauges. */
+export async function announce(
+  service: StorageElementService,
+  url: string,
+  registry: StorageElementRegistry,
+  clock: Clock,
+  metrics: Metrics,
+): Promise<void> {
+  const info = await service.info();
+  await registry.announce({
+    id: info.id,
+    mode: info.mode,
+    backend: info.backend,
+    dc: info.dc,
+    priority: info.priority,
+    capacity: info.capacity,
+    fileCount: info.fileCount,
+    url,
+    lastSeenAt: clock.now(),
+  });
+  metrics.seFiles.labels(info.id).set(info.fileCount);
+  metrics.seUsedBytes.labels(info.id).set(info.capacity.usedBytes);
+  metrics.seTotalBytes.labels(info.id).set(info.capacity.totalBytes);
+}

@@ -1,0 +1,40 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { ManageStorageElements } from '../application/admin/manage-storage-elements';
+import type { UploadDocument } from '../application/ingester/upload-document';
+import type { Clock, IdGenerator } from '../application/ports/clock';
+import type { EventBus } from '../application/ports/event-bus';
+import type { FileCatalog } from '../application/ports/file-catalog';
+import type { FileIndex } from '../application/ports/file-index';
+import type { StorageElementDirectory } from '../application/ports/storage-element-client';
+import type { StorageElementRegistry } from '../application/ports/storage-element-registry';
+import type { ReadDocuments } from '../application/query/read-documents';
+import type { RegistryView } from '../application/shared/registry-view';
+import type { StorageElementService } from '../application/storage/storage-element-service';
+import type { Orm } from '../adapters/persistence/database';
+import type { JsonSidecarCodec } from '../adapters/sidecar/json-sidecar-codec';
+import type { Logger } from '../adapters/telemetry/logger';
+import type { Metrics } from '../adapters/telemetry/metrics';
+import type { Config } from './config';
+
+const token = <T>(name: string): ServiceIdentifier<T> => Symbol.for(`artstore.${name}`);
+
+/** Every binding of the container, by capability. */
+export const TOKENS = {
+  config: token<Config>('config'),
+  logger: token<Logger>('logger'),
+  metrics: token<Metrics>('metrics'),
+  clock: token<Clock>('clock'),
+  ids: token<IdGenerator>('ids'),
+  orm: token<Orm>('orm'),
+  codec: token<JsonSidecarCodec>('codec'),
+  events: token<EventBus>('events'),
+  registry: token<StorageElementRegistry>('registry'),
+  registryView: token<RegistryView>('registryView'),
+  catalog: token<FileCatalog>('catalog'),
+  fileIndex: token<FileIndex>('fileIndex'),
+  hostedElements: token<ReadonlyMap<string, StorageElementService>>('hostedElements'),
+  directory: token<StorageElementDirectory>('directory'),
+  uploadDocument: token<UploadDocument>('uploadDocument'),
+  readDocuments: token<ReadDocuments>('readDocuments'),
+  manageStorageElements: token<ManageStorageElements>('manageStorageElements'),
+} as const;

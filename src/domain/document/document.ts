@@ -1,0 +1,68 @@
+import type { Retention } from '../retention/retention';
+
+/** ARCHITECTURE §3.1. */
+export const FILE_STATUSES = ['active', 'deleted', 'expired'] as const;
+export type FileStatus = (typeof FILE_STATUSES)[number];
+
+export const STORED_ENCODINGS = ['identity', 'gzip', 'br'] as const;
+export type StoredEncoding = (typeof STORED_ENCODINGS)[number];
+
+export const DEFAULT_COLLECTION = 'default';
+
+/** How the bytes are kept on a storage element (the original bytes are described on the document). */
+export interface StoredBytes {
+  readonly key: string;
+  readonly encoding: StoredEncoding;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** What the ingester decides about a new document before any byte is stored. */
+export interface DocumentDraft {
+  readonly fileId: string;
+  readonly name: string;
+  readonly contentType: string;
+  readonly collection: string;
+  readonly uploader: string;
+  readonly uploadedAt: Date;
+  readonly description: string | null;
+  readonly tags: readonly string[];
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly retention: Retention;
+}
+
+/**
+ * A stored document: the content of its `*.attr.json` sidecar, the single source of truth (§4).
+ * Size and SHA-256 describe the original bytes.
+ */
+export interface DocumentAttributes extends DocumentDraft {
+  readonly size: number;
+  readonly sha256: string;
+  readonly stored: StoredBytes;
+  readonly status: FileStatus;
+  readonly updatedAt: Date;
+  /** Incremented on every metadata change of the sidecar. */
+  readonly attrVersion: number;
+}
+
+export function completeDocument(
+  draft: DocumentDraft,
+  bytes: { size: number; sha256: string; key: string },
+  now: Date,
+): DocumentAttributes {
+  return {
+    ...draft,
+    size: bytes.size,
+    sha256: bytes.sha256,
+    stored: { key: bytes.key, encoding: 'identity', size: bytes.size, sha256: bytes.sha256 },
+    status: 'active',
+    updatedAt: now,
+    attrVersion: 1,
+  };
+}
+
+const COLLECTION_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/u;
+
+export function isValidCollection(name: string): boolean {
+  return COLLECTION_PATTERN.test(name);
+}

@@ -1,0 +1,28 @@
+/**
+ * Errors raised by domain rules. The code is stable and closed: the HTTP adapter maps every code
+ * to exactly one status in one table, and the compiler checks that table is exhaustive.
+ */
+export const DOMAIN_ERROR_CODES = [
+  'invalid_retention',
+  'invalid_ttl',
+  'invalid_file_name',
+  'invalid_collection',
+  'mode_forbids_operation',
+  'illegal_mode_transition',
+  'confirmation_required',
+  'retention_active',
+  'legal_hold_active',
+  'insufficient_capacity',
+] as const;
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
+
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+}
