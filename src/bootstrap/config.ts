@@ -26,11 +26,17 @@ const roleList = z
   .string()
   .default('all')
   .transform((value, ctx) => {
-    const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const names = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (names.length === 1 && names[0] === 'all') return [...ROLES];
     const unknown = names.filter((n) => !(ROLES as readonly string[]).includes(n));
     if (unknown.length > 0 || names.length === 0) {
-      ctx.addIssue({ code: 'custom', message: `unknown role '${unknown.join("', '") || value}': use all, or a list of ${ROLES.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown role '${unknown.join("', '") || value}': use all, or a list of ${ROLES.join(', ')}`,
+      });
       return z.NEVER;
     }
     return [...new Set(names)] as Role[];
@@ -47,10 +53,13 @@ const schema = z
     redis_prefix: z.string().default('artstore:'),
     public_url: z.url({ protocol: /^https?$/u }).optional(),
     storage_element_id: z.string().optional(),
-    storage_elements: z.array(storageElement).min(1).default([
-      { id: 'edit-1', mode: 'edit', backend: 'local', dc: 'dc1', priority: 100 },
-      { id: 'rw-1', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
-    ]),
+    storage_elements: z
+      .array(storageElement)
+      .min(1)
+      .default([
+        { id: 'edit-1', mode: 'edit', backend: 'local', dc: 'dc1', priority: 100 },
+        { id: 'rw-1', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
+      ]),
     default_ttl_days: integer(MIN_TTL_DAYS, MAX_TTL_DAYS).default(30),
     heartbeat_ms: integer(100, 600_000).default(5_000),
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -60,19 +69,41 @@ const schema = z
   .superRefine((c, ctx) => {
     const allInOne = ROLES.every((r) => c.role.includes(r));
     if (!allInOne) {
-      if (!c.database_url) ctx.addIssue({ code: 'custom', path: ['database_url'], message: 'split roles need ARTSTORE_DATABASE_URL (a shared PostgreSQL)' });
-      if (!c.redis_url) ctx.addIssue({ code: 'custom', path: ['redis_url'], message: 'split roles need ARTSTORE_REDIS_URL (a shared Redis)' });
+      if (!c.database_url)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['database_url'],
+          message: 'split roles need ARTSTORE_DATABASE_URL (a shared PostgreSQL)',
+        });
+      if (!c.redis_url)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redis_url'],
+          message: 'split roles need ARTSTORE_REDIS_URL (a shared Redis)',
+        });
     }
     const ids = c.storage_elements.map((se) => se.id);
     const duplicates = ids.filter((id, i) => ids.indexOf(id) !== i);
     if (duplicates.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['storage_elements'], message: `duplicate storage element id '${duplicates.join("', '")}'` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage_elements'],
+        message: `duplicate storage element id '${duplicates.join("', '")}'`,
+      });
     }
     if (c.storage_element_id !== undefined && !ids.includes(c.storage_element_id)) {
-      ctx.addIssue({ code: 'custom', path: ['storage_element_id'], message: `no storage element '${c.storage_element_id}' is configured` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage_element_id'],
+        message: `no storage element '${c.storage_element_id}' is configured`,
+      });
     }
     if (c.role.includes('storage') && !allInOne && c.storage_element_id === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['storage_element_id'], message: 'a storage-role process serves one storage element: set ARTSTORE_SE_ID' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage_element_id'],
+        message: 'a storage-role process serves one storage element: set ARTSTORE_SE_ID',
+      });
     }
   });
 
@@ -135,14 +166,16 @@ export function loadConfig(sources: ConfigSources): Config {
   if (configPath) {
     try {
       const parsed = JSON.parse(readFile(configPath)) as unknown;
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object');
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('expected a JSON object');
       file = parsed as Record<string, unknown>;
     } catch (error) {
       problems.push(`config file ${configPath}: ${(error as Error).message}`);
     }
   }
   const raw: Record<string, unknown> = { ...file };
-  for (const [name, key] of Object.entries(ENV_KEYS)) if (env[name] !== undefined && env[name] !== '') raw[key] = env[name];
+  for (const [name, key] of Object.entries(ENV_KEYS))
+    if (env[name] !== undefined && env[name] !== '') raw[key] = env[name];
   for (const [flag, key] of Object.entries({ role: 'role', port: 'port', 'data-dir': 'data_dir' })) {
     if (flags[flag] !== undefined) raw[key] = flags[flag];
   }
@@ -160,12 +193,21 @@ export function loadConfig(sources: ConfigSources): Config {
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const c = result.data;
   const dataDir = resolve(c.data_dir);
-  const elements = c.storage_elements.map((se) => ({ ...se, path: resolve(se.path ?? `${dataDir}/se/${se.id}`) }));
+  const elements = c.storage_elements.map((se) => ({
+    ...se,
+    path: resolve(se.path ?? `${dataDir}/se/${se.id}`),
+  }));
   const allInOne = ROLES.every((r) => c.role.includes(r));
   const hosted = c.role.includes('storage')
     ? elements.filter((se) => c.storage_element_id === undefined || se.id === c.storage_element_id)
     : [];
-  return deepFreeze({ ...c, data_dir: dataDir, storage_elements: elements, hosted_storage_elements: hosted, all_in_one: allInOne });
+  return deepFreeze({
+    ...c,
+    data_dir: dataDir,
+    storage_elements: elements,
+    hosted_storage_elements: hosted,
+    all_in_one: allInOne,
+  });
 }
 
 function describeKey(path: readonly PropertyKey[]): string {

@@ -40,14 +40,33 @@ function coreModule(infra: Infrastructure): ContainerModule {
     bind(T.codec).toConstantValue(new JsonSidecarCodec());
     const redis = infra.redis;
     bind(T.events)
-      .toResolvedValue(() => (redis ? new RedisEventBus(redis.publisher, redis.subscriber, infra.config.redis_prefix) : new MemoryEventBus()))
+      .toResolvedValue(() =>
+        redis
+          ? new RedisEventBus(redis.publisher, redis.subscriber, infra.config.redis_prefix)
+          : new MemoryEventBus(),
+      )
       .inSingletonScope();
-    bind(T.registry).toResolvedValue((orm: Orm) => new MikroOrmStorageElementRegistry(orm), [T.orm]).inSingletonScope();
+    bind(T.registry)
+      .toResolvedValue((orm: Orm) => new MikroOrmStorageElementRegistry(orm), [T.orm])
+      .inSingletonScope();
     bind(T.registryView)
-      .toResolvedValue((registry, clock) => new RegistryView(registry, clock, Math.min(infra.config.heartbeat_ms, 2_000)), [T.registry, T.clock])
+      .toResolvedValue(
+        (registry, clock) => new RegistryView(registry, clock, Math.min(infra.config.heartbeat_ms, 2_000)),
+        [T.registry, T.clock],
+      )
       .inSingletonScope();
-    bind(T.catalog).toResolvedValue((orm: Orm, codec: JsonSidecarCodec) => new MikroOrmFileCatalog(orm, codec), [T.orm, T.codec]).inSingletonScope();
-    bind(T.fileIndex).toResolvedValue((orm: Orm, codec: JsonSidecarCodec) => new MikroOrmFileIndex(orm, codec), [T.orm, T.codec]).inSingletonScope();
+    bind(T.catalog)
+      .toResolvedValue(
+        (orm: Orm, codec: JsonSidecarCodec) => new MikroOrmFileCatalog(orm, codec),
+        [T.orm, T.codec],
+      )
+      .inSingletonScope();
+    bind(T.fileIndex)
+      .toResolvedValue(
+        (orm: Orm, codec: JsonSidecarCodec) => new MikroOrmFileIndex(orm, codec),
+        [T.orm, T.codec],
+      )
+      .inSingletonScope();
     bind(T.directory)
       .toResolvedValue(storageElementDirectory, [T.hostedElements, T.registryView, T.codec])
       .inSingletonScope();
@@ -75,13 +94,19 @@ const ingesterModule = new ContainerModule(({ bind }) => {
 
 const queryModule = new ContainerModule(({ bind }) => {
   bind(T.readDocuments)
-    .toResolvedValue((catalog, directory, registry) => new ReadDocuments(catalog, directory, registry), [T.catalog, T.directory, T.registryView])
+    .toResolvedValue(
+      (catalog, directory, registry) => new ReadDocuments(catalog, directory, registry),
+      [T.catalog, T.directory, T.registryView],
+    )
     .inSingletonScope();
 });
 
 const adminModule = new ContainerModule(({ bind }) => {
   bind(T.manageStorageElements)
-    .toResolvedValue((registry, directory, events) => new ManageStorageElements(registry, directory, events), [T.registry, T.directory, T.events])
+    .toResolvedValue(
+      (registry, directory, events) => new ManageStorageElements(registry, directory, events),
+      [T.registry, T.directory, T.events],
+    )
     .inSingletonScope();
 });
 

@@ -40,10 +40,16 @@ class Resources {
 }
 
 async function connectRedis(url: string, log: Logger): Promise<{ publisher: Redis; subscriber: Redis }> {
-  const options = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5_000 };
+  const options = {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    connectTimeout: 5_000,
+  };
   const publisher = new Redis(url, options);
   const subscriber = new Redis(url, options);
-  for (const client of [publisher, subscriber]) client.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
+  for (const client of [publisher, subscriber])
+    client.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
   await Promise.all([publisher.connect(), subscriber.connect()]);
   return { publisher, subscriber };
 }
@@ -69,12 +75,20 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
     const metrics = new Metrics({ roles: config.role.join(',') });
     const hosted = new Map<string, StorageElementService>();
     const container = buildContainer({ config, logger: log, metrics, orm, redis }, config.role, hosted);
-    const deps = { index: container.get(T.fileIndex), codec: container.get(T.codec), clock: container.get(T.clock), ids: container.get(T.ids) };
+    const deps = {
+      index: container.get(T.fileIndex),
+      codec: container.get(T.codec),
+      clock: container.get(T.clock),
+      ids: container.get(T.ids),
+    };
     for (const seConfig of config.hosted_storage_elements) {
       const element: HostedElement = await openStorageElement(seConfig, deps);
       resources.add(`storage element ${seConfig.id}`, () => element.close());
       hosted.set(seConfig.id, element.service);
-      log.info({ se: seConfig.id, mode: element.service.currentMode(), path: seConfig.path }, 'storage element ready');
+      log.info(
+        { se: seConfig.id, mode: element.service.currentMode(), path: seConfig.path },
+        'storage element ready',
+      );
     }
 
     const checks: ReadinessCheck[] = [
@@ -101,7 +115,10 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
     const unsubscribe = await container.get(T.registryView).listen(container.get(T.events));
     resources.add('registry events', unsubscribe);
 
-    log.info({ url, bound: server.url, roles: config.role, storage_elements: [...hosted.keys()] }, 'listening');
+    log.info(
+      { url, bound: server.url, roles: config.role, storage_elements: [...hosted.keys()] },
+      'listening',
+    );
     return { url: server.url, stop: () => resources.closeAll(log) };
   } catch (error) {
     await resources.closeAll(log);

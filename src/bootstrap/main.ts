@@ -81,7 +81,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return command === undefined && !values.help ? 2 : 0;
   }
-  const flags = { role: values.role, port: values.port, 'data-dir': values['data-dir'], config: values.config };
+  const flags = {
+    role: values.role,
+    port: values.port,
+    'data-dir': values['data-dir'],
+    config: values.config,
+  };
   try {
     if (command === 'serve') return await serve(flags);
     if (command === 'migrate') return await migrateOnly(flags);

@@ -17,8 +17,10 @@ export function registerRoutes(
   checks: readonly ReadinessCheck[],
 ): void {
   registerHealthRoutes(router, checks, container.get(T.metrics));
-  if (roles.includes('ingester')) registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));
+  if (roles.includes('ingester'))
+    registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));
   if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
   if (roles.includes('admin')) registerAdminRoutes(router, container.get(T.manageStorageElements));
-  if (roles.includes('storage')) registerStorageRoutes(router, container.get(T.hostedElements), container.get(T.codec));
+  if (roles.includes('storage'))
+    registerStorageRoutes(router, container.get(T.hostedElements), container.get(T.codec));
 }

@@ -1,6 +1,9 @@
 import { Agent } from 'node:http';
 import { ApplicationError } from '../application/errors';
-import type { StorageElementClient, StorageElementDirectory } from '../application/ports/storage-element-client';
+import type {
+  StorageElementClient,
+  StorageElementDirectory,
+} from '../application/ports/storage-element-client';
 import type { RegistryView } from '../application/shared/registry-view';
 import type { StorageElementService } from '../application/storage/storage-element-service';
 import { HttpStorageElementClient } from '../adapters/clients/http-storage-element-client';
@@ -19,7 +22,8 @@ export function storageElementDirectory(
   const remote = new Map<string, StorageElementClient>();
   const urlOf = async (seId: string): Promise<string> => {
     const se = (await registry.list()).find((e) => e.id === seId);
-    if (!se) throw new ApplicationError('storage_element_not_found', `storage element '${seId}' is not registered`);
+    if (!se)
+      throw new ApplicationError('storage_element_not_found', `storage element '${seId}' is not registered`);
     return se.url;
   };
   return {

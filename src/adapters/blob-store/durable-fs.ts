@@ -78,7 +78,11 @@ export function isTempOf(name: string, target: string): boolean {
 }
 
 /** Small whole-file writes (state, sidecars): temp → fsync → rename → fsync directory. */
-export async function writeFileDurably(target: string, data: Buffer | string, dirs: DirectorySync): Promise<void> {
+export async function writeFileDurably(
+  target: string,
+  data: Buffer | string,
+  dirs: DirectorySync,
+): Promise<void> {
   await ensureDirectory(dirname(target), dirs);
   const temp = tempNameFor(target);
   const handle = await open(temp, 'wx', 0o644);

@@ -1,8 +1,12 @@
-import { createReadStream } from 'node:fs';
 import { open, opendir, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, posix, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BlobNotFound, type BlobStat, type BlobStore, type ByteRange } from '../../application/ports/blob-store';
+import {
+  BlobNotFound,
+  type BlobStat,
+  type BlobStore,
+  type ByteRange,
+} from '../../application/ports/blob-store';
 import { failpoint } from '../system/failpoints';
 import { DirectorySync, ensureDirectory, isTempName, isTempOf, tempNameFor, writeStream } from './durable-fs';
 
@@ -21,7 +25,12 @@ export class LocalFsBlobStore implements BlobStore {
 
   private pathOf(key: string): string {
     const parts = key.split('/');
-    if (key.length === 0 || key.includes('\\') || key.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    if (
+      key.length === 0 ||
+      key.includes('\\') ||
+      key.includes('\0') ||
+      parts.some((p) => p === '' || p === '.' || p === '..')
+    ) {
       throw new Error(`invalid blob key '${key}'`);
     }
     return join(this.root, ...parts);
@@ -115,7 +124,8 @@ export class LocalFsBlobStore implements BlobStore {
       const key = relative ? posix.join(relative, entry.name) : entry.name;
       if (entry.isDirectory()) {
         // Descend only where keys with the prefix can live.
-        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) yield* this.walk(join(dir, entry.name), key, prefix);
+        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix))
+          yield* this.walk(join(dir, entry.name), key, prefix);
       } else if (entry.isFile() && !isTempName(entry.name) && key.startsWith(prefix)) {
         yield key;
       }

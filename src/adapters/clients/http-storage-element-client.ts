@@ -1,6 +1,10 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { APPLICATION_ERROR_CODES, ApplicationError, type ApplicationErrorCode } from '../../application/errors';
+import {
+  APPLICATION_ERROR_CODES,
+  ApplicationError,
+  type ApplicationErrorCode,
+} from '../../application/errors';
 import type { ByteRange } from '../../application/ports/blob-store';
 import type { Page } from '../../application/ports/file-index';
 import type {
@@ -28,16 +32,28 @@ interface Problem {
 /** Rebuilds the SE's error from its problem details, so callers see the same codes as in one process. */
 function errorFrom(status: number, problem: Problem, seId: string): Error {
   const { code, detail = `storage element '${seId}' answered ${status}` } = problem;
-  const details = Object.fromEntries(Object.entries(problem).filter(([k]) => !['type', 'title', 'status', 'detail', 'code', 'request_id'].includes(k)));
-  if (code && (DOMAIN_ERROR_CODES as readonly string[]).includes(code)) return new DomainError(code as DomainErrorCode, detail, details);
+  const details = Object.fromEntries(
+    Object.entries(problem).filter(
+      ([k]) => !['type', 'title', 'status', 'detail', 'code', 'request_id'].includes(k),
+    ),
+  );
+  if (code && (DOMAIN_ERROR_CODES as readonly string[]).includes(code))
+    return new DomainError(code as DomainErrorCode, detail, details);
   if (code && (APPLICATION_ERROR_CODES as readonly string[]).includes(code)) {
     return new ApplicationError(code as ApplicationErrorCode, detail, details);
   }
-  return new ApplicationError('storage_unavailable', `storage element '${seId}' failed: ${detail}`, { se_status: status });
+  return new ApplicationError('storage_unavailable', `storage element '${seId}' failed: ${detail}`, {
+    se_status: status,
+  });
 }
 
 function unreachable(seId: string, error: unknown): ApplicationError {
-  return new ApplicationError('storage_unavailable', `storage element '${seId}' is unreachable: ${(error as Error).message}`, {}, { cause: error });
+  return new ApplicationError(
+    'storage_unavailable',
+    `storage element '${seId}' is unreachable: ${(error as Error).message}`,
+    {},
+    { cause: error },
+  );
 }
 
 async function readBody(res: IncomingMessage): Promise<Buffer> {
@@ -62,7 +78,11 @@ export class HttpStorageElementClient implements StorageElementClient {
     return new URL(`${INTERNAL_PREFIX}/${encodeURIComponent(this.id)}${path}`, await this.baseUrl());
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Buffer }> {
+  private async call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Buffer }> {
     const url = await this.url(path);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
@@ -75,7 +95,10 @@ export class HttpStorageElementClient implements StorageElementClient {
       req.on('timeout', () => req.destroy(new Error(`no answer within ${JSON_TIMEOUT_MS} ms`)));
       req.on('error', (error) => reject(unreachable(this.id, error)));
       req.on('response', (res) => {
-        readBody(res).then((buffer) => resolve({ status: res.statusCode ?? 0, body: buffer }), (error: unknown) => reject(unreachable(this.id, error)));
+        readBody(res).then(
+          (buffer) => resolve({ status: res.statusCode ?? 0, body: buffer }),
+          (error: unknown) => reject(unreachable(this.id, error)),
+        );
       });
       req.end(payload);
     });
@@ -88,9 +111,16 @@ export class HttpStorageElementClient implements StorageElementClient {
     return parsed as T;
   }
 
-  async put(draft: DocumentDraft, content: Readable, expect: ContentExpectations): Promise<DocumentAttributes> {
+  async put(
+    draft: DocumentDraft,
+    content: Readable,
+    expect: ContentExpectations,
+  ): Promise<DocumentAttributes> {
     const url = await this.url(`/files/${draft.fileId}`);
-    const headers: Record<string, string> = { expect: '100-continue', 'content-type': 'application/octet-stream' };
+    const headers: Record<string, string> = {
+      expect: '100-continue',
+      'content-type': 'application/octet-stream',
+    };
     if (expect.size !== null) headers['artstore-content-length'] = String(expect.size);
     if (expect.sha256) headers['artstore-expect-sha256'] = expect.sha256;
     if (expect.sha512) headers['artstore-expect-sha512'] = expect.sha512;
@@ -165,7 +195,10 @@ export class HttpStorageElementClient implements StorageElementClient {
   async listAttributes(options: { cursor: string | null; limit: number }): Promise<Page<DocumentAttributes>> {
     const query = new URLSearchParams({ limit: String(options.limit) });
     if (options.cursor) query.set('cursor', options.cursor);
-    const page = await this.json<{ items: unknown[]; next_cursor: string | null }>('GET', `/attributes?${query.toString()}`);
+    const page = await this.json<{ items: unknown[]; next_cursor: string | null }>(
+      'GET',
+      `/attributes?${query.toString()}`,
+    );
     return { items: page.items.map((item) => this.codec.fromDocument(item)), nextCursor: page.next_cursor };
   }
 

@@ -14,14 +14,23 @@ export function registerAdminRoutes(router: Router, manage: ManageStorageElement
     ctx.body = { items: elements.map(storageElementView), next_cursor: null };
   });
   router.get('/api/v1/storage-elements/:id', async (ctx) => {
-    ctx.body = storageElementView(await manage.get((ctx.state as RequestState).principal, String(ctx.params.id)));
+    ctx.body = storageElementView(
+      await manage.get((ctx.state as RequestState).principal, String(ctx.params.id)),
+    );
   });
   router.post('/api/v1/storage-elements/:id/mode', jsonBody, async (ctx) => {
     const body = parseBody(ctx, modeChange);
-    const info = await manage.changeMode((ctx.state as RequestState).principal, String(ctx.params.id), body.mode, body.confirm);
+    const info = await manage.changeMode(
+      (ctx.state as RequestState).principal,
+      String(ctx.params.id),
+      body.mode,
+      body.confirm,
+    );
     ctx.body = storageElementInfoView(info);
   });
   router.post('/api/v1/storage-elements/:id/rebuild', async (ctx) => {
-    ctx.body = rebuildReportView(await manage.rebuild((ctx.state as RequestState).principal, String(ctx.params.id)));
+    ctx.body = rebuildReportView(
+      await manage.rebuild((ctx.state as RequestState).principal, String(ctx.params.id)),
+    );
   });
 }

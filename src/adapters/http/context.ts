@@ -60,7 +60,8 @@ export function requestContext(log: Logger, metrics: Metrics) {
       metrics.httpDuration
         .labels(ctx.method, String(route), String(ctx.status))
         .observe(Number(process.hrtime.bigint() - started) / 1e9);
-      if (ctx.status >= 500) state.log.warn({ method: ctx.method, path: ctx.path, status: ctx.status }, 'request answered 5xx');
+      if (ctx.status >= 500)
+        state.log.warn({ method: ctx.method, path: ctx.path, status: ctx.status }, 'request answered 5xx');
     }
   };
 }

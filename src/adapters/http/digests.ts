@@ -27,14 +27,20 @@ export function parseDigestHeader(header: string | undefined, name: string): Dig
     const value = /^:([A-Za-z0-9+/]*={0,2}):$/u.exec(member.slice(eq + 1).trim())?.[1];
     const bytes = value === undefined ? null : Buffer.from(value, 'base64');
     if (!bytes || bytes.length !== spec.bytes) {
-      throw new HttpError('invalid_digest', `${name}: the ${algorithm} value must be a base64 byte sequence of ${spec.bytes} bytes between colons`, {
-        field: name.toLowerCase(),
-      });
+      throw new HttpError(
+        'invalid_digest',
+        `${name}: the ${algorithm} value must be a base64 byte sequence of ${spec.bytes} bytes between colons`,
+        {
+          field: name.toLowerCase(),
+        },
+      );
     }
     const hex = bytes.toString('hex');
     const previous = digests[spec.key];
     if (previous !== undefined && previous !== hex) {
-      throw new HttpError('invalid_digest', `${name} carries two different ${algorithm} values`, { field: name.toLowerCase() });
+      throw new HttpError('invalid_digest', `${name} carries two different ${algorithm} values`, {
+        field: name.toLowerCase(),
+      });
     }
     digests[spec.key] = hex;
   }
@@ -49,7 +55,9 @@ export function mergeDigests(...sets: Digests[]): Digests {
       const value = set[key];
       if (value === undefined) continue;
       if (merged[key] !== undefined && merged[key] !== value) {
-        throw new HttpError('invalid_digest', `the request carries two different ${key} digests`, { field: 'digest' });
+        throw new HttpError('invalid_digest', `the request carries two different ${key} digests`, {
+          field: 'digest',
+        });
       }
       merged[key] = value;
     }

@@ -15,7 +15,10 @@ async function run(check: ReadinessCheck): Promise<{ name: string; ok: boolean; 
     await Promise.race([
       check.check(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+          CHECK_TIMEOUT_MS,
+        );
       }),
     ]);
     return { name: check.name, ok: true };
@@ -26,7 +29,11 @@ async function run(check: ReadinessCheck): Promise<{ name: string; ok: boolean; 
   }
 }
 
-export function registerHealthRoutes(router: Router, checks: readonly ReadinessCheck[], metrics: Metrics): void {
+export function registerHealthRoutes(
+  router: Router,
+  checks: readonly ReadinessCheck[],
+  metrics: Metrics,
+): void {
   router.get('/health/live', (ctx) => {
     ctx.body = { status: 'ok' };
   });

@@ -80,16 +80,14 @@ export const infoSchema = z
     wal_pending: z.number(),
     version: z.string(),
   })
-  .transform(
-    (i): StorageElementInfo => ({
-      id: i.id,
-      mode: i.mode,
-      backend: i.backend,
-      dc: i.dc,
-      priority: i.priority,
-      capacity: { totalBytes: i.capacity_bytes, usedBytes: i.used_bytes },
-      fileCount: i.file_count,
-      walPending: i.wal_pending,
-      version: i.version,
-    }),
-  );
+  .transform((i): StorageElementInfo => ({
+    id: i.id,
+    mode: i.mode,
+    backend: i.backend,
+    dc: i.dc,
+    priority: i.priority,
+    capacity: { totalBytes: i.capacity_bytes, usedBytes: i.used_bytes },
+    fileCount: i.file_count,
+    walPending: i.wal_pending,
+    version: i.version,
+  }));

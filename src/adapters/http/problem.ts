@@ -80,7 +80,14 @@ export interface Problem {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
-const DEPENDENCY_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+const DEPENDENCY_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
 // PostgreSQL SQLSTATE classes 08 (connection exception) and 57P0x (operator intervention, e.g. shutdown).
 const DEPENDENCY_SQLSTATE = /^(08|57P0)/u;
 
@@ -89,15 +96,27 @@ export function toProblem(error: unknown): Problem {
   if (error instanceof DomainError || error instanceof ApplicationError || error instanceof HttpError) {
     return { code: error.code, detail: error.message, details: error.details };
   }
-  if (error instanceof InvalidCursor) return { code: 'invalid_cursor', detail: error.message, details: { field: 'cursor' } };
+  if (error instanceof InvalidCursor)
+    return { code: 'invalid_cursor', detail: error.message, details: { field: 'cursor' } };
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && (DEPENDENCY_ERRNOS.has(code) || DEPENDENCY_SQLSTATE.test(code))) {
-    return { code: 'dependency_unavailable', detail: 'a service ArtStore depends on is not answering; try again', details: {} };
+    return {
+      code: 'dependency_unavailable',
+      detail: 'a service ArtStore depends on is not answering; try again',
+      details: {},
+    };
   }
   const name = (error as Error | null)?.name ?? '';
   const message = (error as Error | null)?.message ?? '';
-  if (name === 'ConnectionException' || /^(Connection terminated|timeout exceeded when trying to connect)/u.test(message)) {
-    return { code: 'dependency_unavailable', detail: 'a service ArtStore depends on is not answering; try again', details: {} };
+  if (
+    name === 'ConnectionException' ||
+    /^(Connection terminated|timeout exceeded when trying to connect)/u.test(message)
+  ) {
+    return {
+      code: 'dependency_unavailable',
+      detail: 'a service ArtStore depends on is not answering; try again',
+      details: {},
+    };
   }
   return { code: 'internal_error', detail: 'an unexpected error occurred; it has been logged', details: {} };
 }

@@ -52,10 +52,14 @@ function requestedRange(ctx: Context, file: DocumentAttributes): ByteRange | nul
   if (parsed.type !== 'bytes' && parsed.type !== '') return null; // RFC 9110 §14.2: unknown units are ignored
   const [first] = parsed.ranges;
   if (!first) {
-    throw new ApplicationError('range_not_satisfiable', `'${header}' selects no bytes of this ${file.size}-byte file`, {
-      size: file.size,
-      field: 'range',
-    });
+    throw new ApplicationError(
+      'range_not_satisfiable',
+      `'${header}' selects no bytes of this ${file.size}-byte file`,
+      {
+        size: file.size,
+        field: 'range',
+      },
+    );
   }
   return parsed.ranges.length === 1 ? first : null;
 }
@@ -71,7 +75,9 @@ async function content(ctx: Context, reads: ReadDocuments): Promise<void> {
   ctx.set('Repr-Digest', reprDigest(file.sha256));
   ctx.set('Content-Disposition', contentDisposition(file.name, { type: 'attachment' }));
   const ifNoneMatch = ctx.get('if-none-match');
-  if (ifNoneMatch ? noneMatch(ifNoneMatch, etagOf(file)) : notModifiedSince(ctx.get('if-modified-since'), file)) {
+  if (
+    ifNoneMatch ? noneMatch(ifNoneMatch, etagOf(file)) : notModifiedSince(ctx.get('if-modified-since'), file)
+  ) {
     ctx.status = 304;
     return;
   }

@@ -29,7 +29,10 @@ function continueOnFirstRead(req: IncomingMessage, res: ServerResponse): void {
 
 export async function listen(app: Koa, host: string, port: number): Promise<RunningServer> {
   const handler = app.callback();
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, handler);
+  const server = createServer(
+    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 },
+    handler,
+  );
   // Large uploads may take long; only a socket idle for 2 minutes is dropped.
   server.timeout = 120_000;
   server.on('checkContinue', (req, res) => {

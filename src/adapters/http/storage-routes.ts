@@ -11,7 +11,11 @@ import { fileIdParam } from './read-routes';
 import { jsonBody, parseBody, parseQuery } from './validation';
 import { rebuildReportView, storageElementInfoView } from './views';
 
-const hexDigest = (length: number) => z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`, 'u')).optional();
+const hexDigest = (length: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^[0-9a-f]{${length}}$`, 'u'))
+    .optional();
 const putHeaders = z.object({
   'artstore-content-length': z.coerce.number().int().nonnegative().optional(),
   'artstore-expect-sha256': hexDigest(64),
@@ -27,7 +31,10 @@ const modeChange = z.strictObject({ mode: z.enum(STORAGE_MODES), confirm: z.bool
 function internalRange(header: string): { start: number; end: number } | undefined {
   if (header === '') return undefined;
   const match = /^bytes=(\d+)-(\d+)$/u.exec(header);
-  if (!match) throw new ApplicationError('invalid_request', 'the internal API takes Range: bytes=<start>-<end>', { field: 'range' });
+  if (!match)
+    throw new ApplicationError('invalid_request', 'the internal API takes Range: bytes=<start>-<end>', {
+      field: 'range',
+    });
   return { start: Number(match[1]), end: Number(match[2]) };
 }
 
@@ -39,7 +46,11 @@ export function registerStorageRoutes(
 ): void {
   const se = (ctx: Context): StorageElementService => {
     const found = elements.get(String(ctx.params.se));
-    if (!found) throw new ApplicationError('storage_element_not_found', `this process hosts no storage element '${ctx.params.se}'`);
+    if (!found)
+      throw new ApplicationError(
+        'storage_element_not_found',
+        `this process hosts no storage element '${ctx.params.se}'`,
+      );
     return found;
   };
   const base = `${INTERNAL_PREFIX}/:se`;
@@ -47,7 +58,10 @@ export function registerStorageRoutes(
   router.put(`${base}/files/:id`, async (ctx) => {
     const element = se(ctx);
     const headers = putHeaders.safeParse(ctx.headers);
-    if (!headers.success) throw new ApplicationError('invalid_request', headers.error.issues[0]!.message, { field: String(headers.error.issues[0]!.path[0]) });
+    if (!headers.success)
+      throw new ApplicationError('invalid_request', headers.error.issues[0]!.message, {
+        field: String(headers.error.issues[0]!.path[0]),
+      });
     const size = headers.data['artstore-content-length'] ?? null;
     // Refuse before the body is read: with Expect: 100-continue the client has not sent it yet.
     await element.checkWritable(size);
@@ -55,9 +69,16 @@ export function registerStorageRoutes(
     try {
       draft = decodeDraft(await readFirstLine(ctx.req, MAX_DRAFT_BYTES));
     } catch (error) {
-      throw new ApplicationError('invalid_request', `the body must start with the document draft as one JSON line: ${(error as Error).message}`, { field: 'body' });
+      throw new ApplicationError(
+        'invalid_request',
+        `the body must start with the document draft as one JSON line: ${(error as Error).message}`,
+        { field: 'body' },
+      );
     }
-    if (draft.fileId !== fileIdParam(ctx)) throw new ApplicationError('invalid_request', 'the draft file_id differs from the path', { field: 'file_id' });
+    if (draft.fileId !== fileIdParam(ctx))
+      throw new ApplicationError('invalid_request', 'the draft file_id differs from the path', {
+        field: 'file_id',
+      });
     const file = await element.put(draft, ctx.req, {
       size,
       sha256: headers.data['artstore-expect-sha256'],

@@ -25,7 +25,10 @@ const fields = z.strictObject({
   tags: z.array(z.string().trim().min(1).max(LIMITS.tagLength)).max(LIMITS.tags).optional(),
   metadata: z
     .record(z.string().min(1).max(LIMITS.metadataKey), z.string().max(LIMITS.metadataValue))
-    .refine((m) => Object.keys(m).length <= LIMITS.metadataEntries, `at most ${LIMITS.metadataEntries} metadata entries`)
+    .refine(
+      (m) => Object.keys(m).length <= LIMITS.metadataEntries,
+      `at most ${LIMITS.metadataEntries} metadata entries`,
+    )
     .optional(),
   sha256: z
     .string()
@@ -71,11 +74,14 @@ export function parseUploadFields(pairs: RawFields): UploadFields {
 function parseJsonObject(value: string): Record<string, string> {
   try {
     const parsed = JSON.parse(value) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, string>;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, string>;
   } catch {
     // reported below
   }
-  throw new ApplicationError('invalid_request', 'metadata must be a JSON object of strings', { field: 'metadata' });
+  throw new ApplicationError('invalid_request', 'metadata must be a JSON object of strings', {
+    field: 'metadata',
+  });
 }
 
 export function toUploadCommand(
@@ -86,9 +92,13 @@ export function toUploadCommand(
 ): UploadCommand {
   const fileName = f.name ?? name;
   if (fileName === undefined || fileName === '') {
-    throw new ApplicationError('invalid_request', 'a file name is required (name field, ArtStore-Name header or Content-Disposition filename)', {
-      field: 'name',
-    });
+    throw new ApplicationError(
+      'invalid_request',
+      'a file name is required (name field, ArtStore-Name header or Content-Disposition filename)',
+      {
+        field: 'name',
+      },
+    );
   }
   return {
     name: fileName,

@@ -17,7 +17,10 @@ const MEDIA_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/iu;
 function mediaType(value: string | undefined): string {
   const essence = (value ?? '').split(';')[0]!.trim().toLowerCase();
   if (essence === '') return 'application/octet-stream';
-  if (!MEDIA_TYPE.test(essence)) throw new HttpError('unsupported_media_type', `'${value}' is not a media type`, { field: 'content-type' });
+  if (!MEDIA_TYPE.test(essence))
+    throw new HttpError('unsupported_media_type', `'${value}' is not a media type`, {
+      field: 'content-type',
+    });
   return essence;
 }
 
@@ -110,8 +113,18 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
       else reject(error);
     };
     parser.on('field', (name, value, info) => {
-      if (content) return fail(new HttpError('field_after_file', `field '${name}' follows the file part; send metadata fields before the file`, { field: name }));
-      if (info.valueTruncated) return fail(new HttpError('request_too_large', `field '${name}' is longer than 64 KiB`, { field: name }));
+      if (content)
+        return fail(
+          new HttpError(
+            'field_after_file',
+            `field '${name}' follows the file part; send metadata fields before the file`,
+            { field: name },
+          ),
+        );
+      if (info.valueTruncated)
+        return fail(
+          new HttpError('request_too_large', `field '${name}' is longer than 64 KiB`, { field: name }),
+        );
       pairs.push([name, value]);
     });
     parser.on('file', (_field, stream: Readable, info) => {
@@ -142,10 +155,15 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
     parser.on('filesLimit', () => fail(new HttpError('multiple_files', 'send exactly one file per request')));
     parser.on('partsLimit', () => fail(new HttpError('request_too_large', 'too many parts')));
     parser.on('fieldsLimit', () => fail(new HttpError('request_too_large', 'too many fields')));
-    parser.on('error', (error: Error) => fail(new HttpError('malformed_multipart', `the multipart body is malformed: ${error.message}`)));
+    parser.on('error', (error: Error) =>
+      fail(new HttpError('malformed_multipart', `the multipart body is malformed: ${error.message}`)),
+    );
     parser.on('close', () => {
       if (failed) return;
-      if (!content) return fail(new HttpError('missing_file', 'the multipart body has no file part (a part with a filename)'));
+      if (!content)
+        return fail(
+          new HttpError('missing_file', 'the multipart body has no file part (a part with a filename)'),
+        );
       content.end();
     });
     ctx.req.on('error', (error) => fail(error));
@@ -156,7 +174,9 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
 
 export function registerUploadRoutes(router: Router, upload: UploadDocument, metrics: Metrics): void {
   router.post('/api/v1/files', async (ctx) => {
-    const file = ctx.is('multipart/form-data') ? await multipartUpload(ctx, upload) : await rawUpload(ctx, upload);
+    const file = ctx.is('multipart/form-data')
+      ? await multipartUpload(ctx, upload)
+      : await rawUpload(ctx, upload);
     metrics.uploadedBytes.inc(file.size);
     ctx.status = 201;
     ctx.set('Location', `/api/v1/files/${file.fileId}`);

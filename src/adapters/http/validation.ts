@@ -8,13 +8,16 @@ import { HttpError } from './problem';
 export function invalid(error: z.ZodError): ApplicationError {
   const issue = error.issues[0]!;
   const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.');
-  return new ApplicationError('invalid_request', `${field || 'body'}: ${issue.message}`, { field: field || 'body' });
+  return new ApplicationError('invalid_request', `${field || 'body'}: ${issue.message}`, {
+    field: field || 'body',
+  });
 }
 
 export function parseQuery<T extends z.ZodType>(ctx: Context, schema: T): z.infer<T> {
   const flat: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(ctx.query)) {
-    if (Array.isArray(value)) throw new ApplicationError('invalid_request', `'${key}' is given more than once`, { field: key });
+    if (Array.isArray(value))
+      throw new ApplicationError('invalid_request', `'${key}' is given more than once`, { field: key });
     flat[key] = value;
   }
   const parsed = schema.safeParse(flat);
@@ -22,19 +25,30 @@ export function parseQuery<T extends z.ZodType>(ctx: Context, schema: T): z.infe
   return parsed.data;
 }
 
-const jsonParser = koaBody({ json: true, urlencoded: false, text: false, multipart: false, jsonLimit: '64kb', jsonStrict: true });
+const jsonParser = koaBody({
+  json: true,
+  urlencoded: false,
+  text: false,
+  multipart: false,
+  jsonLimit: '64kb',
+  jsonStrict: true,
+});
 
 /** JSON request bodies only where routes declare them (never on upload routes). */
 export async function jsonBody(ctx: Context, next: Next): Promise<void> {
   if (ctx.request.length && !ctx.is('application/json')) {
-    throw new HttpError('unsupported_media_type', 'send the body as application/json', { field: 'content-type' });
+    throw new HttpError('unsupported_media_type', 'send the body as application/json', {
+      field: 'content-type',
+    });
   }
   try {
     await jsonParser(ctx, async () => undefined);
   } catch (error) {
     const status = (error as { status?: number }).status;
     if (status === 413) throw new HttpError('request_too_large', 'the JSON body is larger than 64 KiB');
-    throw new HttpError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`, { field: 'body' });
+    throw new HttpError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`, {
+      field: 'body',
+    });
   }
   await next();
 }

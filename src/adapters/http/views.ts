@@ -57,5 +57,10 @@ export function storageElementInfoView(info: StorageElementInfo): Record<string,
 }
 
 export function rebuildReportView(report: RebuildReport): Record<string, unknown> {
-  return { scanned: report.scanned, indexed: report.indexed, removed: report.removed, problems: report.problems };
+  return {
+    scanned: report.scanned,
+    indexed: report.indexed,
+    removed: report.removed,
+    problems: report.problems,
+  };
 }

@@ -1,5 +1,10 @@
 import { Readable } from 'node:stream';
-import { BlobNotFound, type BlobStat, type BlobStore, type ByteRange } from '../../application/ports/blob-store';
+import {
+  BlobNotFound,
+  type BlobStat,
+  type BlobStore,
+  type ByteRange,
+} from '../../application/ports/blob-store';
 
 /** BlobStore in memory, for unit tests and as the contract suite's reference. */
 export class MemoryBlobStore implements BlobStore {

@@ -5,10 +5,14 @@ export class MemoryEventBus implements EventBus {
   private readonly handlers = new Map<Topic, Set<(payload: never) => void>>();
 
   async publish<T extends Topic>(topic: T, payload: Events[T]): Promise<void> {
-    for (const handler of this.handlers.get(topic) ?? []) queueMicrotask(() => (handler as (p: Events[T]) => void)(payload));
+    for (const handler of this.handlers.get(topic) ?? [])
+      queueMicrotask(() => (handler as (p: Events[T]) => void)(payload));
   }
 
-  async subscribe<T extends Topic>(topic: T, handler: (payload: Events[T]) => void): Promise<() => Promise<void>> {
+  async subscribe<T extends Topic>(
+    topic: T,
+    handler: (payload: Events[T]) => void,
+  ): Promise<() => Promise<void>> {
     let set = this.handlers.get(topic);
     if (!set) {
       set = new Set();

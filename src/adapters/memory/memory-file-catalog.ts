@@ -7,7 +7,8 @@ export class MemoryFileCatalog implements FileCatalog {
   private readonly entries = new Map<string, CatalogEntry>();
 
   async add(entry: CatalogEntry): Promise<void> {
-    if (this.entries.has(entry.file.fileId)) throw new Error(`file ${entry.file.fileId} is already catalogued`);
+    if (this.entries.has(entry.file.fileId))
+      throw new Error(`file ${entry.file.fileId} is already catalogued`);
     this.entries.set(entry.file.fileId, entry);
   }
 
@@ -37,7 +38,8 @@ export class MemoryFileCatalog implements FileCatalog {
     const last = items.at(-1);
     return {
       items,
-      nextCursor: matches.length > query.limit && last ? encodeCursor([last.uploadedAt.getTime(), last.fileId]) : null,
+      nextCursor:
+        matches.length > query.limit && last ? encodeCursor([last.uploadedAt.getTime(), last.fileId]) : null,
     };
   }
 }

@@ -26,9 +26,14 @@ export class MemoryFileIndex implements FileIndex {
     this.of(seId).delete(fileId);
   }
 
-  async list(seId: string, options: { cursor: string | null; limit: number }): Promise<Page<DocumentAttributes>> {
+  async list(
+    seId: string,
+    options: { cursor: string | null; limit: number },
+  ): Promise<Page<DocumentAttributes>> {
     const after = options.cursor ? String(decodeCursor(options.cursor, 1)[0]) : '';
-    const sorted = [...this.of(seId).values()].filter((f) => f.fileId > after).sort((a, b) => a.fileId.localeCompare(b.fileId));
+    const sorted = [...this.of(seId).values()]
+      .filter((f) => f.fileId > after)
+      .sort((a, b) => a.fileId.localeCompare(b.fileId));
     const items = sorted.slice(0, options.limit);
     const last = items.at(-1);
     return { items, nextCursor: sorted.length > options.limit && last ? encodeCursor([last.fileId]) : null };

@@ -1,4 +1,7 @@
-import type { StorageElementState, StorageElementStateStore } from '../../application/ports/storage-element-state';
+import type {
+  StorageElementState,
+  StorageElementStateStore,
+} from '../../application/ports/storage-element-state';
 
 export class MemoryStateStore implements StorageElementStateStore {
   constructor(private state: StorageElementState | null = null) {}

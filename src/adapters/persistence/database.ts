@@ -15,7 +15,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
     clientUrl: options.url,
     entities: ENTITIES,
     extensions: [Migrator],
-    migrations: { migrationsList: MIGRATIONS, tableName: 'artstore_migrations', snapshot: false, silent: true },
+    migrations: {
+      migrationsList: MIGRATIONS,
+      tableName: 'artstore_migrations',
+      snapshot: false,
+      silent: true,
+    },
     pool: { min: 0, max: options.poolMax ?? 10 },
     debug: false,
     allowGlobalContext: false,

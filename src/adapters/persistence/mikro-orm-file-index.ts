@@ -31,11 +31,17 @@ export class MikroOrmFileIndex implements FileIndex {
     await this.orm.em.fork().nativeDelete(SeFileRow, { seId, fileId });
   }
 
-  async list(seId: string, options: { cursor: string | null; limit: number }): Promise<Page<DocumentAttributes>> {
+  async list(
+    seId: string,
+    options: { cursor: string | null; limit: number },
+  ): Promise<Page<DocumentAttributes>> {
     const after = options.cursor ? String(decodeCursor(options.cursor, 1)[0]) : null;
     const rows = await this.orm.em
       .fork()
-      .find(SeFileRow, after ? { seId, fileId: { $gt: after } } : { seId }, { orderBy: { fileId: 'asc' }, limit: options.limit + 1 });
+      .find(SeFileRow, after ? { seId, fileId: { $gt: after } } : { seId }, {
+        orderBy: { fileId: 'asc' },
+        limit: options.limit + 1,
+      });
     const items = rows.slice(0, options.limit).map((row) => this.codec.fromDocument(row.attributes));
     const last = items.at(-1);
     return { items, nextCursor: rows.length > options.limit && last ? encodeCursor([last.fileId]) : null };

@@ -43,7 +43,10 @@ export class RedisEventBus implements EventBus {
     await this.publisher.publish(this.channel(topic), JSON.stringify(payload));
   }
 
-  async subscribe<T extends Topic>(topic: T, handler: (payload: Events[T]) => void): Promise<() => Promise<void>> {
+  async subscribe<T extends Topic>(
+    topic: T,
+    handler: (payload: Events[T]) => void,
+  ): Promise<() => Promise<void>> {
     const channel = this.channel(topic);
     let set = this.handlers.get(channel);
     if (!set) {

@@ -91,7 +91,9 @@ export class JsonSidecarCodec implements SidecarCodec {
   fromDocument(raw: unknown): DocumentAttributes {
     const parsed = sidecarV1.safeParse(raw);
     if (!parsed.success) {
-      throw new SidecarInvalid(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+      throw new SidecarInvalid(
+        parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+      );
     }
     const s = parsed.data;
     return {

@@ -17,7 +17,10 @@ export function configureFailpoints(spec: string | undefined): void {
   rules = null;
   if (!spec) return;
   rules = new Map();
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const match = /^([a-z0-9_.]+)=(kill|error)(?:@(\d+))?$/u.exec(part);
     if (!match) throw new Error(`invalid failpoint '${part}': expected name=kill|error[@N]`);
     rules.set(match[1]!, { action: match[2] as Action, onHit: match[3] ? Number(match[3]) : null, hits: 0 });

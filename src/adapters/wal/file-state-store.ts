@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { StorageElementState, StorageElementStateStore } from '../../application/ports/storage-element-state';
+import type {
+  StorageElementState,
+  StorageElementStateStore,
+} from '../../application/ports/storage-element-state';
 import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
 import { DirectorySync, writeFileDurably } from '../blob-store/durable-fs';
 

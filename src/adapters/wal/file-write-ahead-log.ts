@@ -5,7 +5,13 @@ import { DirectorySync } from '../blob-store/durable-fs';
 import { failpoint } from '../system/failpoints';
 
 type Record =
-  | { readonly t: 'begin'; readonly txn: string; readonly op: WalOperation; readonly file_id: string; readonly key: string }
+  | {
+      readonly t: 'begin';
+      readonly txn: string;
+      readonly op: WalOperation;
+      readonly file_id: string;
+      readonly key: string;
+    }
   | { readonly t: 'commit' | 'abort'; readonly txn: string };
 
 interface Pending {
@@ -50,7 +56,12 @@ export class FileWriteAheadLog implements WriteAheadLog {
         const record = parse(line);
         if (!record) continue;
         if (record.t === 'begin') {
-          this.open.set(record.txn, { txn: record.txn, op: record.op, fileId: record.file_id, key: record.key });
+          this.open.set(record.txn, {
+            txn: record.txn,
+            op: record.op,
+            fileId: record.file_id,
+            key: record.key,
+          });
         } else {
           this.open.delete(record.txn);
         }
@@ -86,7 +97,10 @@ export class FileWriteAheadLog implements WriteAheadLog {
 
   begin(intent: WalIntent): Promise<void> {
     this.open.set(intent.txn, intent);
-    return this.append({ t: 'begin', txn: intent.txn, op: intent.op, file_id: intent.fileId, key: intent.key }, true);
+    return this.append(
+      { t: 'begin', txn: intent.txn, op: intent.op, file_id: intent.fileId, key: intent.key },
+      true,
+    );
   }
 
   commit(txn: string): Promise<void> {

@@ -3,7 +3,11 @@ import type { StorageElementDescriptor } from '../../domain/storage-element/stor
 import type { StorageMode } from '../../domain/storage-mode/storage-mode';
 import { ApplicationError } from '../errors';
 import type { EventBus } from '../ports/event-bus';
-import type { RebuildReport, StorageElementDirectory, StorageElementInfo } from '../ports/storage-element-client';
+import type {
+  RebuildReport,
+  StorageElementDirectory,
+  StorageElementInfo,
+} from '../ports/storage-element-client';
 import type { StorageElementRegistry } from '../ports/storage-element-registry';
 import { requireScope } from '../shared/authorize';
 
@@ -28,7 +32,12 @@ export class ManageStorageElements {
   /**
    * The SE checks the move against the domain table and obeys, the registry records, every role hears of it through the event bus.
    */
-  async changeMode(principal: Principal, seId: string, to: StorageMode, confirmed: boolean): Promise<StorageElementInfo> {
+  async changeMode(
+    principal: Principal,
+    seId: string,
+    to: StorageMode,
+    confirmed: boolean,
+  ): Promise<StorageElementInfo> {
     requireScope(principal, 'admin:write');
     await this.known(seId);
     // The SE holds its mode durably and checks the move itself (a registry row may lag behind it).
@@ -46,7 +55,8 @@ export class ManageStorageElements {
 
   private async known(seId: string): Promise<StorageElementDescriptor> {
     const se = await this.registry.get(seId);
-    if (!se) throw new ApplicationError('storage_element_not_found', `storage element '${seId}' is not registered`);
+    if (!se)
+      throw new ApplicationError('storage_element_not_found', `storage element '${seId}' is not registered`);
     return se;
   }
 }

@@ -1,6 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { Principal } from '../../domain/access/principal';
-import { DEFAULT_COLLECTION, isValidCollection, type DocumentAttributes, type DocumentDraft } from '../../domain/document/document';
+import {
+  DEFAULT_COLLECTION,
+  isValidCollection,
+  type DocumentAttributes,
+  type DocumentDraft,
+} from '../../domain/document/document';
 import { validateFileName } from '../../domain/document/file-name';
 import { DomainError } from '../../domain/errors';
 import { rankCandidates } from '../../domain/placement/placement';
@@ -54,7 +59,11 @@ export class UploadDocument {
     private readonly deps: UploadDeps,
   ) {}
 
-  async execute(principal: Principal, command: UploadCommand, content: Readable): Promise<DocumentAttributes> {
+  async execute(
+    principal: Principal,
+    command: UploadCommand,
+    content: Readable,
+  ): Promise<DocumentAttributes> {
     const draft = this.draft(principal, command);
     const { registry, directory, catalog, events, clock } = this.deps;
     const candidates = rankCandidates(await registry.list(), {

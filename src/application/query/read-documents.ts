@@ -41,7 +41,10 @@ export class ReadDocuments {
   async open(entry: CatalogEntry, range?: ByteRange): Promise<OpenedContent> {
     const known = new Map((await this.registry.list()).map((se) => [se.id, se]));
     const copies = [...entry.copies].sort((a, b) => Number(known.has(b.seId)) - Number(known.has(a.seId)));
-    let lastError: unknown = new ApplicationError('storage_unavailable', `no copy of file ${entry.file.fileId} is reachable`);
+    let lastError: unknown = new ApplicationError(
+      'storage_unavailable',
+      `no copy of file ${entry.file.fileId} is reachable`,
+    );
     for (const copy of copies) {
       try {
         return await this.directory.client(copy.seId).open(entry.file.fileId, range);
@@ -51,14 +54,23 @@ export class ReadDocuments {
       }
     }
     if (lastError instanceof ApplicationError && lastError.code === 'storage_unavailable') throw lastError;
-    throw new ApplicationError('storage_unavailable', `no copy of file ${entry.file.fileId} could be read`, {}, {
-      cause: lastError,
-    });
+    throw new ApplicationError(
+      'storage_unavailable',
+      `no copy of file ${entry.file.fileId} could be read`,
+      {},
+      {
+        cause: lastError,
+      },
+    );
   }
 
   async search(principal: Principal, command: SearchCommand): Promise<Page<DocumentAttributes>> {
     requireScope(principal, 'files:read');
-    const page = await this.catalog.search({ text: command.text, limit: command.limit, cursor: command.cursor });
+    const page = await this.catalog.search({
+      text: command.text,
+      limit: command.limit,
+      cursor: command.cursor,
+    });
     return {
       items: page.items.filter((file) => canAccessCollection(principal, 'files:read', file.collection)),
       nextCursor: page.nextCursor,

@@ -8,7 +8,12 @@ export function requireScope(principal: Principal, scope: Scope): void {
 }
 
 /** A file in a collection the caller cannot access is reported exactly like a missing file (§6). */
-export function requireFileAccess(principal: Principal, scope: Scope, collection: string, fileId: string): void {
+export function requireFileAccess(
+  principal: Principal,
+  scope: Scope,
+  collection: string,
+  fileId: string,
+): void {
   requireScope(principal, scope);
   if (!canAccessCollection(principal, scope, collection)) {
     throw new ApplicationError('file_not_found', `file ${fileId} does not exist`);

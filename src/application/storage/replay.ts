@@ -63,7 +63,8 @@ async function readIntact(deps: ReplayDeps, intent: WalIntent): Promise<Document
   } catch {
     return null;
   }
-  if (file.fileId !== intent.fileId || file.status !== 'active' || file.stored.key !== intent.key) return null;
+  if (file.fileId !== intent.fileId || file.status !== 'active' || file.stored.key !== intent.key)
+    return null;
   return (await verifyStoredFile(deps.blobs, file)) === null ? file : null;
 }
 

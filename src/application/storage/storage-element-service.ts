@@ -1,9 +1,17 @@
 import { pipeline, type Readable } from 'node:stream';
 import { blobKeyFor, sidecarKeyFor } from '../../domain/document/blob-key';
-import { completeDocument, type DocumentAttributes, type DocumentDraft } from '../../domain/document/document';
+import {
+  completeDocument,
+  type DocumentAttributes,
+  type DocumentDraft,
+} from '../../domain/document/document';
 import { deletionBlocker } from '../../domain/retention/retention';
 import { freeBytes, type BlobBackend, type Capacity } from '../../domain/storage-element/storage-element';
-import { assertOperationAllowed, planTransition, type StorageMode } from '../../domain/storage-mode/storage-mode';
+import {
+  assertOperationAllowed,
+  planTransition,
+  type StorageMode,
+} from '../../domain/storage-mode/storage-mode';
 import { ApplicationError } from '../errors';
 import { BlobNotFound, type BlobStore, type ByteRange } from '../ports/blob-store';
 import type { Clock, IdGenerator } from '../ports/clock';
@@ -88,16 +96,26 @@ export class StorageElementService implements StorageElementClient {
   async checkWritable(size: number | null): Promise<number> {
     assertOperationAllowed(this.mode, 'create');
     if (this.draining) {
-      throw new ApplicationError('storage_unavailable', `storage element '${this.id}' is draining writes for a mode change`);
+      throw new ApplicationError(
+        'storage_unavailable',
+        `storage element '${this.id}' is draining writes for a mode change`,
+      );
     }
     const free = freeBytes(await this.capacity());
     if (size !== null && size > free) {
-      throw new ApplicationError('storage_full', `storage element '${this.id}' has ${free} bytes free, ${size} needed`);
+      throw new ApplicationError(
+        'storage_full',
+        `storage element '${this.id}' has ${free} bytes free, ${size} needed`,
+      );
     }
     return free;
   }
 
-  async put(draft: DocumentDraft, content: Readable, expect: ContentExpectations): Promise<DocumentAttributes> {
+  async put(
+    draft: DocumentDraft,
+    content: Readable,
+    expect: ContentExpectations,
+  ): Promise<DocumentAttributes> {
     const free = await this.checkWritable(expect.size);
     const reservation = expect.size ?? 0;
     this.reservedBytes += reservation;
@@ -124,10 +142,17 @@ export class StorageElementService implements StorageElementClient {
     try {
       const digesting = new DigestingStream(
         limit,
-        () => new ApplicationError('storage_full', `storage element '${this.id}' ran out of space during the upload`),
+        () =>
+          new ApplicationError(
+            'storage_full',
+            `storage element '${this.id}' ran out of space during the upload`,
+          ),
         { sha512: expect.sha512 !== undefined },
       );
-      const { size } = await blobs.put(key, pipeline(content, digesting, () => undefined));
+      const { size } = await blobs.put(
+        key,
+        pipeline(content, digesting, () => undefined),
+      );
       const digests = digesting.digests();
       checkExpectations(expect, size, digests);
       const file = completeDocument(draft, { size, sha256: digests.sha256, key }, clock.now());
@@ -170,14 +195,20 @@ export class StorageElementService implements StorageElementClient {
     const file = await this.head(fileId);
     assertOperationAllowed(this.mode, 'read', { restored: false });
     if (range && (range.start < 0 || range.end < range.start || range.end >= file.size)) {
-      throw new ApplicationError('range_not_satisfiable', `range ${range.start}-${range.end} is outside 0-${file.size - 1}`);
+      throw new ApplicationError(
+        'range_not_satisfiable',
+        `range ${range.start}-${range.end} is outside 0-${file.size - 1}`,
+      );
     }
     try {
       const stream = await this.deps.blobs.get(file.stored.key, range);
       return { size: file.stored.size, sha256: file.stored.sha256, range: range ?? null, stream };
     } catch (error) {
       if (error instanceof BlobNotFound) {
-        throw new ApplicationError('storage_unavailable', `the content of file ${fileId} is missing on '${this.id}'`);
+        throw new ApplicationError(
+          'storage_unavailable',
+          `the content of file ${fileId} is missing on '${this.id}'`,
+        );
       }
       throw error;
     }
@@ -193,7 +224,12 @@ export class StorageElementService implements StorageElementClient {
     const key = file.stored.key;
     await wal.begin({ txn, op: 'delete', fileId, key });
     // §4.1: tombstone in the sidecar first, so a crash part-way never leaves an "active" sidecar without its blob.
-    const tombstone: DocumentAttributes = { ...file, status: 'deleted', updatedAt: clock.now(), attrVersion: file.attrVersion + 1 };
+    const tombstone: DocumentAttributes = {
+      ...file,
+      status: 'deleted',
+      updatedAt: clock.now(),
+      attrVersion: file.attrVersion + 1,
+    };
     await blobs.put(sidecarKeyFor(key), sidecars.encode(tombstone));
     await blobs.delete(key);
     await blobs.delete(sidecarKeyFor(key));
@@ -232,7 +268,8 @@ export class StorageElementService implements StorageElementClient {
   }
 
   async rebuild(): Promise<RebuildReport> {
-    if (this.rebuilding) throw new ApplicationError('conflict', `a rebuild of '${this.id}' is already running`);
+    if (this.rebuilding)
+      throw new ApplicationError('conflict', `a rebuild of '${this.id}' is already running`);
     const touched = new Map<string, 'put' | 'delete'>();
     this.rebuilding = touched;
     let report: RebuildReport;
@@ -276,9 +313,13 @@ export class StorageElementService implements StorageElementClient {
       for (const file of page.items) {
         const problem = await verifyStoredFile(this.deps.blobs, file);
         if (problem) {
-          throw new ApplicationError('conflict', `scrub failed for file ${file.fileId}: ${problem}; mode unchanged`, {
-            file_id: file.fileId,
-          });
+          throw new ApplicationError(
+            'conflict',
+            `scrub failed for file ${file.fileId}: ${problem}; mode unchanged`,
+            {
+              file_id: file.fileId,
+            },
+          );
         }
       }
       cursor = page.nextCursor;
@@ -295,14 +336,22 @@ function checkExpectations(
     throw new ApplicationError('size_mismatch', `received ${size} bytes, ${expect.size} were announced`);
   }
   if (expect.sha256 !== undefined && expect.sha256 !== digests.sha256) {
-    throw new ApplicationError('digest_mismatch', 'the content does not match the sha-256 digest sent with it', {
-      algorithm: 'sha-256',
-    });
+    throw new ApplicationError(
+      'digest_mismatch',
+      'the content does not match the sha-256 digest sent with it',
+      {
+        algorithm: 'sha-256',
+      },
+    );
   }
   if (expect.sha512 !== undefined && expect.sha512 !== digests.sha512) {
-    throw new ApplicationError('digest_mismatch', 'the content does not match the sha-512 digest sent with it', {
-      algorithm: 'sha-512',
-    });
+    throw new ApplicationError(
+      'digest_mismatch',
+      'the content does not match the sha-512 digest sent with it',
+      {
+        algorithm: 'sha-512',
+      },
+    );
   }
 }
 
@@ -313,7 +362,12 @@ function normalizeWriteError(error: unknown): unknown {
     return new ApplicationError('storage_full', 'the storage medium is full', {}, { cause: error });
   }
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED') {
-    return new ApplicationError('upload_interrupted', 'the upload ended before all content arrived', {}, { cause: error });
+    return new ApplicationError(
+      'upload_interrupted',
+      'the upload ended before all content arrived',
+      {},
+      { cause: error },
+    );
   }
   return error;
 }

@@ -27,7 +27,10 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/gu, '\\$&').replace(/\*/gu, '.*').replace(/\?/gu, '.');
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/gu, '\\$&')
+    .replace(/\*/gu, '.*')
+    .replace(/\?/gu, '.');
   return new RegExp(`^${escaped}$`, 'u');
 }
 

@@ -31,7 +31,8 @@ export function splitExtension(name: string): { stem: string; extension: string 
   const dot = name.lastIndexOf('.');
   if (dot <= 0 || dot === name.length - 1) return { stem: name, extension: null };
   const extension = name.slice(dot + 1);
-  if (extension.length > EXTENSION_LIMIT || !/^[\p{L}\p{N}]+$/u.test(extension)) return { stem: name, extension: null };
+  if (extension.length > EXTENSION_LIMIT || !/^[\p{L}\p{N}]+$/u.test(extension))
+    return { stem: name, extension: null };
   return { stem: name.slice(0, dot), extension };
 }
 

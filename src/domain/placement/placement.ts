@@ -22,5 +22,8 @@ export function rankCandidates(
     .filter((se) => se.mode === request.mode && isOperationAllowed(se.mode, 'create'))
     .filter((se) => request.now.getTime() - se.lastSeenAt.getTime() <= request.staleAfterMs)
     .filter((se) => fits(se.capacity, request.size ?? 0))
-    .sort((a, b) => a.priority - b.priority || freeBytes(b.capacity) - freeBytes(a.capacity) || a.id.localeCompare(b.id));
+    .sort(
+      (a, b) =>
+        a.priority - b.priority || freeBytes(b.capacity) - freeBytes(a.capacity) || a.id.localeCompare(b.id),
+    );
 }

@@ -36,16 +36,24 @@ export function decideRetention(
 ): Retention {
   const policy = request.policy ?? 'temporary';
   if (!isRetentionPolicy(policy)) {
-    throw new DomainError('invalid_retention', `retention policy must be 'temporary' or 'permanent', not '${policy}'`, {
-      field: 'retention_policy',
-    });
+    throw new DomainError(
+      'invalid_retention',
+      `retention policy must be 'temporary' or 'permanent', not '${policy}'`,
+      {
+        field: 'retention_policy',
+      },
+    );
   }
   if (policy === 'permanent') {
     if (request.ttlDays !== undefined) {
-      throw new DomainError('invalid_retention', 'ttl_days applies only to temporary files', { field: 'ttl_days' });
+      throw new DomainError('invalid_retention', 'ttl_days applies only to temporary files', {
+        field: 'ttl_days',
+      });
     }
     if (request.retainUntil && request.retainUntil.getTime() <= uploadedAt.getTime()) {
-      throw new DomainError('invalid_retention', 'retain_until must be in the future', { field: 'retain_until' });
+      throw new DomainError('invalid_retention', 'retain_until must be in the future', {
+        field: 'retain_until',
+      });
     }
     return { policy, retainUntil: request.retainUntil ?? null, legalHold: false };
   }
@@ -56,9 +64,13 @@ export function decideRetention(
   }
   const ttlDays = request.ttlDays ?? defaultTtlDays;
   if (!Number.isInteger(ttlDays) || ttlDays < MIN_TTL_DAYS || ttlDays > MAX_TTL_DAYS) {
-    throw new DomainError('invalid_ttl', `ttl_days must be a whole number from ${MIN_TTL_DAYS} to ${MAX_TTL_DAYS}`, {
-      field: 'ttl_days',
-    });
+    throw new DomainError(
+      'invalid_ttl',
+      `ttl_days must be a whole number from ${MIN_TTL_DAYS} to ${MAX_TTL_DAYS}`,
+      {
+        field: 'ttl_days',
+      },
+    );
   }
   return { policy, ttlDays, expiresAt: new Date(uploadedAt.getTime() + ttlDays * DAY_MS) };
 }
@@ -73,7 +85,10 @@ export function expiresAt(retention: Retention): Date | null {
 }
 
 /** Why the file may not be deleted now, or null when deletion is allowed by retention. */
-export function deletionBlocker(retention: Retention, now: Date): 'retention_active' | 'legal_hold_active' | null {
+export function deletionBlocker(
+  retention: Retention,
+  now: Date,
+): 'retention_active' | 'legal_hold_active' | null {
   if (retention.policy === 'temporary') return null;
   if (retention.legalHold) return 'legal_hold_active';
   if (retention.retainUntil && now.getTime() < retention.retainUntil.getTime()) return 'retention_active';

@@ -28,7 +28,11 @@ export interface OperationContext {
   readonly restored?: boolean;
 }
 
-export function isOperationAllowed(mode: StorageMode, operation: StorageOperation, ctx: OperationContext = {}): boolean {
+export function isOperationAllowed(
+  mode: StorageMode,
+  operation: StorageOperation,
+  ctx: OperationContext = {},
+): boolean {
   const permission = permissionFor(mode, operation);
   switch (permission) {
     case 'yes':
