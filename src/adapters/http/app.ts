@@ -3,7 +3,6 @@ import Koa from 'koa';
 import type { Logger } from '../telemetry/logger';
 import type { Metrics } from '../telemetry/metrics';
 import { requestContext } from './context';
-import { HttpError } from './problem';
 
 /** One Koa app per process; each role contributes its routes through `register`. */
 export function createApp(log: Logger, metrics: Metrics, register: (router: Router) => void): Koa {
@@ -13,12 +12,7 @@ export function createApp(log: Logger, metrics: Metrics, register: (router: Rout
   const router = new Router();
   register(router);
   app.use(router.routes());
-  app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => new HttpError('method_not_allowed', 'this method is not allowed on this path'),
-      notImplemented: () => new HttpError('method_not_allowed', 'this method is not implemented'),
-    }),
-  );
+  // Sets 405/501 with an Allow header; requestContext turns the empty answer into problem details.
+  app.use(router.allowedMethods());
   return app;
 }

@@ -37,6 +37,12 @@ export function requestContext(log: Logger, metrics: Metrics) {
     const started = process.hrtime.bigint();
     try {
       await next();
+      if (ctx.body === undefined && (ctx.status === 405 || ctx.status === 501)) {
+        throw new HttpError(
+          'method_not_allowed',
+          `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}`,
+        );
+      }
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new HttpError('route_not_found', `no route for ${ctx.method} ${ctx.path}`);
       }

@@ -5,6 +5,8 @@ import { InvalidCursor } from '../memory/cursor';
 
 /** Errors only the HTTP edge can detect (malformed requests, routing). */
 export const HTTP_ERROR_CODES = [
+  'malformed_request',
+  'headers_too_large',
   'route_not_found',
   'method_not_allowed',
   'malformed_multipart',
@@ -59,6 +61,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { status: number; title: s
   upload_interrupted: { status: 400, title: 'Upload interrupted' },
   forbidden: { status: 403, title: 'Forbidden' },
   conflict: { status: 409, title: 'Conflict' },
+  malformed_request: { status: 400, title: 'Malformed request' },
+  headers_too_large: { status: 431, title: 'Request header fields too large' },
   route_not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   malformed_multipart: { status: 400, title: 'Malformed multipart body' },
@@ -122,17 +126,21 @@ export function toProblem(error: unknown): Problem {
 }
 
 /** RFC 9457 problem details. */
-export function sendProblem(ctx: Context, problem: Problem): void {
+export function problemBody(problem: Problem, requestId: string | undefined): Record<string, unknown> {
   const { status, title } = ERROR_STATUS[problem.code];
-  ctx.status = status;
-  ctx.type = 'application/problem+json';
-  ctx.body = {
+  return {
     type: `https://artstore.dev/problems/${problem.code.replaceAll('_', '-')}`,
     title,
     status,
     detail: problem.detail,
     code: problem.code,
-    request_id: ctx.state.requestId as string | undefined,
+    request_id: requestId,
     ...problem.details,
   };
+}
+
+export function sendProblem(ctx: Context, problem: Problem): void {
+  ctx.status = ERROR_STATUS[problem.code].status;
+  ctx.type = 'application/problem+json';
+  ctx.body = problemBody(problem, ctx.state.requestId as string | undefined);
 }

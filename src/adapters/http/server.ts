@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+import { ERROR_STATUS, problemBody } from './problem';
 
 export interface RunningServer {
   readonly server: Server;
@@ -27,6 +29,25 @@ function continueOnFirstRead(req: IncomingMessage, res: ServerResponse): void {
   };
 }
 
+/** Requests Node's parser rejects (bad request line, oversized headers) still get problem details. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const code = error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_request';
+  const status = ERROR_STATUS[code].status;
+  const body = JSON.stringify(
+    problemBody(
+      { code, detail: `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`, details: {} },
+      undefined,
+    ),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${ERROR_STATUS[code].title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export async function listen(app: Koa, host: string, port: number): Promise<RunningServer> {
   const handler = app.callback();
   const server = createServer(
@@ -35,6 +56,7 @@ export async function listen(app: Koa, host: string, port: number): Promise<Runn
   );
   // Large uploads may take long; only a socket idle for 2 minutes is dropped.
   server.timeout = 120_000;
+  server.on('clientError', answerClientError);
   server.on('checkContinue', (req, res) => {
     continueOnFirstRead(req, res);
     void handler(req, res);

@@ -80,6 +80,8 @@ async function rawUpload(ctx: Context, upload: UploadDocument): Promise<Document
     size: contentLength(ctx),
     ...digests,
   });
+  // A client that hangs up mid-body errors the request; the use case's pipeline reports it.
+  ctx.req.on('error', () => undefined);
   return upload.execute((ctx.state as RequestState).principal, command, ctx.req);
 }
 
@@ -133,7 +135,11 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
         return;
       }
       content = new PassThrough({ highWaterMark: 1 << 20 });
-      stream.on('error', (error) => fail(error));
+      // The use case attaches its pipeline later; until then a parse failure must not be an unhandled 'error'.
+      content.on('error', () => undefined);
+      stream.on('error', (error) =>
+        fail(new HttpError('malformed_multipart', `the multipart body is malformed: ${error.message}`)),
+      );
       stream.pipe(content, { end: false });
       try {
         const fields = parseUploadFields(pairs);
