@@ -5,20 +5,20 @@ const transform = {
     { jsc: { parser: { syntax: 'typescript' }, target: 'es2024' }, module: { type: 'commonjs' } },
   ],
 };
-const project = (name, testMatch, testTimeout) => ({
+const project = (name, testMatch) => ({
   displayName: name,
   testMatch,
   transform,
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
-  testTimeout,
+  setupFilesAfterEnv: [`<rootDir>/test/support/timeout/${name}.ts`],
 });
 module.exports = {
   projects: [
-    project('unit', ['<rootDir>/test/unit/**/*.test.ts'], 5_000),
-    project('contract', ['<rootDir>/test/contract/**/*.test.ts'], 30_000),
-    project('integration', ['<rootDir>/test/integration/**/*.test.ts'], 60_000),
-    project('e2e', ['<rootDir>/test/e2e/**/*.test.ts'], 180_000),
+    project('unit', ['<rootDir>/test/unit/**/*.test.ts']),
+    project('contract', ['<rootDir>/test/contract/**/*.test.ts']),
+    project('integration', ['<rootDir>/test/integration/**/*.test.ts']),
+    project('e2e', ['<rootDir>/test/e2e/**/*.test.ts']),
   ],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -1,0 +1,2 @@
+// Per-tier test timeout (jest's testTimeout is global only).
+jest.setTimeout(5000);
