@@ -42,70 +42,65 @@ const roleList = z
     return [...new Set(names)] as Role[];
   });
 
-const schema = z
-  .object({
-    role: roleList,
-    host: z.string().min(1).default('0.0.0.0'),
-    port: integer(0, 65535).default(8000),
-    data_dir: z.string().min(1).default('./data'),
-    database_url: z.url({ protocol: /^postgres(ql)?$/u }).optional(),
-    redis_url: z.url({ protocol: /^rediss?$/u }).optional(),
-    redis_prefix: z.string().default('artstore:'),
-    public_url: z.url({ protocol: /^https?$/u }).optional(),
-    storage_element_id: z.string().optional(),
-    storage_elements: z
-      .array(storageElement)
-      .min(1)
-      .default([
-        { id: 'edit-1', mode: 'edit', backend: 'local', dc: 'dc1', priority: 100 },
-        { id: 'rw-1', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
-      ]),
-    default_ttl_days: integer(MIN_TTL_DAYS, MAX_TTL_DAYS).default(30),
-    heartbeat_ms: integer(100, 600_000).default(5_000),
-    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
-    failpoints: z.string().optional(),
-    shutdown_timeout_ms: integer(0, 600_000).default(10_000),
-  })
-  .superRefine((c, ctx) => {
-    const allInOne = ROLES.every((r) => c.role.includes(r));
-    if (!allInOne) {
-      if (!c.database_url)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['database_url'],
-          message: 'split roles need ARTSTORE_DATABASE_URL (a shared PostgreSQL)',
-        });
-      if (!c.redis_url)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['redis_url'],
-          message: 'split roles need ARTSTORE_REDIS_URL (a shared Redis)',
-        });
-    }
-    const ids = c.storage_elements.map((se) => se.id);
-    const duplicates = ids.filter((id, i) => ids.indexOf(id) !== i);
-    if (duplicates.length > 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['storage_elements'],
-        message: `duplicate storage element id '${duplicates.join("', '")}'`,
-      });
-    }
-    if (c.storage_element_id !== undefined && !ids.includes(c.storage_element_id)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['storage_element_id'],
-        message: `no storage element '${c.storage_element_id}' is configured`,
-      });
-    }
-    if (c.role.includes('storage') && !allInOne && c.storage_element_id === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['storage_element_id'],
-        message: 'a storage-role process serves one storage element: set ARTSTORE_SE_ID',
-      });
-    }
-  });
+const schema = z.object({
+  role: roleList,
+  host: z.string().min(1).default('0.0.0.0'),
+  port: integer(0, 65535).default(8000),
+  data_dir: z.string().min(1).default('./data'),
+  database_url: z.url({ protocol: /^postgres(ql)?$/u }).optional(),
+  redis_url: z.url({ protocol: /^rediss?$/u }).optional(),
+  redis_prefix: z.string().default('artstore:'),
+  public_url: z.url({ protocol: /^https?$/u }).optional(),
+  storage_element_id: z.string().optional(),
+  storage_elements: z
+    .array(storageElement)
+    .min(1)
+    .default([
+      { id: 'edit-1', mode: 'edit', backend: 'local', dc: 'dc1', priority: 100 },
+      { id: 'rw-1', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
+    ]),
+  default_ttl_days: integer(MIN_TTL_DAYS, MAX_TTL_DAYS).default(30),
+  heartbeat_ms: integer(100, 600_000).default(5_000),
+  log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  failpoints: z.string().optional(),
+  shutdown_timeout_ms: integer(0, 600_000).default(10_000),
+});
+
+const DEFAULT_SE_IDS = ['edit-1', 'rw-1'];
+
+/**
+ * Checks across fields, run on the raw input even when some field failed its own schema, so one
+ * run reports every problem (zod skips refinements once a field is invalid).
+ */
+function crossFieldProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const roles = roleList.safeParse(raw.role);
+  const allInOne = roles.success && ROLES.every((r) => roles.data.includes(r));
+  if (roles.success && !allInOne) {
+    if (!raw.database_url)
+      problems.push('database_url (ARTSTORE_DATABASE_URL): split roles need a shared PostgreSQL');
+    if (!raw.redis_url) problems.push('redis_url (ARTSTORE_REDIS_URL): split roles need a shared Redis');
+  }
+  const elements = Array.isArray(raw.storage_elements) ? (raw.storage_elements as unknown[]) : null;
+  const ids = elements
+    ? elements
+        .map((e) => (e as { id?: unknown } | null)?.id)
+        .filter((id): id is string => typeof id === 'string')
+    : DEFAULT_SE_IDS;
+  const duplicates = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+  if (duplicates.length > 0)
+    problems.push(`storage_elements: duplicate storage element id '${duplicates.join("', '")}'`);
+  const seId = raw.storage_element_id;
+  if (typeof seId === 'string' && !ids.includes(seId)) {
+    problems.push(`storage_element_id (ARTSTORE_SE_ID): no storage element '${seId}' is configured`);
+  }
+  if (roles.success && roles.data.includes('storage') && !allInOne && seId === undefined) {
+    problems.push(
+      'storage_element_id (ARTSTORE_SE_ID): a storage-role process serves one storage element: set ARTSTORE_SE_ID',
+    );
+  }
+  return problems;
+}
 
 export type Config = Readonly<
   Omit<z.infer<typeof schema>, 'storage_elements'> & {
@@ -190,6 +185,7 @@ export function loadConfig(sources: ConfigSources): Config {
   if (!result.success) {
     problems.push(...result.error.issues.map((i) => `${describeKey(i.path)}: ${i.message}`));
   }
+  problems.push(...crossFieldProblems(raw));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const c = result.data;
   const dataDir = resolve(c.data_dir);

@@ -43,7 +43,8 @@ export interface MemoryElementOptions {
 
 /** Builds (does not start) a storage element on memory adapters. */
 export function aMemoryElement(options: MemoryElementOptions = {}): MemoryElement {
-  const blobs = options.blobs ?? new MemoryBlobStore(options.totalBytes === undefined ? 1_000_000 : options.totalBytes);
+  const blobs =
+    options.blobs ?? new MemoryBlobStore(options.totalBytes === undefined ? 1_000_000 : options.totalBytes);
   const wal = options.wal ?? new MemoryWriteAheadLog();
   const index = options.index ?? new MemoryFileIndex();
   const state = options.state ?? new MemoryStateStore();
@@ -165,12 +166,15 @@ export class UnreachableElement implements StorageElementClient {
   constructor(readonly id: string) {}
   private fail(): Promise<never> {
     this.calls += 1;
-    return Promise.reject(Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:8000'), { code: 'ECONNREFUSED' }));
+    return Promise.reject(
+      Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:8000'), { code: 'ECONNREFUSED' }),
+    );
   }
   put = () => this.fail();
   head = () => this.fail();
   open = () => this.fail();
   delete = () => this.fail();
+  discard = () => this.fail();
   info = () => this.fail();
   listAttributes = () => this.fail();
   rebuild = () => this.fail();

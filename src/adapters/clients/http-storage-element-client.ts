@@ -188,6 +188,10 @@ export class HttpStorageElementClient implements StorageElementClient {
     await this.json<unknown>('DELETE', `/files/${fileId}`);
   }
 
+  async discard(fileId: string): Promise<void> {
+    await this.json<unknown>('POST', `/files/${fileId}/discard`);
+  }
+
   async info(): Promise<StorageElementInfo> {
     return infoSchema.parse(await this.json<unknown>('GET', '/info'));
   }

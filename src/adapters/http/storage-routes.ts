@@ -110,6 +110,11 @@ export function registerStorageRoutes(
     ctx.status = 204;
   });
 
+  router.post(`${base}/files/:id/discard`, async (ctx) => {
+    await se(ctx).discard(fileIdParam(ctx));
+    ctx.status = 204;
+  });
+
   router.get(`${base}/info`, async (ctx) => {
     ctx.body = storageElementInfoView(await se(ctx).info());
   });

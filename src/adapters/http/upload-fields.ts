@@ -41,20 +41,37 @@ export type UploadFields = z.infer<typeof fields>;
 /** Raw name/value pairs as they arrive; `tags` may repeat or be comma-separated, metadata as `metadata[key]` or JSON. */
 export type RawFields = ReadonlyArray<readonly [string, string]>;
 
+// Keys that would act on an object's prototype rather than be data.
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 export function parseUploadFields(pairs: RawFields): UploadFields {
-  const raw: Record<string, unknown> = {};
+  // No prototype: a field named __proto__ must be an unknown field, not a prototype assignment.
+  const raw = Object.create(null) as Record<string, unknown>;
   const tags: string[] = [];
   const metadata: Record<string, string> = {};
   let sawTags = false;
   let sawMetadata = false;
+  const addMetadata = (key: string, value: unknown): void => {
+    if (Object.hasOwn(metadata, key)) {
+      throw new ApplicationError('invalid_request', `metadata key '${key}' is given more than once`, {
+        field: `metadata[${key}]`,
+      });
+    }
+    if (RESERVED_KEYS.has(key)) {
+      throw new ApplicationError('invalid_request', `'${key}' cannot be a metadata key`, {
+        field: `metadata[${key}]`,
+      });
+    }
+    metadata[key] = value as string;
+  };
   for (const [key, value] of pairs) {
     const metaKey = /^metadata\[(.+)\]$/u.exec(key)?.[1];
     if (metaKey !== undefined) {
-      metadata[metaKey] = value;
       sawMetadata = true;
+      addMetadata(metaKey, value);
     } else if (key === 'metadata') {
       sawMetadata = true;
-      Object.assign(metadata, parseJsonObject(value));
+      for (const [k, v] of Object.entries(parseJsonObject(value))) addMetadata(k, v);
     } else if (key === 'tags' || key === 'tags[]') {
       sawTags = true;
       tags.push(...value.split(',').filter((t) => t.trim() !== ''));

@@ -1,5 +1,6 @@
 import type { CatalogEntry, CatalogSearch, FileCatalog } from '../../application/ports/file-catalog';
 import type { Page } from '../../application/ports/file-index';
+import { collectionMatches } from '../../domain/access/principal';
 import type { DocumentAttributes } from '../../domain/document/document';
 import { decodeCursor, encodeCursor } from './cursor';
 
@@ -22,11 +23,15 @@ export class MemoryFileCatalog implements FileCatalog {
 
   async search(query: CatalogSearch): Promise<Page<DocumentAttributes>> {
     const needle = query.text.toLowerCase();
-    const after = query.cursor ? decodeCursor(query.cursor, 2) : null;
+    const after = query.cursor ? decodeCursor(query.cursor, ['millis', 'uuid']) : null;
     const matches = [...this.entries.values()]
       .map((e) => e.file)
       .filter((f) => f.status === 'active' && f.name.toLowerCase().includes(needle))
-      .filter((f) => !query.collections || query.collections.includes(f.collection))
+      .filter(
+        (f) =>
+          !query.collectionPatterns ||
+          query.collectionPatterns.some((p) => collectionMatches(p, f.collection)),
+      )
       .sort((a, b) => b.uploadedAt.getTime() - a.uploadedAt.getTime() || b.fileId.localeCompare(a.fileId))
       .filter(
         (f) =>

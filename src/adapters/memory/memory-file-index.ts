@@ -30,7 +30,7 @@ export class MemoryFileIndex implements FileIndex {
     seId: string,
     options: { cursor: string | null; limit: number },
   ): Promise<Page<DocumentAttributes>> {
-    const after = options.cursor ? String(decodeCursor(options.cursor, 1)[0]) : '';
+    const after = options.cursor ? String(decodeCursor(options.cursor, ['uuid'])[0]) : '';
     const sorted = [...this.of(seId).values()]
       .filter((f) => f.fileId > after)
       .sort((a, b) => a.fileId.localeCompare(b.fileId));

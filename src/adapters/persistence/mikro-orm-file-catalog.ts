@@ -7,6 +7,14 @@ import type { JsonSidecarCodec } from '../sidecar/json-sidecar-codec';
 import type { Orm } from './database';
 import { CatalogFileRow, FileCopyRow } from './entities';
 
+/** A collection glob (`*`, `?`) as a LIKE pattern with `\` escaping LIKE's own wildcards. */
+function globToLike(glob: string): string {
+  return glob
+    .replace(/[\\%_]/gu, (c) => `\\${c}`)
+    .replaceAll('*', '%')
+    .replaceAll('?', '_');
+}
+
 /** The catalog in PostgreSQL: the sidecar document plus the columns queries filter and sort on. */
 export class MikroOrmFileCatalog implements FileCatalog {
   constructor(
@@ -75,12 +83,13 @@ export class MikroOrmFileCatalog implements FileCatalog {
   async search(query: CatalogSearch): Promise<Page<DocumentAttributes>> {
     const params: unknown[] = [`%${query.text.replace(/[\\%_]/gu, (c) => `\\${c}`)}%`];
     let sql = `select attributes, uploaded_at, file_id from files where status = 'active' and name ilike ?`;
-    if (query.collections) {
-      sql += ' and collection = any(?)';
-      params.push(query.collections);
+    if (query.collectionPatterns) {
+      if (query.collectionPatterns.length === 0) return { items: [], nextCursor: null };
+      sql += ` and (${query.collectionPatterns.map(() => "collection like ? escape '\\'").join(' or ')})`;
+      params.push(...query.collectionPatterns.map(globToLike));
     }
     if (query.cursor) {
-      const [at, id] = decodeCursor(query.cursor, 2);
+      const [at, id] = decodeCursor(query.cursor, ['millis', 'uuid']);
       sql += ' and (uploaded_at, file_id) < (?, ?)';
       params.push(new Date(Number(at)), String(id));
     }

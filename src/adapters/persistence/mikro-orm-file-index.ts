@@ -35,7 +35,7 @@ export class MikroOrmFileIndex implements FileIndex {
     seId: string,
     options: { cursor: string | null; limit: number },
   ): Promise<Page<DocumentAttributes>> {
-    const after = options.cursor ? String(decodeCursor(options.cursor, 1)[0]) : null;
+    const after = options.cursor ? String(decodeCursor(options.cursor, ['uuid'])[0]) : null;
     const rows = await this.orm.em
       .fork()
       .find(SeFileRow, after ? { seId, fileId: { $gt: after } } : { seId }, {

@@ -13,6 +13,7 @@ const payloads: { [T in Topic]: z.ZodType<Events[T]> } = {
  */
 export class RedisEventBus implements EventBus {
   private readonly handlers = new Map<string, Set<(payload: never) => void>>();
+  private readonly subscribing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly publisher: Redis,
@@ -48,19 +49,28 @@ export class RedisEventBus implements EventBus {
     handler: (payload: Events[T]) => void,
   ): Promise<() => Promise<void>> {
     const channel = this.channel(topic);
+    const entry = handler as (payload: never) => void;
     let set = this.handlers.get(channel);
     if (!set) {
       set = new Set();
       this.handlers.set(channel, set);
-      await this.subscriber.subscribe(channel);
+      this.subscribing.set(
+        channel,
+        this.subscriber.subscribe(channel).then(() => undefined),
+      );
     }
-    set.add(handler as (payload: never) => void);
+    set.add(entry);
+    // Every subscriber of a channel waits until Redis has confirmed the SUBSCRIBE.
+    await this.subscribing.get(channel);
+    let active = true;
     return async () => {
-      set.delete(handler as (payload: never) => void);
-      if (set.size === 0) {
-        this.handlers.delete(channel);
-        await this.subscriber.unsubscribe(channel);
-      }
+      if (!active) return;
+      active = false;
+      const current = this.handlers.get(channel);
+      if (!current?.delete(entry) || current.size > 0) return;
+      this.handlers.delete(channel);
+      this.subscribing.delete(channel);
+      await this.subscriber.unsubscribe(channel);
     };
   }
 }

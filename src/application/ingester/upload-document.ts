@@ -96,7 +96,14 @@ export class UploadDocument {
         await catalog.add({ file: stored, copies: [{ seId: se.id, key: stored.stored.key }] });
       } catch (error) {
         // Compensation: never leave stored bytes the catalog does not know about.
-        await client.delete(stored.fileId).catch(() => undefined);
+        await client.discard(stored.fileId).catch((undo: unknown) => {
+          throw new ApplicationError(
+            'storage_unavailable',
+            `recording file ${stored.fileId} failed and its stored copy on '${se.id}' could not be removed`,
+            { file_id: stored.fileId },
+            { cause: new AggregateError([error, undo]) },
+          );
+        });
         throw error;
       }
       await events.publish('file.changed', { fileId: stored.fileId }).catch(() => undefined);

@@ -13,8 +13,8 @@ export interface CatalogEntry {
 
 export interface CatalogSearch {
   readonly text: string;
-  /** Only these collections (already narrowed to what the caller may read); undefined means all. */
-  readonly collections?: readonly string[] | undefined;
+  /** Only collections matching one of these glob patterns (`*`, `?`); undefined means every collection. */
+  readonly collectionPatterns?: readonly string[] | undefined;
   readonly limit: number;
   readonly cursor: string | null;
 }

@@ -51,6 +51,8 @@ export interface StorageElementClient {
   head(fileId: string): Promise<DocumentAttributes>;
   open(fileId: string, range?: ByteRange): Promise<OpenedContent>;
   delete(fileId: string): Promise<void>;
+  /** Undoes this caller's own create when a later step failed; ignores retention and mode. */
+  discard(fileId: string): Promise<void>;
   info(): Promise<StorageElementInfo>;
   listAttributes(options: { cursor: string | null; limit: number }): Promise<Page<DocumentAttributes>>;
   rebuild(): Promise<RebuildReport>;

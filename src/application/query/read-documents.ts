@@ -1,5 +1,5 @@
 import type { Principal } from '../../domain/access/principal';
-import { canAccessCollection } from '../../domain/access/principal';
+import { collectionPatterns } from '../../domain/access/principal';
 import type { DocumentAttributes } from '../../domain/document/document';
 import { ApplicationError } from '../errors';
 import type { ByteRange } from '../ports/blob-store';
@@ -66,14 +66,12 @@ export class ReadDocuments {
 
   async search(principal: Principal, command: SearchCommand): Promise<Page<DocumentAttributes>> {
     requireScope(principal, 'files:read');
-    const page = await this.catalog.search({
+    // Grants narrow the query itself, so pages are full and counts never include hidden files.
+    return this.catalog.search({
       text: command.text,
       limit: command.limit,
       cursor: command.cursor,
+      collectionPatterns: collectionPatterns(principal, 'files:read'),
     });
-    return {
-      items: page.items.filter((file) => canAccessCollection(principal, 'files:read', file.collection)),
-      nextCursor: page.nextCursor,
-    };
   }
 }

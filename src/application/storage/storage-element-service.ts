@@ -92,8 +92,8 @@ export class StorageElementService implements StorageElementClient {
     return this.mode;
   }
 
-  /** Refuses a write the SE cannot take, before any byte of it is read; returns the bytes free. */
-  async checkWritable(size: number | null): Promise<number> {
+  /** Mode and drain state: checked synchronously, so a write and a mode change in one turn cannot both win. */
+  private assertAcceptsWrites(): void {
     assertOperationAllowed(this.mode, 'create');
     if (this.draining) {
       throw new ApplicationError(
@@ -101,6 +101,11 @@ export class StorageElementService implements StorageElementClient {
         `storage element '${this.id}' is draining writes for a mode change`,
       );
     }
+  }
+
+  /** Refuses a write the SE cannot take, before any byte of it is read; returns the bytes free. */
+  async checkWritable(size: number | null): Promise<number> {
+    this.assertAcceptsWrites();
     const free = freeBytes(await this.capacity());
     if (size !== null && size > free) {
       throw new ApplicationError(
@@ -111,7 +116,21 @@ export class StorageElementService implements StorageElementClient {
     return free;
   }
 
-  async put(
+  put(draft: DocumentDraft, content: Readable, expect: ContentExpectations): Promise<DocumentAttributes> {
+    try {
+      this.assertAcceptsWrites();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Registered before the first await: a drain that starts now waits for this write.
+    const write = this.admitAndWrite(draft, content, expect);
+    this.writes.add(write);
+    const forget = (): void => void this.writes.delete(write);
+    write.then(forget, forget);
+    return write;
+  }
+
+  private async admitAndWrite(
     draft: DocumentDraft,
     content: Readable,
     expect: ContentExpectations,
@@ -119,12 +138,9 @@ export class StorageElementService implements StorageElementClient {
     const free = await this.checkWritable(expect.size);
     const reservation = expect.size ?? 0;
     this.reservedBytes += reservation;
-    const write = this.write(draft, content, expect, free);
-    this.writes.add(write);
     try {
-      return await write;
+      return await this.write(draft, content, expect, free);
     } finally {
-      this.writes.delete(write);
       this.reservedBytes -= reservation;
     }
   }
@@ -215,14 +231,27 @@ export class StorageElementService implements StorageElementClient {
   }
 
   async delete(fileId: string): Promise<void> {
-    const { blobs, wal, index, sidecars, clock, ids } = this.deps;
     const file = await this.head(fileId);
     assertOperationAllowed(this.mode, 'delete', {
-      retentionEnded: deletionBlocker(file.retention, clock.now()) === null,
+      retentionEnded: deletionBlocker(file.retention, this.deps.clock.now()) === null,
     });
+    await this.remove(file);
+  }
+
+  /**
+   * Compensation of a create whose later step failed (the catalog never recorded the file): removes
+   * it whatever its retention and the mode, since for the rest of the system it never existed.
+   */
+  async discard(fileId: string): Promise<void> {
+    const file = await this.deps.index.get(this.id, fileId);
+    if (file) await this.remove(file);
+  }
+
+  private async remove(file: DocumentAttributes): Promise<void> {
+    const { blobs, wal, index, sidecars, clock, ids } = this.deps;
     const txn = ids.token();
     const key = file.stored.key;
-    await wal.begin({ txn, op: 'delete', fileId, key });
+    await wal.begin({ txn, op: 'delete', fileId: file.fileId, key });
     // §4.1: tombstone in the sidecar first, so a crash part-way never leaves an "active" sidecar without its blob.
     const tombstone: DocumentAttributes = {
       ...file,
@@ -233,8 +262,8 @@ export class StorageElementService implements StorageElementClient {
     await blobs.put(sidecarKeyFor(key), sidecars.encode(tombstone));
     await blobs.delete(key);
     await blobs.delete(sidecarKeyFor(key));
-    await index.remove(this.id, fileId);
-    this.rebuilding?.set(fileId, 'delete');
+    await index.remove(this.id, file.fileId);
+    this.rebuilding?.set(file.fileId, 'delete');
     await wal.commit(txn);
     this.usedBytes -= file.size;
     this.fileCount -= 1;

@@ -26,6 +26,11 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
   return principal.scopes.has(scope);
 }
 
+/** Collection grants are glob patterns: `*` any run of characters, `?` one character. */
+export function collectionMatches(pattern: string, collection: string): boolean {
+  return globToRegExp(pattern).test(collection);
+}
+
 function globToRegExp(glob: string): RegExp {
   const escaped = glob
     .replace(/[.+^${}()|[\]\\]/gu, '\\$&')
@@ -37,7 +42,12 @@ function globToRegExp(glob: string): RegExp {
 export function canAccessCollection(principal: Principal, scope: Scope, collection: string): boolean {
   if (!hasScope(principal, scope)) return false;
   const patterns = principal.collections[scope];
-  return patterns === undefined || patterns.some((pattern) => globToRegExp(pattern).test(collection));
+  return patterns === undefined || patterns.some((pattern) => collectionMatches(pattern, collection));
+}
+
+/** The collection patterns a principal may use with a scope; undefined means every collection. */
+export function collectionPatterns(principal: Principal, scope: Scope): readonly string[] | undefined {
+  return hasScope(principal, scope) ? principal.collections[scope] : [];
 }
 
 /** The process itself (replay, rebuild, jobs). */
