@@ -1,0 +1,130 @@
+import { JsonSidecarCodec, SCHEMA_VERSION } from '../../../src/adapters/sidecar/json-sidecar-codec';
+import { SidecarInvalid } from '../../../src/application/ports/sidecar-codec';
+import type { DocumentAttributes } from '../../../src/domain/document/document';
+import { decideRetention } from '../../../src/domain/retention/retention';
+import { aDocument, T0 } from '../../support/builders';
+
+const codec = new JsonSidecarCodec();
+
+const temporary = (): DocumentAttributes =>
+  aDocument(Buffer.from('temporary content'), {
+    name: 'Отчёт 2024.pdf',
+    description: 'квартальный отчёт',
+    tags: ['a', 'б'],
+    metadata: { owner: 'alice', 'key with spaces': 'v' },
+    retention: decideRetention({ policy: 'temporary', ttlDays: 7 }, T0),
+  });
+
+const permanent = (retainUntil: Date | null, legalHold = false): DocumentAttributes => ({
+  ...aDocument(Buffer.from('permanent content'), { collection: 'legal' }),
+  retention: { policy: 'permanent', retainUntil, legalHold },
+  status: 'deleted',
+  attrVersion: 4,
+  updatedAt: new Date(T0.getTime() + 1234),
+});
+
+function decodeError(content: Buffer): SidecarInvalid {
+  try {
+    codec.decode(content);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SidecarInvalid);
+    return error as SidecarInvalid;
+  }
+  throw new Error('expected SidecarInvalid, the sidecar decoded');
+}
+
+function mutated(change: (doc: Record<string, unknown>) => void): Buffer {
+  const doc = JSON.parse(codec.encode(temporary()).toString('utf8')) as Record<string, unknown>;
+  change(doc);
+  return Buffer.from(JSON.stringify(doc));
+}
+
+describe('JsonSidecarCodec', () => {
+  it.each<[string, () => DocumentAttributes]>([
+    ['a temporary document', temporary],
+    ['a permanent document with retain_until and legal hold', () => permanent(new Date('2040-01-01Z'), true)],
+    ['a permanent document without retain_until', () => permanent(null)],
+    ['an empty document', () => aDocument(Buffer.alloc(0))],
+  ])('round-trips %s unchanged', (_label, make) => {
+    const file = make();
+    expect(codec.decode(codec.encode(file))).toEqual(file);
+  });
+
+  it('writes pretty UTF-8 JSON with schema_version 1 and snake_case fields', () => {
+    const file = temporary();
+    const text = codec.encode(file).toString('utf8');
+    expect(SCHEMA_VERSION).toBe(1);
+    expect(text).toBe(`${JSON.stringify(codec.toDocument(file), null, 2)}\n`);
+    expect(text.split('\n')[1]).toBe('  "schema_version": 1,');
+    expect(text).toContain('"name": "Отчёт 2024.pdf"');
+    const doc = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(doc)).toEqual([
+      'schema_version',
+      'file_id',
+      'name',
+      'content_type',
+      'size',
+      'sha256',
+      'collection',
+      'uploader',
+      'uploaded_at',
+      'updated_at',
+      'description',
+      'tags',
+      'metadata',
+      'retention',
+      'status',
+      'attr_version',
+      'stored',
+    ]);
+    expect(doc.retention).toEqual({
+      policy: 'temporary',
+      ttl_days: 7,
+      expires_at: file.retention.policy === 'temporary' ? file.retention.expiresAt.toISOString() : null,
+    });
+  });
+
+  it.each([0.1, 0.25, 0.5, 0.75, 0.9, 0.99])('refuses a sidecar torn at %d of its length', (fraction) => {
+    const whole = codec.encode(temporary());
+    const torn = whole.subarray(0, Math.floor(whole.length * fraction));
+    expect(decodeError(torn).message).toMatch(/^not JSON/u);
+  });
+
+  it('refuses an empty sidecar and one of NUL bytes (a torn write on some file systems)', () => {
+    expect(decodeError(Buffer.alloc(0))).toBeInstanceOf(SidecarInvalid);
+    expect(decodeError(Buffer.alloc(64))).toBeInstanceOf(SidecarInvalid);
+  });
+
+  it.each<[string, (doc: Record<string, unknown>) => void, string]>([
+    ['schema_version 2', (d) => void (d.schema_version = 2), 'schema_version'],
+    ['no schema_version', (d) => void delete d.schema_version, 'schema_version'],
+    ['no file_id', (d) => void delete d.file_id, 'file_id'],
+    ['no sha256', (d) => void delete d.sha256, 'sha256'],
+    ['no retention', (d) => void delete d.retention, 'retention'],
+    ['no stored description', (d) => void delete d.stored, 'stored'],
+    ['an upper-case sha256', (d) => void (d.sha256 = 'A'.repeat(64)), 'sha256'],
+    ['a short sha256', (d) => void (d.sha256 = 'abc'), 'sha256'],
+    [
+      'a bad stored sha256',
+      (d) => void ((d.stored as Record<string, unknown>).sha256 = 'x'.repeat(64)),
+      'stored.sha256',
+    ],
+    ['a negative size', (d) => void (d.size = -1), 'size'],
+    ['an unknown status', (d) => void (d.status = 'gone'), 'status'],
+    [
+      'an unknown encoding',
+      (d) => void ((d.stored as Record<string, unknown>).encoding = 'zstd'),
+      'stored.encoding',
+    ],
+    ['a date without offset', (d) => void (d.uploaded_at = '2026-03-01T10:00:00'), 'uploaded_at'],
+    ['a non-string metadata value', (d) => void (d.metadata = { n: 1 }), 'metadata.n'],
+    ['an unknown retention policy', (d) => void (d.retention = { policy: 'forever' }), 'retention'],
+    ['attr_version 0', (d) => void (d.attr_version = 0), 'attr_version'],
+  ])('refuses %s', (_label, change, path) => {
+    expect(decodeError(mutated(change)).message).toContain(path);
+  });
+
+  it.each([['[]'], ['null'], ['"text"'], ['42']])('refuses the JSON value %s', (json) => {
+    expect(decodeError(Buffer.from(json))).toBeInstanceOf(SidecarInvalid);
+  });
+});

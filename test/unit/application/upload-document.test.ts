@@ -1,0 +1,231 @@
+import type { Readable } from 'node:stream';
+import { MemoryEventBus } from '../../../src/adapters/memory/memory-event-bus';
+import { MemoryFileCatalog } from '../../../src/adapters/memory/memory-file-catalog';
+import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memory-registry';
+import { ApplicationError } from '../../../src/application/errors';
+import { UploadDocument, type UploadCommand } from '../../../src/application/ingester/upload-document';
+import type { CatalogEntry } from '../../../src/application/ports/file-catalog';
+import { RegistryView } from '../../../src/application/shared/registry-view';
+import { DomainError } from '../../../src/domain/errors';
+import { aPrincipal, aStorageElement, FixedClock, SequenceIds, sha256, T0 } from '../../support/builders';
+import {
+  announceElement,
+  aStartedElement,
+  MapDirectory,
+  readAll,
+  source,
+  type MemoryElement,
+  type MemoryElementOptions,
+} from '../../support/fakes';
+
+const CONTENT = Buffer.from('%PDF-1.7 pretend this is a document');
+const DAY = 24 * 60 * 60 * 1000;
+
+class FailingCatalog extends MemoryFileCatalog {
+  override async add(_entry: CatalogEntry): Promise<void> {
+    throw new Error('catalog unavailable');
+  }
+}
+
+async function setup(elements: MemoryElementOptions[], catalog = new MemoryFileCatalog()) {
+  const clock = new FixedClock();
+  const registry = new MemoryStorageElementRegistry();
+  const started: Record<string, MemoryElement> = {};
+  for (const options of elements) {
+    const element = await aStartedElement({ clock, ...options });
+    started[element.service.id] = element;
+    await announceElement(registry, element.service, clock);
+  }
+  const directory = new MapDirectory(Object.values(started).map((e) => e.service));
+  const events = new MemoryEventBus();
+  const upload = new UploadDocument(
+    { defaultTtlDays: 30, staleAfterMs: 15_000 },
+    {
+      registry: new RegistryView(registry, clock, 0),
+      directory,
+      catalog,
+      events,
+      clock,
+      ids: new SequenceIds(),
+    },
+  );
+  return { clock, registry, se: started, catalog, events, upload };
+}
+
+const command = (overrides: Partial<UploadCommand> = {}): UploadCommand => ({
+  name: 'report.pdf',
+  contentType: 'application/pdf',
+  expect: { size: CONTENT.length },
+  ...overrides,
+});
+
+const TWO = [
+  { id: 'edit-1', mode: 'edit' },
+  { id: 'rw-1', mode: 'rw' },
+] as const;
+
+describe('UploadDocument', () => {
+  it.each([
+    ['temporary', 'edit-1', {}],
+    ['permanent', 'rw-1', { retentionPolicy: 'permanent' }],
+  ] as const)('stores a %s file on %s, catalogues it and announces it', async (_policy, seId, extra) => {
+    const { upload, se, catalog, events } = await setup([...TWO]);
+    const published = new Promise((resolve) => void events.subscribe('file.changed', resolve));
+    const file = await upload.execute(aPrincipal({ subject: 'alice' }), command(extra), source(CONTENT));
+
+    expect(file).toMatchObject({ uploader: 'alice', collection: 'default', size: CONTENT.length });
+    expect(file.sha256).toBe(sha256(CONTENT));
+    expect(await catalog.get(file.fileId)).toEqual({ file, copies: [{ seId, key: file.stored.key }] });
+    expect(await readAll((await se[seId]!.service.open(file.fileId)).stream)).toEqual(CONTENT);
+    const other = seId === 'edit-1' ? 'rw-1' : 'edit-1';
+    expect(se[other]!.blobs.objects.size).toBe(0);
+    await expect(published).resolves.toEqual({ fileId: file.fileId });
+  });
+
+  it('records the decided draft: name, tags without duplicates, metadata, retention', async () => {
+    const { upload } = await setup([...TWO]);
+    const file = await upload.execute(
+      aPrincipal(),
+      command({
+        name: 'Cafe\u0301.pdf',
+        tags: ['a', 'b', 'a'],
+        metadata: { k: 'v' },
+        ttlDays: 3,
+        collection: 'team-a',
+      }),
+      source(CONTENT),
+    );
+    expect(file).toMatchObject({
+      name: 'Caf\u00e9.pdf',
+      tags: ['a', 'b'],
+      metadata: { k: 'v' },
+      collection: 'team-a',
+    });
+    expect(file.retention).toEqual({
+      policy: 'temporary',
+      ttlDays: 3,
+      expiresAt: new Date(T0.getTime() + 3 * DAY),
+    });
+  });
+
+  it.each<[string, MemoryElementOptions[], Partial<UploadCommand>]>([
+    ['no SE of the needed mode', [{ id: 'edit-1', mode: 'edit' }], { retentionPolicy: 'permanent' }],
+    [
+      'only ro and ar SEs',
+      [
+        { id: 'ro-1', mode: 'ro' },
+        { id: 'ar-1', mode: 'ar' },
+      ],
+      { retentionPolicy: 'permanent' },
+    ],
+    ['no SE with room for the size', [{ id: 'edit-1', mode: 'edit', capacityBytes: 10 }], {}],
+    ['no SE at all', [], {}],
+  ])('refuses no_writable_storage with %s, before reading', async (_label, elements, extra) => {
+    const { upload } = await setup(elements);
+    const content = source(CONTENT);
+    const upload1 = upload.execute(aPrincipal(), command(extra), content);
+    await expect(upload1).rejects.toThrow(ApplicationError);
+    await expect(upload1).rejects.toMatchObject({ code: 'no_writable_storage' });
+    expect(content.readableDidRead).toBe(false);
+  });
+
+  it('does not offer an SE whose heartbeat is stale', async () => {
+    const { upload, clock } = await setup([...TWO]);
+    clock.advance(15_001);
+    await expect(upload.execute(aPrincipal(), command(), source(CONTENT))).rejects.toMatchObject({
+      code: 'no_writable_storage',
+    });
+  });
+
+  it.each<[string, MemoryElementOptions]>([
+    ['is smaller than the registry says', { capacityBytes: 5 }],
+    ['is in another mode than the registry says', { mode: 'ro' }],
+  ])('fails over to the next SE when the first %s, with the content intact', async (_label, first) => {
+    const { upload, registry, se, catalog } = await setup([
+      { id: 'rw-a', mode: 'rw', ...first },
+      { id: 'rw-b', mode: 'rw' },
+    ]);
+    // A registry row that lags behind the SE: it still promises room and mode rw, and fills first.
+    await registry.announce(aStorageElement({ id: 'rw-a', mode: 'rw', priority: 0, lastSeenAt: T0 }));
+    const file = await upload.execute(
+      aPrincipal(),
+      command({ retentionPolicy: 'permanent' }),
+      source(CONTENT),
+    );
+    expect((await catalog.get(file.fileId))?.copies).toEqual([{ seId: 'rw-b', key: file.stored.key }]);
+    expect(await readAll((await se['rw-b']!.service.open(file.fileId)).stream)).toEqual(CONTENT);
+    expect(se['rw-a']!.blobs.objects.size).toBe(0);
+  });
+
+  it('refuses no_writable_storage when every candidate refuses', async () => {
+    const { upload, registry } = await setup([{ id: 'edit-1', mode: 'edit', capacityBytes: 5 }]);
+    await registry.announce(aStorageElement({ id: 'edit-1', mode: 'edit', lastSeenAt: T0 }));
+    const attempt = upload.execute(aPrincipal(), command(), source(CONTENT));
+    await expect(attempt).rejects.toMatchObject({
+      code: 'no_writable_storage',
+      details: { last_refusal: expect.any(String) },
+    });
+  });
+
+  it('does not fail over once the content has been read', async () => {
+    const { upload, se } = await setup([
+      { id: 'edit-1', mode: 'edit' },
+      { id: 'edit-2', mode: 'edit' },
+    ]);
+    const attempt = upload.execute(
+      aPrincipal(),
+      command({ expect: { size: CONTENT.length + 1 } }),
+      source(CONTENT),
+    );
+    await expect(attempt).rejects.toMatchObject({ code: 'size_mismatch' });
+    expect(se['edit-1']!.blobs.objects.size + se['edit-2']!.blobs.objects.size).toBe(0);
+  });
+
+  it.each<[string, Partial<UploadCommand>]>([
+    ['a temporary file', {}],
+    ['a permanent file', { retentionPolicy: 'permanent' }],
+    [
+      'a permanent file retained for a year',
+      { retentionPolicy: 'permanent', retainUntil: new Date(T0.getTime() + 365 * DAY) },
+    ],
+  ])('deletes the stored copy of %s when the catalog refuses it', async (_label, extra) => {
+    const { upload, se } = await setup([...TWO], new FailingCatalog());
+    const attempt = upload.execute(aPrincipal(), command(extra), source(CONTENT));
+    await expect(attempt).rejects.toThrow('catalog unavailable');
+    for (const element of Object.values(se)) {
+      expect([...element.blobs.objects.keys()]).toEqual([]);
+      expect(await element.index.stats(element.service.id)).toEqual({ files: 0, bytes: 0 });
+    }
+  });
+
+  it.each<[string, Partial<UploadCommand>, string]>([
+    ['an invalid collection', { collection: 'Bad Collection' }, 'invalid_collection'],
+    ['an invalid file name', { name: 'dir/report.pdf' }, 'invalid_file_name'],
+    ['a reserved file name', { name: 'NUL.txt' }, 'invalid_file_name'],
+    ['an out-of-range TTL', { ttlDays: 400 }, 'invalid_ttl'],
+    ['an unknown retention policy', { retentionPolicy: 'forever' }, 'invalid_retention'],
+    [
+      'a retain_until in the past',
+      { retentionPolicy: 'permanent', retainUntil: new Date(T0.getTime() - 1) },
+      'invalid_retention',
+    ],
+  ])('refuses %s before storing anything', async (_label, extra, code) => {
+    const { upload, se } = await setup([...TWO]);
+    const content = source(CONTENT);
+    const attempt = upload.execute(aPrincipal(), command(extra), content);
+    await expect(attempt).rejects.toThrow(DomainError);
+    await expect(attempt).rejects.toMatchObject({ code });
+    expect(content.readableDidRead).toBe(false);
+    expect(se['edit-1']!.blobs.objects.size + se['rw-1']!.blobs.objects.size).toBe(0);
+  });
+
+  it.each([
+    ['without files:write', aPrincipal({ scopes: new Set(['files:read'] as const) })],
+    ['outside its collections', aPrincipal({ collections: { 'files:write': ['team-*'] } })],
+  ])('refuses a principal %s with forbidden', async (_label, principal) => {
+    const { upload } = await setup([...TWO]);
+    const content: Readable = source(CONTENT);
+    await expect(upload.execute(principal, command(), content)).rejects.toMatchObject({ code: 'forbidden' });
+    expect(content.readableDidRead).toBe(false);
+  });
+});

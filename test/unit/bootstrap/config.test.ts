@@ -1,0 +1,151 @@
+import { resolve } from 'node:path';
+import { loadConfig, ROLES, type ConfigSources } from '../../../src/bootstrap/config';
+
+const SPLIT = {
+  ARTSTORE_DATABASE_URL: 'postgresql://artstore@db.internal:5432/artstore',
+  ARTSTORE_REDIS_URL: 'redis://cache.internal:6379',
+};
+
+describe('loadConfig defaults', () => {
+  const config = loadConfig({ env: {} });
+
+  it('runs every role in one process on port 8000', () => {
+    expect(config.role).toEqual([...ROLES]);
+    expect(config.all_in_one).toBe(true);
+    expect(config.port).toBe(8000);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.default_ttl_days).toBe(30);
+    expect(config.log_level).toBe('info');
+  });
+
+  it('resolves ./data and puts two SEs, edit-1 and rw-1, under <data>/se/<id>', () => {
+    const data = resolve('./data');
+    expect(config.data_dir).toBe(data);
+    expect(config.storage_elements.map((se) => [se.id, se.mode, se.path])).toEqual([
+      ['edit-1', 'edit', `${data}/se/edit-1`],
+      ['rw-1', 'rw', `${data}/se/rw-1`],
+    ]);
+    expect(config.hosted_storage_elements.map((se) => se.id)).toEqual(['edit-1', 'rw-1']);
+  });
+
+  it('is deeply frozen', () => {
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.role)).toBe(true);
+    expect(Object.isFrozen(config.storage_elements)).toBe(true);
+    expect(Object.isFrozen(config.storage_elements[0])).toBe(true);
+    expect(Object.isFrozen(config.hosted_storage_elements[0])).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+});
+
+describe('loadConfig sources', () => {
+  it.each<[string, string, string, unknown]>([
+    ['ARTSTORE_HOST', '127.0.0.1', 'host', '127.0.0.1'],
+    ['ARTSTORE_PORT', '9001', 'port', 9001],
+    ['ARTSTORE_DATA_DIR', '/srv/artstore', 'data_dir', '/srv/artstore'],
+    ['ARTSTORE_DATABASE_URL', 'postgres://u@h/db', 'database_url', 'postgres://u@h/db'],
+    ['ARTSTORE_REDIS_URL', 'rediss://h:6380', 'redis_url', 'rediss://h:6380'],
+    ['ARTSTORE_REDIS_PREFIX', 'x:', 'redis_prefix', 'x:'],
+    ['ARTSTORE_PUBLIC_URL', 'https://files.example.com', 'public_url', 'https://files.example.com'],
+    ['ARTSTORE_SE_ID', 'rw-1', 'storage_element_id', 'rw-1'],
+    ['ARTSTORE_DEFAULT_TTL_DAYS', '7', 'default_ttl_days', 7],
+    ['ARTSTORE_HEARTBEAT_MS', '1000', 'heartbeat_ms', 1000],
+    ['ARTSTORE_LOG_LEVEL', 'debug', 'log_level', 'debug'],
+    ['ARTSTORE_FAILPOINTS', 'se.put=throw', 'failpoints', 'se.put=throw'],
+    ['ARTSTORE_SHUTDOWN_TIMEOUT_MS', '0', 'shutdown_timeout_ms', 0],
+  ])('maps %s=%s to %s', (name, value, key, expected) => {
+    const config = loadConfig({ env: { [name]: value } }) as unknown as Record<string, unknown>;
+    expect(config[key]).toEqual(expected);
+  });
+
+  it('ignores empty environment variables', () => {
+    expect(loadConfig({ env: { ARTSTORE_PORT: '' } }).port).toBe(8000);
+  });
+
+  it('layers file < env < flags', () => {
+    const read: string[] = [];
+    const readFile = (path: string): string => {
+      read.push(path);
+      return JSON.stringify({ port: 1111, host: 'file-host', data_dir: '/file', heartbeat_ms: 700 });
+    };
+    const sources = (env: Record<string, string>, flags: Record<string, string> = {}): ConfigSources => ({
+      env: { ARTSTORE_CONFIG_FILE: '/etc/artstore.json', ...env },
+      flags,
+      readFile,
+    });
+    const fromFile = loadConfig(sources({}));
+    expect([fromFile.port, fromFile.host, fromFile.data_dir, fromFile.heartbeat_ms]).toEqual([
+      1111,
+      'file-host',
+      '/file',
+      700,
+    ]);
+    const fromEnv = loadConfig(sources({ ARTSTORE_PORT: '2222', ARTSTORE_DATA_DIR: '/env' }));
+    expect([fromEnv.port, fromEnv.host, fromEnv.data_dir]).toEqual([2222, 'file-host', '/env']);
+    const fromFlags = loadConfig(sources({ ARTSTORE_PORT: '2222' }, { port: '3333', 'data-dir': '/flag' }));
+    expect([fromFlags.port, fromFlags.data_dir, fromFlags.heartbeat_ms]).toEqual([3333, '/flag', 700]);
+    expect(read).toEqual(['/etc/artstore.json', '/etc/artstore.json', '/etc/artstore.json']);
+  });
+
+  it('takes the config file path from --config over ARTSTORE_CONFIG_FILE', () => {
+    const config = loadConfig({
+      env: { ARTSTORE_CONFIG_FILE: '/env.json' },
+      flags: { config: '/flag.json' },
+      readFile: (path) => JSON.stringify({ port: path === '/flag.json' ? 4444 : 5555 }),
+    });
+    expect(config.port).toBe(4444);
+  });
+
+  it('lets --role override ARTSTORE_ROLE', () => {
+    const config = loadConfig({ env: { ARTSTORE_ROLE: 'admin' }, flags: { role: 'all' } });
+    expect(config.all_in_one).toBe(true);
+  });
+
+  it.each<[string, string[]]>([
+    ['all', [...ROLES]],
+    ['admin,query', ['admin', 'query']],
+    [' ingester , query ', ['ingester', 'query']],
+    ['query,query,admin', ['query', 'admin']],
+    ['admin,storage,ingester,query', [...ROLES]],
+  ])('reads the role list %j', (role, expected) => {
+    const config = loadConfig({ env: { ARTSTORE_ROLE: role, ARTSTORE_SE_ID: 'rw-1', ...SPLIT } });
+    expect(config.role).toEqual(expected);
+    expect(config.all_in_one).toBe(expected.length === ROLES.length);
+  });
+
+  it('hosts only ARTSTORE_SE_ID on a split storage process, and nothing without the storage role', () => {
+    const storage = loadConfig({ env: { ARTSTORE_ROLE: 'storage', ARTSTORE_SE_ID: 'rw-1', ...SPLIT } });
+    expect(storage.hosted_storage_elements.map((se) => se.id)).toEqual(['rw-1']);
+    const query = loadConfig({ env: { ARTSTORE_ROLE: 'query', ...SPLIT } });
+    expect(query.hosted_storage_elements).toEqual([]);
+  });
+
+  it('defines a storage element from ARTSTORE_SE_* alone', () => {
+    const config = loadConfig({
+      env: {
+        ...SPLIT,
+        ARTSTORE_ROLE: 'storage',
+        ARTSTORE_SE_ID: 'arch-2',
+        ARTSTORE_SE_MODE: 'ro',
+        ARTSTORE_SE_PATH: '/mnt/arch',
+        ARTSTORE_SE_DC: 'dc7',
+        ARTSTORE_SE_PRIORITY: '5',
+        ARTSTORE_SE_CAPACITY_BYTES: '1048576',
+      },
+    });
+    expect(config.storage_elements).toEqual([
+      {
+        id: 'arch-2',
+        mode: 'ro',
+        backend: 'local',
+        path: '/mnt/arch',
+        dc: 'dc7',
+        priority: 5,
+        capacity_bytes: 1048576,
+      },
+    ]);
+    expect(config.hosted_storage_elements.map((se) => se.id)).toEqual(['arch-2']);
+  });
+});

@@ -1,0 +1,111 @@
+import Router from '@koa/router';
+import { ManageStorageElements } from '../../../src/application/admin/manage-storage-elements';
+import { UploadDocument } from '../../../src/application/ingester/upload-document';
+import { ReadDocuments } from '../../../src/application/query/read-documents';
+import type { StorageElementService } from '../../../src/application/storage/storage-element-service';
+import { INTERNAL_PREFIX } from '../../../src/adapters/http/internal-wire';
+import type { Orm } from '../../../src/adapters/persistence/database';
+import { JsonSidecarCodec } from '../../../src/adapters/sidecar/json-sidecar-codec';
+import { createLogger } from '../../../src/adapters/telemetry/logger';
+import { Metrics } from '../../../src/adapters/telemetry/metrics';
+import { loadConfig, ROLES, type Role } from '../../../src/bootstrap/config';
+import { buildContainer, type Infrastructure } from '../../../src/bootstrap/container';
+import { registerRoutes } from '../../../src/bootstrap/routes';
+import { TOKENS } from '../../../src/bootstrap/tokens';
+import { aMemoryElement } from '../../support/fakes';
+
+/** Every non-empty subset of the four roles (15 sets). */
+const ROLE_SETS: Role[][] = Array.from({ length: 2 ** ROLES.length - 1 }, (_, i) =>
+  ROLES.filter((_role, bit) => ((i + 1) >> bit) & 1),
+);
+
+function infrastructureFor(roles: readonly Role[]): Infrastructure {
+  const split = roles.length < ROLES.length;
+  const config = loadConfig({
+    env: {
+      ARTSTORE_ROLE: roles.join(','),
+      ...(split
+        ? {
+            ARTSTORE_DATABASE_URL: 'postgresql://artstore@127.0.0.1:5432/artstore',
+            ARTSTORE_REDIS_URL: 'redis://127.0.0.1:6379',
+          }
+        : {}),
+      ...(split && roles.includes('storage') ? { ARTSTORE_SE_ID: 'rw-1' } : {}),
+    },
+  });
+  return {
+    config,
+    logger: createLogger('fatal'),
+    metrics: new Metrics(),
+    // Adapters only keep the ORM at construction; nothing here queries a database.
+    orm: {} as Orm,
+    redis: null,
+  };
+}
+
+function hostedFor(infra: Infrastructure): Map<string, StorageElementService> {
+  return new Map(
+    infra.config.hosted_storage_elements.map((se) => [
+      se.id,
+      aMemoryElement({ id: se.id, mode: se.mode }).service,
+    ]),
+  );
+}
+
+describe('buildContainer', () => {
+  it('covers all 15 role sets', () => {
+    expect(ROLE_SETS).toHaveLength(15);
+    expect(new Set(ROLE_SETS.map((set) => set.join(','))).size).toBe(15);
+  });
+
+  it.each(ROLE_SETS.map((roles) => [roles.join('+'), roles] as const))(
+    'resolves every token the routes of %s need',
+    (_name, roles) => {
+      const infra = infrastructureFor(roles);
+      const hosted = hostedFor(infra);
+      const container = buildContainer(infra, roles, hosted);
+
+      expect(container.get(TOKENS.metrics)).toBe(infra.metrics);
+      expect(container.get(TOKENS.config)).toBe(infra.config);
+      expect(container.isBound(TOKENS.uploadDocument)).toBe(roles.includes('ingester'));
+      expect(container.isBound(TOKENS.readDocuments)).toBe(roles.includes('query'));
+      expect(container.isBound(TOKENS.manageStorageElements)).toBe(roles.includes('admin'));
+      if (roles.includes('ingester'))
+        expect(container.get(TOKENS.uploadDocument)).toBeInstanceOf(UploadDocument);
+      if (roles.includes('query')) expect(container.get(TOKENS.readDocuments)).toBeInstanceOf(ReadDocuments);
+      if (roles.includes('admin')) {
+        expect(container.get(TOKENS.manageStorageElements)).toBeInstanceOf(ManageStorageElements);
+      }
+      if (roles.includes('storage')) {
+        expect(container.get(TOKENS.hostedElements)).toBe(hosted);
+        expect([...hosted.keys()]).toEqual(roles.length === ROLES.length ? ['edit-1', 'rw-1'] : ['rw-1']);
+        expect(container.get(TOKENS.codec)).toBeInstanceOf(JsonSidecarCodec);
+      }
+
+      const router = new Router();
+      expect(() => registerRoutes(router, container, roles, [])).not.toThrow();
+      const paths = router.stack.map((layer) => String(layer.path));
+      expect(paths).toContain('/metrics');
+      expect(paths.some((p) => p.startsWith(INTERNAL_PREFIX))).toBe(roles.includes('storage'));
+    },
+  );
+
+  it('hands out singletons: one use case per container, sharing the directory', () => {
+    const roles = [...ROLES];
+    const infra = infrastructureFor(roles);
+    const container = buildContainer(infra, roles, hostedFor(infra));
+    expect(container.get(TOKENS.uploadDocument)).toBe(container.get(TOKENS.uploadDocument));
+    expect(container.get(TOKENS.directory)).toBe(container.get(TOKENS.directory));
+    expect(container.get(TOKENS.events)).toBe(container.get(TOKENS.events));
+  });
+
+  it('reaches hosted SEs in process through the directory', () => {
+    const roles = [...ROLES];
+    const infra = infrastructureFor(roles);
+    const hosted = hostedFor(infra);
+    const directory = buildContainer(infra, roles, hosted).get(TOKENS.directory);
+    expect(directory.client('rw-1')).toBe(hosted.get('rw-1'));
+    expect(directory.client('elsewhere-1')).not.toBe(undefined);
+    expect(directory.client('elsewhere-1').id).toBe('elsewhere-1');
+  });
+});
