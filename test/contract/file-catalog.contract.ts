@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidCursor, encodeCursor } from '../../src/adapters/memory/cursor';
+import type {
+  CatalogEntry,
+  CatalogSearch,
+  FileCatalog,
+  FileCopy,
+} from '../../src/application/ports/file-catalog';
+import type { DocumentAttributes, FileStatus } from '../../src/domain/document/document';
+import { decideRetention } from '../../src/domain/retention/retention';
+import { FixedClock, aDocument } from '../support/builders';
+
+export interface FileCatalogHarness {
+  readonly catalog: FileCatalog;
+  cleanup(): Promise<void>;
+}
+
+function aFile(name: string, overrides: Parameters<typeof aDocument>[1] = {}): DocumentAttributes {
+  return aDocument(Buffer.from(name), { name, ...overrides });
+}
+
+function anEntry(file: DocumentAttributes, seIds: readonly string[] = ['se-1']): CatalogEntry {
+  return { file, copies: seIds.map((seId) => ({ seId, key: `${seId}/${file.stored.key}` })) };
+}
+
+function withStatus(file: DocumentAttributes, status: FileStatus): DocumentAttributes {
+  return { ...file, status };
+}
+
+/** Copies are a set: the port promises no order. */
+function sortedCopies(copies: readonly FileCopy[]): FileCopy[] {
+  return [...copies].sort((a, b) => a.seId.localeCompare(b.seId));
+}
+
+function query(text: string, overrides: Partial<CatalogSearch> = {}): CatalogSearch {
+  return { text, limit: 100, cursor: null, ...overrides };
+}
+
+/** The behaviour every FileCatalog adapter must have (the admin's catalog, ARCHITECTURE §2). */
+export function describeFileCatalogContract(name: string, open: () => Promise<FileCatalogHarness>): void {
+  describe(`FileCatalog contract: ${name}`, () => {
+    let h: FileCatalogHarness;
+    beforeEach(async () => {
+      h = await open();
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    const names = async (q: CatalogSearch): Promise<string[]> =>
+      (await h.catalog.search(q)).items.map((f) => f.name);
+
+    it('returns an added file with its copies, field for field', async () => {
+      const uploadedAt = new Date('2026-03-01T10:00:00.123Z');
+      const file = aFile('Договор №7.pdf', {
+        description: 'signed',
+        tags: ['legal'],
+        metadata: { party: 'ООО «Ромашка»' },
+        uploadedAt,
+        retention: decideRetention({ policy: 'permanent' }, uploadedAt),
+      });
+      const entry = anEntry(file, ['se-b', 'se-a']);
+      await h.catalog.add(entry);
+
+      const got = await h.catalog.get(file.fileId);
+      expect(got?.file).toEqual(file);
+      expect(got?.file.uploadedAt).toBeInstanceOf(Date);
+      expect(sortedCopies(got?.copies ?? [])).toEqual(sortedCopies(entry.copies));
+    });
+
+    it('answers null for an unknown file', async () => {
+      await expect(h.catalog.get(randomUUID())).resolves.toBeNull();
+    });
+
+    it('refuses to add the same file id twice and keeps the first entry whole', async () => {
+      const file = aFile('first.pdf');
+      await h.catalog.add(anEntry(file, ['se-1']));
+      await expect(
+        h.catalog.add(anEntry({ ...file, name: 'second.pdf' }, ['se-2', 'se-3'])),
+      ).rejects.toThrow();
+      const got = await h.catalog.get(file.fileId);
+      expect(got?.file).toEqual(file);
+      expect(got?.copies).toEqual(anEntry(file, ['se-1']).copies);
+    });
+
+    it('restore replaces the file and all of its copies', async () => {
+      const file = aFile('before.pdf');
+      await h.catalog.add(anEntry(file, ['se-1', 'se-2']));
+      const restored: DocumentAttributes = {
+        ...file,
+        name: 'after.pdf',
+        description: 'rebuilt from the sidecar',
+        attrVersion: 3,
+        updatedAt: new Date(file.updatedAt.getTime() + 1_000),
+      };
+      await h.catalog.restore(anEntry(restored, ['se-3']));
+
+      const got = await h.catalog.get(file.fileId);
+      expect(got).toEqual(anEntry(restored, ['se-3']));
+      expect(await names(query('before'))).toEqual([]);
+      expect(await names(query('after'))).toEqual(['after.pdf']);
+    });
+
+    it('restore of a file it does not know adds it', async () => {
+      const file = aFile('only-on-disk.pdf');
+      await h.catalog.restore(anEntry(file, ['se-1']));
+      await expect(h.catalog.get(file.fileId)).resolves.toEqual(anEntry(file, ['se-1']));
+    });
+
+    it('finds files by a case-insensitive substring of the name, in any script', async () => {
+      for (const name of ['Annual REPORT 2026.pdf', 'report-draft.docx', 'Отчёт за МАРТ.pdf', 'photo.jpg'])
+        await h.catalog.add(anEntry(aFile(name)));
+      expect((await names(query('report'))).sort()).toEqual(['Annual REPORT 2026.pdf', 'report-draft.docx']);
+      expect(await names(query('ОТЧЁТ'))).toEqual(['Отчёт за МАРТ.pdf']);
+      expect(await names(query('март'))).toEqual(['Отчёт за МАРТ.pdf']);
+      expect(await names(query('PHOTO.JPG'))).toEqual(['photo.jpg']);
+      expect(await names(query('nothing like it'))).toEqual([]);
+    });
+
+    it('matches %, _ and \\ in the search text literally', async () => {
+      for (const name of [
+        '100% done.pdf',
+        '100 done.pdf',
+        'a_b.txt',
+        'axb.txt',
+        'C:\\docs\\x.txt',
+        'C:docsx.txt',
+      ])
+        await h.catalog.add(anEntry(aFile(name)));
+      expect(await names(query('100%'))).toEqual(['100% done.pdf']);
+      expect(await names(query('%'))).toEqual(['100% done.pdf']);
+      expect(await names(query('a_b'))).toEqual(['a_b.txt']);
+      expect(await names(query('_'))).toEqual(['a_b.txt']);
+      expect(await names(query('\\docs\\'))).toEqual(['C:\\docs\\x.txt']);
+    });
+
+    it('keeps quotes and other SQL-looking text as plain text', async () => {
+      await h.catalog.add(anEntry(aFile("O'Brien's notes.txt")));
+      await h.catalog.add(anEntry(aFile('select ?; -- x.txt')));
+      expect(await names(query("o'brien"))).toEqual(["O'Brien's notes.txt"]);
+      expect(await names(query('?; --'))).toEqual(['select ?; -- x.txt']);
+    });
+
+    it('finds only active files', async () => {
+      await h.catalog.add(anEntry(aFile('contract-active.pdf')));
+      await h.catalog.add(anEntry(withStatus(aFile('contract-deleted.pdf'), 'deleted')));
+      await h.catalog.add(anEntry(withStatus(aFile('contract-expired.pdf'), 'expired')));
+      expect(await names(query('contract'))).toEqual(['contract-active.pdf']);
+    });
+
+    describe('narrowed to collections', () => {
+      beforeEach(async () => {
+        await h.catalog.add(anEntry(aFile('plan-a.pdf', { collection: 'alpha' })));
+        await h.catalog.add(anEntry(aFile('plan-b.pdf', { collection: 'beta' })));
+        await h.catalog.add(anEntry(aFile('plan-d.pdf', { collection: 'default' })));
+      });
+
+      it('takes LIKE wildcards in a pattern literally', async () => {
+        await h.catalog.add(anEntry(aFile('lit-1.pdf', { collection: 'a_b' })));
+        await h.catalog.add(anEntry(aFile('lit-2.pdf', { collection: 'axb' })));
+        expect(await names(query('lit', { collectionPatterns: ['a_b'] }))).toEqual(['lit-1.pdf']);
+      });
+
+      it('searches every collection when none are given', async () => {
+        expect((await names(query('plan'))).sort()).toEqual(['plan-a.pdf', 'plan-b.pdf', 'plan-d.pdf']);
+      });
+
+      it.each([
+        [['beta'], ['plan-b.pdf']],
+        [
+          ['alpha', 'default'],
+          ['plan-a.pdf', 'plan-d.pdf'],
+        ],
+        [['gamma'], []],
+        [[], []],
+        [['al*'], ['plan-a.pdf']],
+        [
+          ['?eta', 'def*'],
+          ['plan-b.pdf', 'plan-d.pdf'],
+        ],
+        [['*'], ['plan-a.pdf', 'plan-b.pdf', 'plan-d.pdf']],
+      ])('finds only files of collections matching %j', async (collectionPatterns, expected) => {
+        expect((await names(query('plan', { collectionPatterns }))).sort()).toEqual(expected);
+      });
+    });
+
+    it('pages newest first with a keyset cursor: every match once, in order, then a null cursor', async () => {
+      const clock = new FixedClock();
+      const files: DocumentAttributes[] = [];
+      for (let i = 0; i < 23; i += 1) {
+        clock.advance(60_000 + i); // distinct, irregular upload times
+        files.push(aFile(`scan-${i}.tiff`, { uploadedAt: clock.now() }));
+      }
+      // Insertion order must not matter.
+      for (const file of [...files].reverse().filter((_, i) => i % 2 === 0))
+        await h.catalog.add(anEntry(file));
+      for (const file of [...files].reverse().filter((_, i) => i % 2 === 1))
+        await h.catalog.add(anEntry(file));
+      await h.catalog.add(anEntry(aFile('unrelated.txt', { uploadedAt: clock.now() })));
+
+      const pages: string[][] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await h.catalog.search(query('scan-', { limit: 10, cursor }));
+        pages.push(page.items.map((f) => f.name));
+        cursor = page.nextCursor;
+      } while (cursor !== null && pages.length < 10);
+      expect(pages.map((p) => p.length)).toEqual([10, 10, 3]);
+      expect(pages.flat()).toEqual(files.map((f) => f.name).reverse());
+    });
+
+    it('orders files uploaded in the same millisecond by file id, stably across pages', async () => {
+      const at = new Date('2026-03-02T08:00:00.000Z');
+      const tied = Array.from({ length: 7 }, (_, i) =>
+        aFile(`tie-${i}.txt`, { uploadedAt: at, fileId: randomUUID() }),
+      );
+      const older = aFile('tie-older.txt', { uploadedAt: new Date(at.getTime() - 1) });
+      const newer = aFile('tie-newer.txt', { uploadedAt: new Date(at.getTime() + 1) });
+      for (const file of [...tied, older, newer]) await h.catalog.add(anEntry(file));
+      const expected = [
+        newer,
+        ...[...tied].sort((a, b) => (a.fileId < b.fileId ? 1 : a.fileId > b.fileId ? -1 : 0)),
+        older,
+      ].map((f) => f.fileId);
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let round = 0; round < 10; round += 1) {
+        const page = await h.catalog.search(query('tie-', { limit: 2, cursor }));
+        seen.push(...page.items.map((f) => f.fileId));
+        cursor = page.nextCursor;
+        if (cursor === null) break;
+      }
+      expect(seen).toEqual(expected);
+      expect(cursor).toBeNull();
+    });
+
+    it('ends with a null cursor when the last page is exactly full', async () => {
+      const clock = new FixedClock();
+      for (let i = 0; i < 4; i += 1) {
+        clock.advance(1_000);
+        await h.catalog.add(anEntry(aFile(`even-${i}.txt`, { uploadedAt: clock.now() })));
+      }
+      const first = await h.catalog.search(query('even-', { limit: 2 }));
+      expect(first.nextCursor).not.toBeNull();
+      const second = await h.catalog.search(query('even-', { limit: 2, cursor: first.nextCursor }));
+      expect(second.items.map((f) => f.name)).toEqual(['even-1.txt', 'even-0.txt']);
+      expect(second.nextCursor).toBeNull();
+      await expect(h.catalog.search(query('even-', { limit: 4 }))).resolves.toMatchObject({
+        nextCursor: null,
+      });
+    });
+
+    it('rejects a cursor it never issued with InvalidCursor', async () => {
+      await h.catalog.add(anEntry(aFile('x.txt')));
+      for (const cursor of ['not a cursor', encodeCursor([1]), encodeCursor([1, 'a', 'b'])]) {
+        await expect(h.catalog.search(query('x', { cursor }))).rejects.toBeInstanceOf(InvalidCursor);
+      }
+    });
+
+    it.each([
+      ['a time that is not a number', ['yesterday', '0190b3f0-0000-7000-8000-000000000001']],
+      ['a file id that is not a UUID', [Date.parse('2026-03-01T10:00:00Z'), 'not-a-uuid']],
+    ])('rejects a well-formed cursor holding %s with InvalidCursor', async (_label, key) => {
+      await h.catalog.add(anEntry(aFile('x.txt')));
+      await expect(h.catalog.search(query('x', { cursor: encodeCursor(key) }))).rejects.toBeInstanceOf(
+        InvalidCursor,
+      );
+    });
+  });
+}

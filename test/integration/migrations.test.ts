@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { MIGRATIONS } from '../../migrations';
+import { migrate, openDatabase, type Orm } from '../../src/adapters/persistence/database';
+import { requireInfrastructure } from '../support/infrastructure';
+import { useSharedTestOrm } from '../support/shared-test-orm';
+
+const MIGRATIONS_TABLE = 'artstore_migrations';
+
+/** What MikroORM would still change to make the database match the entities, without its preamble. */
+async function schemaDiff(orm: Orm): Promise<string[]> {
+  const sql = await orm.schema.getUpdateSchemaSQL();
+  return sql
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/^set\s+(names|session_replication_role)\b/iu.test(line));
+}
+
+async function tables(orm: Orm): Promise<string[]> {
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ table_name: string }[]>(
+      "select table_name from information_schema.tables where table_schema = 'public' order by table_name",
+    );
+  return rows.map((r) => r.table_name);
+}
+
+async function recorded(orm: Orm): Promise<string[]> {
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ name: string }[]>(`select name from "${MIGRATIONS_TABLE}" order by id`);
+  return rows.map((r) => r.name);
+}
+
+async function withAdmin(fn: (client: Client) => Promise<unknown>): Promise<void> {
+  const client = new Client({ connectionString: requireInfrastructure('database') });
+  await client.connect();
+  try {
+    await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const ALL = MIGRATIONS.map((m) => m.name);
+const ENTITY_TABLES = ['file_copies', 'files', 'se_files', 'storage_elements'];
+
+describe('migrations on a database cloned from the migrated template', () => {
+  const db = useSharedTestOrm();
+
+  it('agree with the entity definitions: no schema difference is left', async () => {
+    expect(await schemaDiff(db.orm)).toEqual([]);
+  });
+
+  it('apply nothing when run again', async () => {
+    await expect(migrate(db.orm)).resolves.toEqual([]);
+    await expect(db.orm.migrator.getPending()).resolves.toEqual([]);
+    expect(await recorded(db.orm)).toEqual(ALL);
+    expect(await schemaDiff(db.orm)).toEqual([]);
+  });
+});
+
+describe('migrations on an empty database', () => {
+  // A database of its own per test, created here (not from the template) and dropped after it.
+  let name = '';
+  let orm: Orm | null = null;
+  const open = (): Orm => {
+    if (!orm) throw new Error('the empty database is not open');
+    return orm;
+  };
+
+  beforeEach(async () => {
+    name = `artstore_t_empty_${randomBytes(6).toString('hex')}`;
+    await withAdmin((c) => c.query(`create database ${name}`));
+    const url = new URL(requireInfrastructure('database'));
+    url.pathname = `/${name}`;
+    orm = await openDatabase({ url: url.toString(), poolMax: 2 });
+  });
+  afterEach(async () => {
+    await orm?.close();
+    orm = null;
+    await withAdmin((c) => c.query(`drop database if exists ${name} with (force)`));
+  });
+
+  it('starts with no tables, and the difference check sees that', async () => {
+    expect(await tables(open())).toEqual([]);
+    const diff = await schemaDiff(open());
+    for (const table of ENTITY_TABLES) expect(diff.join('\n')).toContain(`create table "${table}"`);
+  });
+
+  it('applies exactly the listed migrations in order, leaving no difference; a second run applies nothing', async () => {
+    await expect(migrate(open())).resolves.toEqual(ALL);
+    expect(await recorded(open())).toEqual(ALL);
+    expect(await tables(open())).toEqual([...ENTITY_TABLES, MIGRATIONS_TABLE].sort());
+    expect(await schemaDiff(open())).toEqual([]);
+
+    await expect(migrate(open())).resolves.toEqual([]);
+    expect(await recorded(open())).toEqual(ALL);
+  });
+
+  it('the difference check notices a schema that drifted from the entities', async () => {
+    await migrate(open());
+    const connection = open().em.fork().getConnection();
+    await connection.execute('drop index "files_collection_index"');
+    await connection.execute('alter table "storage_elements" alter column "priority" type bigint');
+    const diff = (await schemaDiff(open())).join('\n');
+    expect(diff).toContain('files_collection_index');
+    expect(diff).toMatch(/alter table "storage_elements".*"priority"/u);
+  });
+
+  it('migrates down to nothing and up again to the same schema', async () => {
+    await migrate(open());
+    await open().migrator.down({ to: 0 });
+    expect(await tables(open())).toEqual([MIGRATIONS_TABLE]);
+    expect(await recorded(open())).toEqual([]);
+    await expect(migrate(open())).resolves.toEqual(ALL);
+    expect(await schemaDiff(open())).toEqual([]);
+  });
+});
