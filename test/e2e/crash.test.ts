@@ -48,7 +48,8 @@ async function uploadUntilKilled(proc: ArtStoreProcess): Promise<Acknowledged[]>
     } catch {
       break; // connection reset: the process died during this upload
     }
-    if (response.status !== 201) throw new Error(`upload ${i} answered ${response.status}: ${await response.text()}`);
+    if (response.status !== 201)
+      throw new Error(`upload ${i} answered ${response.status}: ${await response.text()}`);
     acknowledged.push({ fileId: (await json<{ file_id: string }>(response)).file_id, content });
   }
   const { signal } = await proc.exited;
@@ -63,7 +64,9 @@ async function verifyRecovered(base: string, dataDir: string, acknowledged: Ackn
     expect(response.status).toBe(200);
     expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
   }
-  const info = await json<{ wal_pending: number; file_count: number }>(await fetch(`${base}/internal/v1/storage-elements/edit-1/info`));
+  const info = await json<{ wal_pending: number; file_count: number }>(
+    await fetch(`${base}/internal/v1/storage-elements/edit-1/info`),
+  );
   expect(info.wal_pending).toBe(0);
   // Every file the storage element lists reads back matching its recorded checksum.
   const listed = await json<{ items: { file_id: string; sha256: string; size: number }[] }>(
@@ -72,7 +75,11 @@ async function verifyRecovered(base: string, dataDir: string, acknowledged: Ackn
   expect(listed.items.length).toBe(info.file_count);
   expect(listed.items.length).toBeGreaterThanOrEqual(acknowledged.length);
   for (const file of listed.items) {
-    const bytes = Buffer.from(await (await fetch(`${base}/internal/v1/storage-elements/edit-1/files/${file.file_id}/content`)).arrayBuffer());
+    const bytes = Buffer.from(
+      await (
+        await fetch(`${base}/internal/v1/storage-elements/edit-1/files/${file.file_id}/content`)
+      ).arrayBuffer(),
+    );
     expect(bytes.length).toBe(file.size);
     expect(sha256Hex(bytes)).toBe(file.sha256);
   }
@@ -107,7 +114,10 @@ describe('kill -9 inside the write path, restart, recover', () => {
     'at %s (hit %d): acknowledged uploads survive, nothing partial is visible',
     async (point, hit) => {
       const env = { ARTSTORE_DATABASE_URL: db.url };
-      const doomed = await startServe(['--data-dir', dataDir], { ...env, ARTSTORE_FAILPOINTS: `${point}=kill@${hit}` });
+      const doomed = await startServe(['--data-dir', dataDir], {
+        ...env,
+        ARTSTORE_FAILPOINTS: `${point}=kill@${hit}`,
+      });
       const acknowledged = await uploadUntilKilled(doomed);
       const restarted = await startServe(['--data-dir', dataDir], env);
       await verifyRecovered(restarted.url, dataDir, acknowledged);

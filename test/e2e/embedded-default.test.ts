@@ -22,9 +22,14 @@ describe('embedded default (no ARTSTORE_DATABASE_URL, no Redis)', () => {
   it('starts its own PostgreSQL, keeps data across a clean restart and across kill -9', async () => {
     const first = await startServe(['--data-dir', dataDir], {}, 120_000);
     expect((await stat(join(dataDir, 'postgres', 'PG_VERSION'))).isFile()).toBe(true);
-    const ready = await json<{ checks: { name: string; ok: boolean }[] }>(await fetch(`${first.url}/health/ready`));
+    const ready = await json<{ checks: { name: string; ok: boolean }[] }>(
+      await fetch(`${first.url}/health/ready`),
+    );
     expect(ready.checks).toEqual(expect.arrayContaining([{ name: 'database', ok: true }]));
-    const upload = await rawUpload(first.url, Buffer.from('kept'), { name: 'kept.txt', retention_policy: 'permanent' });
+    const upload = await rawUpload(first.url, Buffer.from('kept'), {
+      name: 'kept.txt',
+      retention_policy: 'permanent',
+    });
     expect(upload.status).toBe(201);
     const { file_id } = await json<{ file_id: string }>(upload);
     expect(await first.stop()).toBe(0);

@@ -62,12 +62,18 @@ export function requestContext(log: Logger, metrics: Metrics) {
         ctx.set('Content-Range', `bytes */${(problem.details as { size: number }).size}`);
       }
     } finally {
-      const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      metrics.httpDuration
-        .labels(ctx.method, String(route), String(ctx.status))
-        .observe(Number(process.hrtime.bigint() - started) / 1e9);
-      if (ctx.status >= 500)
-        state.log.warn({ method: ctx.method, path: ctx.path, status: ctx.status }, 'request answered 5xx');
+      const route = String((ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched');
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpDuration.labels(ctx.method, route, String(ctx.status)).observe(seconds);
+      const entry = {
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        ms: Math.round(seconds * 1000),
+      };
+      if (ctx.status >= 500) state.log.warn(entry, 'request answered 5xx');
+      else if (route.startsWith('/health') || route === '/metrics') state.log.debug(entry, 'request');
+      else state.log.info(entry, 'request');
     }
   };
 }
