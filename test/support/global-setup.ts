@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, chmodSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/adapters/system/free-port';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -12,17 +12,6 @@ import { ENV } from './infrastructure';
 type Stopper = () => Promise<void>;
 declare global {
   var __ARTSTORE_TEARDOWN__: Stopper[] | undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function answersPostgres(url: string): Promise<boolean> {

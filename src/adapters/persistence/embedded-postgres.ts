@@ -1,6 +1,6 @@
 import { mkdir, readFile, chmod } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../system/free-port';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import type { Logger } from '../telemetry/logger';
@@ -8,17 +8,6 @@ import type { Logger } from '../telemetry/logger';
 export interface EmbeddedDatabase {
   readonly url: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function alive(pid: number): boolean {
