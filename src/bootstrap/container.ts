@@ -9,6 +9,8 @@ import { MemoryEventBus } from '../adapters/memory/memory-event-bus';
 import type { Orm } from '../adapters/persistence/database';
 import { MikroOrmFileCatalog } from '../adapters/persistence/mikro-orm-file-catalog';
 import { MikroOrmFileIndex } from '../adapters/persistence/mikro-orm-file-index';
+import { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
+import { CachingFileIndex } from '../adapters/cache/caching-file-index';
 import { MikroOrmStorageElementRegistry } from '../adapters/persistence/mikro-orm-registry';
 import { RedisEventBus } from '../adapters/redis/redis-event-bus';
 import { JsonSidecarCodec } from '../adapters/sidecar/json-sidecar-codec';
@@ -29,6 +31,11 @@ export interface Infrastructure {
 }
 
 /** What every role needs: config, telemetry, time, persistence adapters, events, the SE directory. */
+/** Index rows kept in memory per process (a row is about 1 KiB). */
+const INDEX_CACHE_ENTRIES = 4096;
+/** Catalog entries kept in memory for reads; the TTL bounds staleness if a change event is lost. */
+const CATALOG_CACHE = { maxEntries: 4096, ttlMs: 30_000 };
+
 function coreModule(infra: Infrastructure): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(T.config).toConstantValue(infra.config);
@@ -57,13 +64,15 @@ function coreModule(infra: Infrastructure): ContainerModule {
       .inSingletonScope();
     bind(T.catalog)
       .toResolvedValue(
-        (orm: Orm, codec: JsonSidecarCodec) => new MikroOrmFileCatalog(orm, codec),
+        (orm: Orm, codec: JsonSidecarCodec) =>
+          new CachingFileCatalog(new MikroOrmFileCatalog(orm, codec), CATALOG_CACHE),
         [T.orm, T.codec],
       )
       .inSingletonScope();
     bind(T.fileIndex)
       .toResolvedValue(
-        (orm: Orm, codec: JsonSidecarCodec) => new MikroOrmFileIndex(orm, codec),
+        (orm: Orm, codec: JsonSidecarCodec) =>
+          new CachingFileIndex(new MikroOrmFileIndex(orm, codec), INDEX_CACHE_ENTRIES),
         [T.orm, T.codec],
       )
       .inSingletonScope();

@@ -114,6 +114,7 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
     resources.add('heartbeat', async () => clearInterval(timer));
     const unsubscribe = await container.get(T.registryView).listen(container.get(T.events));
     resources.add('registry events', unsubscribe);
+    resources.add('catalog events', await container.get(T.catalog).listen(container.get(T.events)));
 
     log.info(
       { url, bound: server.url, roles: config.role, storage_elements: [...hosted.keys()] },

@@ -3,7 +3,7 @@ import type { ManageStorageElements } from '../application/admin/manage-storage-
 import type { UploadDocument } from '../application/ingester/upload-document';
 import type { Clock, IdGenerator } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
-import type { FileCatalog } from '../application/ports/file-catalog';
+import type { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
 import type { FileIndex } from '../application/ports/file-index';
 import type { StorageElementDirectory } from '../application/ports/storage-element-client';
 import type { StorageElementRegistry } from '../application/ports/storage-element-registry';
@@ -30,7 +30,7 @@ export const TOKENS = {
   events: token<EventBus>('events'),
   registry: token<StorageElementRegistry>('registry'),
   registryView: token<RegistryView>('registryView'),
-  catalog: token<FileCatalog>('catalog'),
+  catalog: token<CachingFileCatalog>('catalog'),
   fileIndex: token<FileIndex>('fileIndex'),
   hostedElements: token<ReadonlyMap<string, StorageElementService>>('hostedElements'),
   directory: token<StorageElementDirectory>('directory'),

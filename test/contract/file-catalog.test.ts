@@ -1,3 +1,4 @@
+import { CachingFileCatalog } from '../../src/adapters/cache/caching-file-catalog';
 import { MemoryFileCatalog } from '../../src/adapters/memory/memory-file-catalog';
 import { MikroOrmFileCatalog } from '../../src/adapters/persistence/mikro-orm-file-catalog';
 import { JsonSidecarCodec } from '../../src/adapters/sidecar/json-sidecar-codec';
@@ -8,6 +9,14 @@ describe('on PostgreSQL', () => {
   const db = useSharedTestOrm();
   describeFileCatalogContract('MikroOrmFileCatalog', async () => ({
     catalog: new MikroOrmFileCatalog(db.orm, new JsonSidecarCodec()),
+    cleanup: () => db.truncate('files', 'file_copies'),
+  }));
+  // What every role runs: the same contract must hold with the cache in front.
+  describeFileCatalogContract('CachingFileCatalog over MikroOrmFileCatalog', async () => ({
+    catalog: new CachingFileCatalog(new MikroOrmFileCatalog(db.orm, new JsonSidecarCodec()), {
+      maxEntries: 2,
+      ttlMs: 60_000,
+    }),
     cleanup: () => db.truncate('files', 'file_copies'),
   }));
 });

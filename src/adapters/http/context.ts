@@ -31,7 +31,8 @@ export function requestContext(log: Logger, metrics: Metrics) {
     const requestId = REQUEST_ID.test(incoming) ? incoming : randomBytes(8).toString('hex');
     const state = ctx.state as RequestState;
     state.requestId = requestId;
-    state.log = log.child({ req_id: requestId });
+    // bunyan's simple child: only adds a field, far cheaper per request than a full child.
+    state.log = log.child({ req_id: requestId }, true);
     state.principal = OPEN_ACCESS;
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();

@@ -39,18 +39,35 @@ export class MikroOrmFileCatalog implements FileCatalog {
     };
   }
 
+  /** One statement (one round trip, one commit): the file row and its copies. */
   async add(entry: CatalogEntry): Promise<void> {
-    await this.orm.em.fork().transactional(async (em) => {
-      await em.insert(CatalogFileRow, this.row(entry.file));
-      for (const copy of entry.copies) {
-        await em.insert(FileCopyRow, {
-          fileId: entry.file.fileId,
-          seId: copy.seId,
-          key: copy.key,
-          createdAt: entry.file.updatedAt,
-        });
-      }
-    });
+    const row = this.row(entry.file);
+    await this.orm.em.getConnection().execute(
+      `with file as (
+         insert into files (file_id, name, collection, content_type, size, sha256, uploader, uploaded_at,
+                            status, retention_policy, expires_at, attributes)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning file_id)
+       insert into file_copies (file_id, se_id, key, created_at)
+       select file.file_id, copy.se_id, copy.key, ? from file,
+              json_to_recordset(?::json) as copy(se_id text, key text)`,
+      [
+        row.fileId,
+        row.name,
+        row.collection,
+        row.contentType,
+        row.size,
+        row.sha256,
+        row.uploader,
+        row.uploadedAt,
+        row.status,
+        row.retentionPolicy,
+        row.expiresAt,
+        JSON.stringify(row.attributes),
+        entry.file.updatedAt,
+        // JSON, not arrays: the driver would expand an array parameter into a list.
+        JSON.stringify(entry.copies.map((c) => ({ se_id: c.seId, key: c.key }))),
+      ],
+    );
   }
 
   async restore(entry: CatalogEntry): Promise<void> {
@@ -68,14 +85,24 @@ export class MikroOrmFileCatalog implements FileCatalog {
     });
   }
 
+  /** The file and its copies in one query. */
   async get(fileId: string): Promise<CatalogEntry | null> {
-    const em = this.orm.em.fork();
-    const row = await em.findOne(CatalogFileRow, { fileId });
+    const [row] = await this.orm.em.getConnection().execute<
+      { attributes: Record<string, unknown>; copies: { se_id: string; key: string }[] }[]
+    >(
+      `select f.attributes,
+              coalesce(json_agg(json_build_object('se_id', c.se_id, 'key', c.key)
+                                order by c.created_at, c.se_id) filter (where c.se_id is not null),
+                       '[]') as copies
+         from files f left join file_copies c on c.file_id = f.file_id
+        where f.file_id = ?
+        group by f.file_id`,
+      [fileId],
+    );
     if (!row) return null;
-    const copies = await em.find(FileCopyRow, { fileId }, { orderBy: { createdAt: 'asc', seId: 'asc' } });
     return {
       file: this.codec.fromDocument(row.attributes),
-      copies: copies.map((c) => ({ seId: c.seId, key: c.key })),
+      copies: row.copies.map((c) => ({ seId: c.se_id, key: c.key })),
     };
   }
 
@@ -96,7 +123,6 @@ export class MikroOrmFileCatalog implements FileCatalog {
     sql += ' order by uploaded_at desc, file_id desc limit ?';
     params.push(query.limit + 1);
     const rows = await this.orm.em
-      .fork()
       .getConnection()
       .execute<{ attributes: Record<string, unknown> }[]>(sql, params);
     const items = rows.slice(0, query.limit).map((r) => this.codec.fromDocument(r.attributes));

@@ -13,13 +13,12 @@ export class MikroOrmFileIndex implements FileIndex {
   ) {}
 
   async upsert(seId: string, file: DocumentAttributes): Promise<void> {
-    await this.orm.em.fork().upsert(SeFileRow, {
-      seId,
-      fileId: file.fileId,
-      size: file.size,
-      attributes: this.codec.toDocument(file),
-      updatedAt: file.updatedAt,
-    });
+    await this.orm.em.getConnection().execute(
+      `insert into se_files (se_id, file_id, size, attributes, updated_at) values (?, ?, ?, ?::jsonb, ?)
+       on conflict (se_id, file_id) do update
+         set size = excluded.size, attributes = excluded.attributes, updated_at = excluded.updated_at`,
+      [seId, file.fileId, file.size, JSON.stringify(this.codec.toDocument(file)), file.updatedAt],
+    );
   }
 
   async get(seId: string, fileId: string): Promise<DocumentAttributes | null> {

@@ -217,7 +217,9 @@ export class StorageElementService implements StorageElementClient {
       );
     }
     try {
-      const stream = await this.deps.blobs.get(file.stored.key, range);
+      // A bounded read even for the whole blob: the stream then never reads past the known size.
+      const whole = file.stored.size > 0 ? { start: 0, end: file.stored.size - 1 } : undefined;
+      const stream = await this.deps.blobs.get(file.stored.key, range ?? whole);
       return { size: file.stored.size, sha256: file.stored.sha256, range: range ?? null, stream };
     } catch (error) {
       if (error instanceof BlobNotFound) {
