@@ -87,18 +87,18 @@ export class MikroOrmFileCatalog implements FileCatalog {
 
   /** The file and its copies in one query. */
   async get(fileId: string): Promise<CatalogEntry | null> {
-    const [row] = await this.orm.em.getConnection().execute<
-      { attributes: Record<string, unknown>; copies: { se_id: string; key: string }[] }[]
-    >(
-      `select f.attributes,
+    const [row] = await this.orm.em
+      .getConnection()
+      .execute<{ attributes: Record<string, unknown>; copies: { se_id: string; key: string }[] }[]>(
+        `select f.attributes,
               coalesce(json_agg(json_build_object('se_id', c.se_id, 'key', c.key)
                                 order by c.created_at, c.se_id) filter (where c.se_id is not null),
                        '[]') as copies
          from files f left join file_copies c on c.file_id = f.file_id
         where f.file_id = ?
         group by f.file_id`,
-      [fileId],
-    );
+        [fileId],
+      );
     if (!row) return null;
     return {
       file: this.codec.fromDocument(row.attributes),

@@ -41,10 +41,7 @@ export class ReadDocuments {
   async open(entry: CatalogEntry, range?: ByteRange): Promise<OpenedContent> {
     const known = new Map((await this.registry.list()).map((se) => [se.id, se]));
     const copies = [...entry.copies].sort((a, b) => Number(known.has(b.seId)) - Number(known.has(a.seId)));
-    let lastError: unknown = new ApplicationError(
-      'storage_unavailable',
-      `no copy of file ${entry.file.fileId} is reachable`,
-    );
+    let lastError: unknown = null;
     for (const copy of copies) {
       try {
         return await this.directory.client(copy.seId).open(entry.file.fileId, range);
@@ -53,6 +50,8 @@ export class ReadDocuments {
         lastError = error;
       }
     }
+    if (lastError === null)
+      throw new ApplicationError('storage_unavailable', `no copy of file ${entry.file.fileId} is reachable`);
     if (lastError instanceof ApplicationError && lastError.code === 'storage_unavailable') throw lastError;
     throw new ApplicationError(
       'storage_unavailable',
