@@ -16,6 +16,21 @@ export const APPLICATION_ERROR_CODES = [
   'upload_interrupted',
   'forbidden',
   'conflict',
+  // identity and access (issue 3)
+  'unauthenticated',
+  'invalid_token',
+  'insufficient_scope',
+  'invalid_client',
+  'invalid_grant',
+  'invalid_scope',
+  'unsupported_grant_type',
+  'invalid_credentials',
+  'account_locked',
+  'weak_password',
+  'rate_limited',
+  'account_not_found',
+  'user_not_found',
+  'signing_key_unavailable',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 
