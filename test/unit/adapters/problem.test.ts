@@ -29,7 +29,7 @@ describe('ERROR_STATUS', () => {
     expect(new Set(ALL_CODES).size).toBe(ALL_CODES.length);
   });
 
-  it('blames the server only for internal, dependency, storage availability and capacity problems', () => {
+  it('blames the server only for internal, dependency, storage, signing-key availability and capacity problems', () => {
     const serverSide = ALL_CODES.filter((code) => ERROR_STATUS[code].status >= 500).sort();
     expect(serverSide).toEqual(
       [
@@ -37,12 +37,18 @@ describe('ERROR_STATUS', () => {
         'insufficient_capacity',
         'internal_error',
         'no_writable_storage',
+        'signing_key_unavailable',
         'storage_full',
         'storage_unavailable',
       ].sort(),
     );
     const nonCapacity = serverSide.filter((code) => ERROR_STATUS[code].status !== 507);
-    expect(nonCapacity.sort()).toEqual(['dependency_unavailable', 'internal_error', 'storage_unavailable']);
+    expect(nonCapacity.sort()).toEqual([
+      'dependency_unavailable',
+      'internal_error',
+      'signing_key_unavailable',
+      'storage_unavailable',
+    ]);
   });
 
   it.each<[ErrorCode, number]>([
