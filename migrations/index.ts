@@ -1,4 +1,5 @@
 import { Migration20261129000000_initial } from './Migration20261129000000_initial';
+import { Migration20261201000000_signing_keys } from './Migration20261201000000_signing_keys';
 
 /** Every migration in order; listed explicitly so compiled and test runs see the same set. */
-export const MIGRATIONS = [Migration20261129000000_initial];
+export const MIGRATIONS = [Migration20261129000000_initial, Migration20261201000000_signing_keys];

@@ -66,4 +66,18 @@ export const FileCopyRow = defineEntity({
   indexes: [{ properties: ['seId'] }],
 });
 
-export const ENTITIES = [StorageElementRow, SeFileRow, CatalogFileRow, FileCopyRow];
+/** The OAuth issuer's key ring (§6); the private key is AES-256-GCM ciphertext, opaque here. */
+export const SigningKeyRow = defineEntity({
+  name: 'SigningKeyRow',
+  tableName: 'signing_keys',
+  properties: {
+    kid: p.string().length(64).primary(),
+    publicJwk: p.json<Record<string, unknown>>(),
+    encryptedPrivateKey: p.text(),
+    createdAt: p.datetime(),
+    activatesAt: p.datetime(),
+    retiredAt: p.datetime().nullable(),
+  },
+});
+
+export const ENTITIES = [StorageElementRow, SeFileRow, CatalogFileRow, FileCopyRow, SigningKeyRow];
