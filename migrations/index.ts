@@ -1,5 +1,10 @@
 import { Migration20261129000000_initial } from './Migration20261129000000_initial';
 import { Migration20261201000000_signing_keys } from './Migration20261201000000_signing_keys';
+import { Migration20261201000300_service_accounts } from './Migration20261201000300_service_accounts';
 
 /** Every migration in order; listed explicitly so compiled and test runs see the same set. */
-export const MIGRATIONS = [Migration20261129000000_initial, Migration20261201000000_signing_keys];
+export const MIGRATIONS = [
+  Migration20261129000000_initial,
+  Migration20261201000000_signing_keys,
+  Migration20261201000300_service_accounts,
+];

@@ -45,7 +45,14 @@ async function withAdmin(fn: (client: Client) => Promise<unknown>): Promise<void
 }
 
 const ALL = MIGRATIONS.map((m) => m.name);
-const ENTITY_TABLES = ['file_copies', 'files', 'se_files', 'signing_keys', 'storage_elements'];
+const ENTITY_TABLES = [
+  'file_copies',
+  'files',
+  'se_files',
+  'service_accounts',
+  'signing_keys',
+  'storage_elements',
+];
 
 describe('migrations on a database cloned from the migrated template', () => {
   const db = useSharedTestOrm();

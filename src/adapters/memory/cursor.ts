@@ -2,9 +2,11 @@
  * Opaque keyset cursors: base64url JSON of the sort key of the last item returned. Decoding
  * checks the shape, so a doctored cursor is a 400 (InvalidCursor), never a database error.
  */
-export type CursorField = 'uuid' | 'millis';
+/** `key`: an identifier such as a client id (letters, digits, `.`, `_`, `-`). */
+export type CursorField = 'uuid' | 'millis' | 'key';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/u;
+const KEY = /^[\w.-]{1,128}$/u;
 
 export class InvalidCursor extends Error {
   override readonly name = 'InvalidCursor';
@@ -15,9 +17,9 @@ export function encodeCursor(key: readonly (string | number)[]): string {
 }
 
 function fits(value: unknown, field: CursorField): boolean {
-  return field === 'uuid'
-    ? typeof value === 'string' && UUID.test(value)
-    : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  if (field === 'uuid') return typeof value === 'string' && UUID.test(value);
+  if (field === 'key') return typeof value === 'string' && KEY.test(value);
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 export function decodeCursor(cursor: string, shape: readonly CursorField[]): (string | number)[] {

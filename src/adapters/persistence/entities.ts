@@ -80,4 +80,31 @@ export const SigningKeyRow = defineEntity({
   },
 });
 
-export const ENTITIES = [StorageElementRow, SeFileRow, CatalogFileRow, FileCopyRow, SigningKeyRow];
+/** OAuth clients (§6): the secret only as a slow hash; grants as JSON (scope → collection globs). */
+export const ServiceAccountRow = defineEntity({
+  name: 'ServiceAccountRow',
+  tableName: 'service_accounts',
+  properties: {
+    id: p.string().length(128).primary(),
+    name: p.text(),
+    scopes: p.json<string[]>(),
+    collections: p.json<Record<string, string[]>>(),
+    status: p.string().length(16),
+    secretHash: p.text(),
+    secretExpiresAt: p.datetime(),
+    rateLimitPerMinute: p.integer().nullable(),
+    internal: p.boolean(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+    lastUsedAt: p.datetime().nullable(),
+  },
+});
+
+export const ENTITIES = [
+  StorageElementRow,
+  SeFileRow,
+  CatalogFileRow,
+  FileCopyRow,
+  SigningKeyRow,
+  ServiceAccountRow,
+];
