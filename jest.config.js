@@ -5,20 +5,20 @@ const transform = {
     { jsc: { parser: { syntax: 'typescript' }, target: 'es2024' }, module: { type: 'commonjs' } },
   ],
 };
-const project = (name, testMatch) => ({
+const project = (name, testMatch, setup = []) => ({
   displayName: name,
   testMatch,
   transform,
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
-  setupFilesAfterEnv: [`<rootDir>/test/support/timeout/${name}.ts`],
+  setupFilesAfterEnv: [`<rootDir>/test/support/timeout/${name}.ts`, ...setup],
 });
 module.exports = {
   projects: [
     project('unit', ['<rootDir>/test/unit/**/*.test.ts']),
     project('contract', ['<rootDir>/test/contract/**/*.test.ts']),
     project('integration', ['<rootDir>/test/integration/**/*.test.ts']),
-    project('e2e', ['<rootDir>/test/e2e/**/*.test.ts']),
+    project('e2e', ['<rootDir>/test/e2e/**/*.test.ts'], ['<rootDir>/test/support/e2e-setup.ts']),
   ],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

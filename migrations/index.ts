@@ -1,10 +1,14 @@
 import { Migration20261129000000_initial } from './Migration20261129000000_initial';
 import { Migration20261201000000_signing_keys } from './Migration20261201000000_signing_keys';
+import { Migration20261201000100_audit_log } from './Migration20261201000100_audit_log';
+import { Migration20261201000200_users } from './Migration20261201000200_users';
 import { Migration20261201000300_service_accounts } from './Migration20261201000300_service_accounts';
 
 /** Every migration in order; listed explicitly so compiled and test runs see the same set. */
 export const MIGRATIONS = [
   Migration20261129000000_initial,
   Migration20261201000000_signing_keys,
+  Migration20261201000100_audit_log,
+  Migration20261201000200_users,
   Migration20261201000300_service_accounts,
 ];

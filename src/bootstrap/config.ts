@@ -64,6 +64,25 @@ const schema = z.object({
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   failpoints: z.string().optional(),
   shutdown_timeout_ms: integer(0, 600_000).default(10_000),
+  /** 32 bytes (64 hex digits or base64) encrypting signing keys at rest; default: `<data_dir>/master.key`. */
+  auth_master_key: z.string().min(1).optional(),
+  /** The admin's public base URL, for roles that verify tokens with its JWKS and obtain their own. */
+  issuer_url: z.url({ protocol: /^https?$/u }).optional(),
+  token_audience: z.string().min(1).max(256).default('artstore'),
+  token_lifetime_s: integer(60, 3600).default(900),
+  key_rotation_interval_s: integer(60, 365 * 86_400).default(86_400),
+  key_publish_lead_s: integer(0, 86_400).default(600),
+  /** This process's own service account, used to call the other roles in split mode. */
+  client_id: z.string().min(1).max(128).optional(),
+  client_secret: z.string().min(1).max(512).optional(),
+  /** Credentials for the accounts made on first start; generated when absent. */
+  bootstrap_client_id: z
+    .string()
+    .regex(/^[\w.-]{3,128}$/u, 'must be 3-128 letters, digits, ".", "_" or "-"')
+    .optional(),
+  bootstrap_client_secret: z.string().min(24, 'must be at least 24 characters').max(512).optional(),
+  bootstrap_admin_username: z.string().min(3).max(64).default('admin'),
+  bootstrap_admin_password: z.string().min(12).max(256).optional(),
 });
 
 const DEFAULT_SE_IDS = ['edit-1', 'rw-1'];
@@ -93,6 +112,17 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
   const seId = raw.storage_element_id;
   if (typeof seId === 'string' && !ids.includes(seId)) {
     problems.push(`storage_element_id (ARTSTORE_SE_ID): no storage element '${seId}' is configured`);
+  }
+  if (roles.success && !allInOne && !roles.data.includes('admin') && !raw.issuer_url) {
+    problems.push(
+      "issuer_url (ARTSTORE_ISSUER_URL): a process without the admin role verifies tokens with the admin's keys: set its URL",
+    );
+  }
+  const callsOthers = roles.success && !allInOne && roles.data.some((r) => r !== 'storage' && r !== 'admin');
+  if (callsOthers && (!raw.client_id || !raw.client_secret)) {
+    problems.push(
+      'client_id (ARTSTORE_CLIENT_ID) and client_secret (ARTSTORE_CLIENT_SECRET): split ingester and query roles call the storage elements with their own service account',
+    );
   }
   if (roles.success && roles.data.includes('storage') && !allInOne && seId === undefined) {
     problems.push(
@@ -134,6 +164,18 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_LOG_LEVEL: 'log_level',
   ARTSTORE_FAILPOINTS: 'failpoints',
   ARTSTORE_SHUTDOWN_TIMEOUT_MS: 'shutdown_timeout_ms',
+  ARTSTORE_AUTH_MASTER_KEY: 'auth_master_key',
+  ARTSTORE_ISSUER_URL: 'issuer_url',
+  ARTSTORE_TOKEN_AUDIENCE: 'token_audience',
+  ARTSTORE_TOKEN_LIFETIME_S: 'token_lifetime_s',
+  ARTSTORE_KEY_ROTATION_INTERVAL_S: 'key_rotation_interval_s',
+  ARTSTORE_KEY_PUBLISH_LEAD_S: 'key_publish_lead_s',
+  ARTSTORE_CLIENT_ID: 'client_id',
+  ARTSTORE_CLIENT_SECRET: 'client_secret',
+  ARTSTORE_BOOTSTRAP_CLIENT_ID: 'bootstrap_client_id',
+  ARTSTORE_BOOTSTRAP_CLIENT_SECRET: 'bootstrap_client_secret',
+  ARTSTORE_BOOTSTRAP_ADMIN_USERNAME: 'bootstrap_admin_username',
+  ARTSTORE_BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap_admin_password',
 };
 
 /** One storage element defined by environment alone (a storage process without a config file). */

@@ -28,6 +28,8 @@ export interface Infrastructure {
   readonly metrics: Metrics;
   readonly orm: Orm;
   readonly redis: { readonly publisher: Redis; readonly subscriber: Redis } | null;
+  /** This process's token for the storage elements' internal API (split mode). */
+  readonly serviceToken: () => Promise<string>;
 }
 
 /** What every role needs: config, telemetry, time, persistence adapters, events, the SE directory. */
@@ -77,7 +79,10 @@ function coreModule(infra: Infrastructure): ContainerModule {
       )
       .inSingletonScope();
     bind(T.directory)
-      .toResolvedValue(storageElementDirectory, [T.hostedElements, T.registryView, T.codec])
+      .toResolvedValue(
+        (hosted, registry, codec) => storageElementDirectory(hosted, registry, codec, infra.serviceToken),
+        [T.hostedElements, T.registryView, T.codec],
+      )
       .inSingletonScope();
   });
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../adapters/telemetry/logger';
 import { Metrics } from '../adapters/telemetry/metrics';
 import type { Config } from './config';
 import { buildContainer } from './container';
+import { buildIdentity, type Identity } from './identity';
 import { registerRoutes } from './routes';
 import { announce, openStorageElement, type HostedElement } from './storage-elements';
 import { TOKENS as T } from './tokens';
@@ -74,7 +75,17 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
 
     const metrics = new Metrics({ roles: config.role.join(',') });
     const hosted = new Map<string, StorageElementService>();
-    const container = buildContainer({ config, logger: log, metrics, orm, redis }, config.role, hosted);
+    let identity: Identity | null = null;
+    const serviceToken = (): Promise<string> =>
+      identity ? identity.serviceToken() : Promise.reject(new Error('identity is not ready yet'));
+    const container = buildContainer(
+      { config, logger: log, metrics, orm, redis, serviceToken },
+      config.role,
+      hosted,
+    );
+    const built = await buildIdentity(config, orm, container.get(T.events), container.get(T.clock), log);
+    identity = built.identity;
+    resources.add('identity', built.close);
     const deps = {
       index: container.get(T.fileIndex),
       codec: container.get(T.codec),
@@ -96,11 +107,15 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       ...(redis ? [{ name: 'redis', check: () => redis.publisher.ping() }] : []),
       ...[...hosted.values()].map((se) => ({ name: `storage_element:${se.id}`, check: () => se.info() })),
     ];
-    const app = createApp(log, metrics, (router) => registerRoutes(router, container, config.role, checks));
+    const ready = identity;
+    const app = createApp(log, metrics, ready, (router) =>
+      registerRoutes(router, container, config.role, checks, ready),
+    );
     const server = await listen(app, config.host, config.port);
     resources.add('http server', () => server.close(config.shutdown_timeout_ms));
 
     const url = config.public_url ?? server.url;
+    resources.add('identity schedule', await ready.start(url));
     const registry = container.get(T.registry);
     const clock = container.get(T.clock);
     const heartbeat = async (): Promise<void> => {

@@ -7,6 +7,9 @@ import { registerReadRoutes } from '../adapters/http/read-routes';
 import { registerStorageRoutes } from '../adapters/http/storage-routes';
 import { registerUploadRoutes } from '../adapters/http/upload-routes';
 import type { Role } from './config';
+import type { Identity } from './identity';
+import { registerAccountRoutes, registerKeyRoutes } from '../adapters/http/account-routes';
+import { registerOAuthRoutes } from '../adapters/http/oauth-routes';
 import { TOKENS as T } from './tokens';
 
 /** `--role` selects the routers: health and metrics on every role, the rest per role. */
@@ -15,8 +18,14 @@ export function registerRoutes(
   container: Container,
   roles: readonly Role[],
   checks: readonly ReadinessCheck[],
+  identity: Identity,
 ): void {
   registerHealthRoutes(router, checks, container.get(T.metrics));
+  if (identity.admin) {
+    registerOAuthRoutes(router, identity.admin.oauth);
+    registerAccountRoutes(router, identity.admin.accounts);
+    registerKeyRoutes(router, identity.admin.keys);
+  }
   if (roles.includes('ingester'))
     registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));
   if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));

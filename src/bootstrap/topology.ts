@@ -17,6 +17,7 @@ export function storageElementDirectory(
   hosted: ReadonlyMap<string, StorageElementService>,
   registry: RegistryView,
   codec: JsonSidecarCodec,
+  serviceToken: () => Promise<string>,
 ): StorageElementDirectory {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const remote = new Map<string, StorageElementClient>();
@@ -32,7 +33,7 @@ export function storageElementDirectory(
       if (local) return local;
       let client = remote.get(seId);
       if (!client) {
-        client = new HttpStorageElementClient(seId, () => urlOf(seId), codec, agent);
+        client = new HttpStorageElementClient(seId, () => urlOf(seId), codec, agent, serviceToken);
         remote.set(seId, client);
       }
       return client;

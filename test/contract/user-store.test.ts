@@ -1,19 +1,14 @@
 import { MemorySessionStore, MemoryUserStore } from '../../src/adapters/memory/memory-user-store';
 import { MikroOrmSessionStore, MikroOrmUserStore } from '../../src/adapters/persistence/mikro-orm-user-store';
-import { useUserTestOrm } from '../support/user-test-orm';
+import { useSharedTestOrm } from '../support/shared-test-orm';
 import { describeUserStoreContract } from './user-store.contract';
 
 describe('on PostgreSQL', () => {
-  const db = useUserTestOrm();
-
-  it('the migration DDL agrees with USER_ENTITIES: no schema difference on the users tables', async () => {
-    await expect(db.userSchemaDiff()).resolves.toEqual([]);
-  });
-
+  const db = useSharedTestOrm();
   describeUserStoreContract('MikroOrmUserStore', async () => ({
     users: new MikroOrmUserStore(db.orm),
     sessions: new MikroOrmSessionStore(db.orm),
-    cleanup: () => db.truncate(),
+    cleanup: () => db.truncate('user_sessions', 'users'),
   }));
 });
 

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { killAll, runCli, startServe, type ArtStoreProcess } from '../support/artstore-process';
+import { internalToken, rawAuthHeaders, signInAsBootstrapAdmin } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, json, rawUpload, sha256Hex } from '../support/http';
 
@@ -41,12 +42,15 @@ describe('bad input over HTTP (--role all)', () => {
   let dataDir: string;
   let base: string;
   const stored: string[] = [];
+  let storageToken: string;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     dataDir = await mkdtemp(join(tmpdir(), 'artstore-bad-'));
     proc = await startServe(['--data-dir', dataDir], { ARTSTORE_DATABASE_URL: db.url });
     base = proc.url;
+    await signInAsBootstrapAdmin(base, dataDir);
+    storageToken = await internalToken(base);
     const ok = await rawUpload(base, Buffer.from('the one good file'), { name: 'good.txt' });
     expect(ok.status).toBe(201);
     stored.push(((await json(ok)) as { file_id: string }).file_id);
@@ -138,12 +142,14 @@ describe('bad input over HTTP (--role all)', () => {
   });
 
   it('leaves nothing behind when the client sends less than its Content-Length and hangs up', async () => {
-    const head = `POST /api/v1/files?name=lying.bin HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n`;
+    const head = `POST /api/v1/files?name=lying.bin HTTP/1.1\r\n${rawAuthHeaders(base)}Content-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n`;
     await rawExchange(base, Buffer.concat([Buffer.from(head), randomBytes(200_000)]));
     // The aborted transaction is rolled back before its WAL record is closed; wait for that.
     for (let i = 0; ; i += 1) {
       const info = await json<{ wal_pending: number }>(
-        await fetch(`${base}/internal/v1/storage-elements/edit-1/info`),
+        await fetch(`${base}/internal/v1/storage-elements/edit-1/info`, {
+          headers: { authorization: `Bearer ${storageToken}` },
+        }),
       );
       if (info.wal_pending === 0) break;
       if (i > 200) throw new Error('the aborted upload never finished rolling back');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { killAll, runCli, startServe } from '../support/artstore-process';
+import { rawAuthHeaders, signInAsBootstrapAdmin } from '../support/auth';
 import { createTestDatabase } from '../support/database';
 import { requireInfrastructure } from '../support/infrastructure';
 import { expectProblem, json, rawUpload } from '../support/http';
@@ -65,11 +66,12 @@ describe('capacity and a config file with several storage elements', () => {
     const proc = await startServe(['--data-dir', join(dir, 'data'), '--config', config], {
       ARTSTORE_DATABASE_URL: db.url,
     });
+    await signInAsBootstrapAdmin(proc.url, join(dir, 'data'));
     try {
       // Nothing fits 5000 bytes in rw: refused on the headers alone, no 100 Continue, no body read.
       const answer = await firstAnswer(
         proc.url,
-        'POST /api/v1/files?name=big.bin&retention_policy=permanent HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n',
+        `POST /api/v1/files?name=big.bin&retention_policy=permanent HTTP/1.1\r\n${rawAuthHeaders(proc.url)}Content-Type: application/octet-stream\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n`,
       );
       expect(answer).toMatch(/^HTTP\/1\.1 507 /u);
       expect(answer).toContain('"code":"no_writable_storage"');

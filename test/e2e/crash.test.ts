@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-process';
+import { internalToken, signInAsBootstrapAdmin } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { json, rawUpload, sha256Hex } from '../support/http';
 
@@ -64,20 +65,21 @@ async function verifyRecovered(base: string, dataDir: string, acknowledged: Ackn
     expect(response.status).toBe(200);
     expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
   }
+  const internal = { headers: { authorization: `Bearer ${await internalToken(base)}` } };
   const info = await json<{ wal_pending: number; file_count: number }>(
-    await fetch(`${base}/internal/v1/storage-elements/edit-1/info`),
+    await fetch(`${base}/internal/v1/storage-elements/edit-1/info`, internal),
   );
   expect(info.wal_pending).toBe(0);
   // Every file the storage element lists reads back matching its recorded checksum.
   const listed = await json<{ items: { file_id: string; sha256: string; size: number }[] }>(
-    await fetch(`${base}/internal/v1/storage-elements/edit-1/attributes?limit=1000`),
+    await fetch(`${base}/internal/v1/storage-elements/edit-1/attributes?limit=1000`, internal),
   );
   expect(listed.items.length).toBe(info.file_count);
   expect(listed.items.length).toBeGreaterThanOrEqual(acknowledged.length);
   for (const file of listed.items) {
     const bytes = Buffer.from(
       await (
-        await fetch(`${base}/internal/v1/storage-elements/edit-1/files/${file.file_id}/content`)
+        await fetch(`${base}/internal/v1/storage-elements/edit-1/files/${file.file_id}/content`, internal)
       ).arrayBuffer(),
     );
     expect(bytes.length).toBe(file.size);
@@ -101,6 +103,7 @@ describe('kill -9 inside the write path, restart, recover', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'artstore-crash-'));
     // First start writes the storage elements' state files; the failpoints then hit uploads only.
     const first = await startServe(['--data-dir', dataDir], { ARTSTORE_DATABASE_URL: db.url });
+    await signInAsBootstrapAdmin(first.url, dataDir);
     expect(await first.stop()).toBe(0);
   });
 
@@ -118,8 +121,11 @@ describe('kill -9 inside the write path, restart, recover', () => {
         ...env,
         ARTSTORE_FAILPOINTS: `${point}=kill@${hit}`,
       });
+      // A token's issuer is the URL it was obtained at: each start on a new port signs in again.
+      await signInAsBootstrapAdmin(doomed.url, dataDir);
       const acknowledged = await uploadUntilKilled(doomed);
       const restarted = await startServe(['--data-dir', dataDir], env);
+      await signInAsBootstrapAdmin(restarted.url, dataDir);
       await verifyRecovered(restarted.url, dataDir, acknowledged);
       // The store keeps working after recovery.
       const after = await rawUpload(restarted.url, Buffer.from('after the crash'), { name: 'after.txt' });

@@ -1,6 +1,7 @@
 import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signInAsBootstrapAdmin } from '../support/auth';
 import { killAll, startServe } from '../support/artstore-process';
 import { json, rawUpload } from '../support/http';
 
@@ -21,6 +22,7 @@ describe('embedded default (no ARTSTORE_DATABASE_URL, no Redis)', () => {
 
   it('starts its own PostgreSQL, keeps data across a clean restart and across kill -9', async () => {
     const first = await startServe(['--data-dir', dataDir], {}, 120_000);
+    await signInAsBootstrapAdmin(first.url, dataDir);
     expect((await stat(join(dataDir, 'postgres', 'PG_VERSION'))).isFile()).toBe(true);
     const ready = await json<{ checks: { name: string; ok: boolean }[] }>(
       await fetch(`${first.url}/health/ready`),
@@ -35,11 +37,14 @@ describe('embedded default (no ARTSTORE_DATABASE_URL, no Redis)', () => {
     expect(await first.stop()).toBe(0);
 
     const second = await startServe(['--data-dir', dataDir], {}, 120_000);
+    // A token's issuer is the URL it was obtained at: a restart on another port needs a new one.
+    await signInAsBootstrapAdmin(second.url, dataDir);
     expect(await (await fetch(`${second.url}/api/v1/files/${file_id}/content`)).text()).toBe('kept');
     // A crash leaves the embedded postmaster running; the next start must take over cleanly.
     await second.kill();
 
     const third = await startServe(['--data-dir', dataDir], {}, 120_000);
+    await signInAsBootstrapAdmin(third.url, dataDir);
     expect(await (await fetch(`${third.url}/api/v1/files/${file_id}/content`)).text()).toBe('kept');
     expect(await third.stop()).toBe(0);
   });

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAll, startServe } from '../support/artstore-process';
+import { signInAsBootstrapAdmin } from '../support/auth';
 import { createTestDatabase } from '../support/database';
 import { describeStory } from './story';
 
@@ -11,6 +12,7 @@ describeStory('--role all, one process', async () => {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'artstore-e2e-'));
   const proc = await startServe(['--role', 'all', '--data-dir', dataDir], { ARTSTORE_DATABASE_URL: db.url });
+  await signInAsBootstrapAdmin(proc.url, dataDir);
   return {
     ingester: proc.url,
     query: proc.url,

@@ -46,12 +46,15 @@ async function withAdmin(fn: (client: Client) => Promise<unknown>): Promise<void
 
 const ALL = MIGRATIONS.map((m) => m.name);
 const ENTITY_TABLES = [
+  'audit_log',
   'file_copies',
   'files',
   'se_files',
   'service_accounts',
   'signing_keys',
   'storage_elements',
+  'user_sessions',
+  'users',
 ];
 
 describe('migrations on a database cloned from the migrated template', () => {

@@ -79,7 +79,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     const exp = iat + this.lifetimeSeconds;
     const token = await new SignJWT({ client_id: grant.clientId, scope: grant.scopes.join(' ') })
       .setProtectedHeader({ alg: ALG, typ: TYP, kid: key.kid })
-      .setIssuer(this.options.issuer)
+      .setIssuer(grant.issuer ?? this.options.issuer)
       .setAudience(this.options.audience)
       .setSubject(grant.subject)
       .setJti(randomUUID())

@@ -72,7 +72,13 @@ export class HttpStorageElementClient implements StorageElementClient {
     private readonly baseUrl: () => Promise<string>,
     private readonly codec: JsonSidecarCodec,
     private readonly agent: Agent,
+    /** This process's access token for the SE's internal API (`storage:*` scopes). */
+    private readonly accessToken: () => Promise<string>,
   ) {}
+
+  private async authorization(): Promise<{ authorization: string }> {
+    return { authorization: `Bearer ${await this.accessToken()}` };
+  }
 
   private async url(path: string): Promise<URL> {
     return new URL(`${INTERNAL_PREFIX}/${encodeURIComponent(this.id)}${path}`, await this.baseUrl());
@@ -84,12 +90,15 @@ export class HttpStorageElementClient implements StorageElementClient {
     body?: unknown,
   ): Promise<{ status: number; body: Buffer }> {
     const url = await this.url(path);
+    const auth = await this.authorization();
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = request(url, {
         method,
         agent: this.agent,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+        headers: payload
+          ? { ...auth, 'content-type': 'application/json', 'content-length': payload.length }
+          : auth,
         timeout: JSON_TIMEOUT_MS,
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${JSON_TIMEOUT_MS} ms`)));
@@ -118,6 +127,7 @@ export class HttpStorageElementClient implements StorageElementClient {
   ): Promise<DocumentAttributes> {
     const url = await this.url(`/files/${draft.fileId}`);
     const headers: Record<string, string> = {
+      ...(await this.authorization()),
       expect: '100-continue',
       'content-type': 'application/octet-stream',
     };
@@ -160,11 +170,12 @@ export class HttpStorageElementClient implements StorageElementClient {
 
   async open(fileId: string, range?: ByteRange): Promise<OpenedContent> {
     const url = await this.url(`/files/${fileId}/content`);
+    const auth = await this.authorization();
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(url, {
         method: 'GET',
         agent: this.agent,
-        headers: range ? { range: `bytes=${range.start}-${range.end}` } : {},
+        headers: range ? { ...auth, range: `bytes=${range.start}-${range.end}` } : auth,
       });
       req.setTimeout(STREAM_IDLE_MS, () => req.destroy(new Error(`idle for ${STREAM_IDLE_MS} ms`)));
       req.on('error', (error) => reject(unreachable(this.id, error)));

@@ -2,13 +2,21 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from '../telemetry/logger';
 import type { Metrics } from '../telemetry/metrics';
+import type { Context } from 'koa';
+import { authentication, type Authenticator } from './authenticate';
 import { requestContext } from './context';
 
 /** One Koa app per process; each role contributes its routes through `register`. */
-export function createApp(log: Logger, metrics: Metrics, register: (router: Router) => void): Koa {
+export function createApp(
+  log: Logger,
+  metrics: Metrics,
+  auth: { authenticate: Authenticator; issuerOf: (ctx: Context) => string },
+  register: (router: Router) => void,
+): Koa {
   const app = new Koa();
   app.on('error', (error: Error) => log.debug({ err: error }, 'response stream error'));
   app.use(requestContext(log, metrics));
+  app.use(authentication(auth.authenticate, auth.issuerOf));
   const router = new Router();
   register(router);
   app.use(router.routes());

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import { randomUUID } from 'node:crypto';
-import { SCOPES, type Principal } from '../../domain/access/principal';
+import type { Principal } from '../../domain/access/principal';
 import type { Logger } from '../telemetry/logger';
 import type { Metrics } from '../telemetry/metrics';
 import { HttpError, sendProblem, toProblem } from './problem';
@@ -11,14 +11,11 @@ export interface RequestState {
   principal: Principal;
 }
 
-/**
- * Until token authentication arrives (issue 3) every request acts as this principal; use cases
- * already receive and check a principal, so authentication only has to replace this value.
- */
-export const OPEN_ACCESS: Principal = {
+/** The principal of a request before (or without) authentication: it may do nothing. */
+export const ANONYMOUS: Principal = {
   kind: 'anonymous',
   subject: 'anonymous',
-  scopes: new Set(SCOPES),
+  scopes: new Set(),
   collections: {},
 };
 
@@ -36,7 +33,7 @@ export function requestContext(log: Logger, metrics: Metrics) {
     state.requestId = requestId;
     // bunyan's simple child: only adds a field, far cheaper per request than a full child.
     state.log = log.child({ req_id: requestId }, true);
-    state.principal = OPEN_ACCESS;
+    state.principal = ANONYMOUS;
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     try {
@@ -74,6 +71,7 @@ export function requestContext(log: Logger, metrics: Metrics) {
         path: ctx.path,
         status: ctx.status,
         ms: Math.round(seconds * 1000),
+        subject: state.principal.subject,
       };
       if (ctx.status >= 500) state.log.warn(entry, 'request answered 5xx');
       else if (route.startsWith('/health') || route === '/metrics') state.log.debug(entry, 'request');

@@ -2,9 +2,11 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { ApplicationError } from '../../application/errors';
+import { requireScope } from '../../application/shared/authorize';
 import type { StorageElementService } from '../../application/storage/storage-element-service';
 import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
 import type { JsonSidecarCodec } from '../sidecar/json-sidecar-codec';
+import type { RequestState } from './context';
 import { decodeDraft, INTERNAL_PREFIX, MAX_DRAFT_BYTES } from './internal-wire';
 import { readFirstLine } from './line-prefix';
 import { fileIdParam } from './read-routes';
@@ -44,7 +46,10 @@ export function registerStorageRoutes(
   elements: ReadonlyMap<string, StorageElementService>,
   codec: JsonSidecarCodec,
 ): void {
+  /** Every internal route goes through here: the roles' own accounts only (`storage:*`, §6). */
   const se = (ctx: Context): StorageElementService => {
+    const reading = ctx.method === 'GET' || ctx.method === 'HEAD';
+    requireScope((ctx.state as RequestState).principal, reading ? 'storage:read' : 'storage:write');
     const found = elements.get(String(ctx.params.se));
     if (!found)
       throw new ApplicationError(

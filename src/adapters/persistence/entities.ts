@@ -1,4 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/postgresql';
+import { AUDIT_ENTITIES } from './audit-entities';
+import { USER_ENTITIES } from './user-entities';
 
 /** The storage-element registry (§2: admin owns it; every SE announces itself here). */
 export const StorageElementRow = defineEntity({
@@ -107,4 +109,6 @@ export const ENTITIES = [
   FileCopyRow,
   SigningKeyRow,
   ServiceAccountRow,
+  ...AUDIT_ENTITIES,
+  ...USER_ENTITIES,
 ];

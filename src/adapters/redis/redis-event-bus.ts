@@ -5,6 +5,7 @@ import type { EventBus, Events, Topic } from '../../application/ports/event-bus'
 const payloads: { [T in Topic]: z.ZodType<Events[T]> } = {
   'storage_element.changed': z.object({ seId: z.string() }),
   'file.changed': z.object({ fileId: z.string() }),
+  'account.changed': z.object({ accountId: z.string() }),
 };
 
 /**

@@ -1,6 +1,8 @@
 import { accountBlocker, grantScopes, type ServiceAccount } from '../../domain/access/service-account';
 import { ApplicationError } from '../errors';
+import { retryAfterSeconds, TOKEN_FAILURES, tokenFailureKey } from './rate-rules';
 import type { Clock } from '../ports/clock';
+import type { RateLimiter } from '../ports/rate-limiter';
 import type { SecretHasher } from '../ports/secret-hasher';
 import type { ServiceAccountStore } from '../ports/service-account-store';
 import type { AccessTokenSigner, IssuedAccessToken } from '../ports/signing-keys';
@@ -10,6 +12,10 @@ export interface ClientCredentialsRequest {
   readonly clientSecret: string;
   /** RFC 6749 §3.3 space-delimited scope list; absent means every granted scope. */
   readonly scope: string | undefined;
+  /** The caller's address: failures are counted per (client id, source). */
+  readonly source: string;
+  /** The issuer identifier the client reached: the token's `iss`. */
+  readonly issuer: string;
 }
 
 export interface GrantedToken extends IssuedAccessToken {
@@ -24,10 +30,26 @@ export class ClientCredentialsGrant {
     private readonly hasher: SecretHasher,
     private readonly signer: AccessTokenSigner,
     private readonly clock: Clock,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async grant(request: ClientCredentialsRequest): Promise<GrantedToken> {
-    const account = await this.authenticate(request.clientId, request.clientSecret);
+    const key = tokenFailureKey(request.clientId, request.source);
+    // Checked before the secret, so a client over its failure budget cannot test one more guess.
+    const budget = await this.limiter.peek(key, TOKEN_FAILURES);
+    if (!budget.allowed) {
+      throw new ApplicationError('rate_limited', 'too many failed attempts for this client; wait and retry', {
+        retry_after: retryAfterSeconds(budget),
+        degraded: budget.degraded,
+      });
+    }
+    let account: ServiceAccount;
+    try {
+      account = await this.authenticate(request.clientId, request.clientSecret);
+    } catch (error) {
+      await this.limiter.consume(key, TOKEN_FAILURES);
+      throw error;
+    }
     const scopes = grantScopes(account.scopes, request.scope);
     if ('refused' in scopes) {
       throw new ApplicationError(
@@ -39,6 +61,7 @@ export class ClientCredentialsGrant {
       );
     }
     const issued = await this.signer.sign({
+      issuer: request.issuer,
       subject: account.id,
       clientId: account.id,
       scopes: scopes.scopes,

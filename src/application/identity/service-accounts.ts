@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Principal, Scope } from '../../domain/access/principal';
-import { secretExpiry, type ServiceAccount } from '../../domain/access/service-account';
+import { INTERNAL_SCOPES, secretExpiry, type ServiceAccount } from '../../domain/access/service-account';
 import { ApplicationError } from '../errors';
 import type { Clock } from '../ports/clock';
 import type { Page } from '../ports/file-index';
@@ -40,16 +40,18 @@ export class ManageServiceAccounts {
     private readonly clock: Clock,
   ) {}
 
+  /** `credentials` fixes the client id and secret (first-start bootstrap from config); else both are generated. */
   async create(
     principal: Principal,
     settings: AccountSettings,
-    clientId?: string,
+    credentials: { clientId?: string | undefined; clientSecret?: string | undefined } = {},
   ): Promise<AccountWithSecret> {
     requireScope(principal, 'admin:write');
+    refuseInternalScopes(settings.scopes, settings.internal ?? false);
     const now = this.clock.now();
-    const clientSecret = newSecret();
+    const clientSecret = credentials.clientSecret ?? newSecret();
     const account: ServiceAccount = {
-      id: clientId ?? newClientId(),
+      id: credentials.clientId ?? newClientId(),
       name: settings.name,
       scopes: [...new Set(settings.scopes)],
       collections: settings.collections ?? {},
@@ -83,6 +85,7 @@ export class ManageServiceAccounts {
   async update(principal: Principal, id: string, changes: AccountChanges): Promise<ServiceAccountView> {
     requireScope(principal, 'admin:write');
     const current = await this.existing(id);
+    if (changes.scopes) refuseInternalScopes(changes.scopes, current.internal);
     const next: ServiceAccount = {
       ...current,
       ...(changes.name !== undefined ? { name: changes.name } : {}),
@@ -133,6 +136,17 @@ export class ManageServiceAccounts {
   private async save(account: ServiceAccount): Promise<ServiceAccount> {
     if (!(await this.store.update(account))) throw notFound(account.id);
     return account;
+  }
+}
+
+function refuseInternalScopes(scopes: readonly Scope[], internal: boolean): void {
+  const internalOnly = scopes.filter((s) => INTERNAL_SCOPES.includes(s));
+  if (!internal && internalOnly.length > 0) {
+    throw new ApplicationError(
+      'invalid_request',
+      `${internalOnly.join(', ')} belong to the roles' internal accounts only`,
+      { field: 'scopes' },
+    );
   }
 }
 

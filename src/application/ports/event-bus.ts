@@ -2,6 +2,7 @@
 export interface Events {
   'storage_element.changed': { readonly seId: string };
   'file.changed': { readonly fileId: string };
+  'account.changed': { readonly accountId: string };
 }
 export type Topic = keyof Events;
 

@@ -49,6 +49,8 @@ export interface KeyCrypto {
 
 /** What a token is issued for (RFC 6749 §4.4: the client is the subject). */
 export interface AccessTokenGrant {
+  /** The issuer identifier the client reached (RFC 8414 §2); the signer's own when absent. */
+  readonly issuer?: string;
   readonly subject: string;
   readonly clientId: string;
   readonly scopes: readonly string[];

@@ -57,9 +57,17 @@ export function accountBlocker(account: ServiceAccount, now: Date): 'suspended' 
   return null;
 }
 
-/** The principal of a request made with one of this account's tokens, limited to the token's scopes. */
+/** The storage elements' internal API is for the roles' own accounts only (§6). */
+export const INTERNAL_SCOPES: readonly Scope[] = ['storage:read', 'storage:write'];
+
+/**
+ * The principal of a request made with one of this account's tokens: the token's scopes that the
+ * account still holds, never an internal scope for an ordinary account, with its collection grants.
+ */
 export function servicePrincipal(account: ServiceAccount, tokenScopes: readonly Scope[]): Principal {
-  const scopes = new Set(tokenScopes.filter((s) => account.scopes.includes(s)));
+  const allowed = (s: Scope): boolean =>
+    account.scopes.includes(s) && (account.internal || !INTERNAL_SCOPES.includes(s));
+  const scopes = new Set(tokenScopes.filter(allowed));
   const collections: Partial<Record<Scope, readonly string[]>> = {};
   for (const scope of scopes) {
     const patterns = account.collections[scope];

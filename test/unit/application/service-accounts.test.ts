@@ -5,6 +5,7 @@ import {
 } from '../../../src/adapters/auth/jose-token-service';
 import { NodeKeyCrypto } from '../../../src/adapters/auth/node-key-crypto';
 import { ScryptSecretHasher } from '../../../src/adapters/auth/scrypt-secret-hasher';
+import { MemoryRateLimiter } from '../../../src/adapters/memory/memory-rate-limiter';
 import { MemoryServiceAccountStore } from '../../../src/adapters/memory/memory-service-account-store';
 import { MemorySigningKeyStore } from '../../../src/adapters/memory/memory-signing-key-store';
 import { ClientCredentialsGrant } from '../../../src/application/identity/client-credentials';
@@ -45,7 +46,7 @@ function setUp() {
     ring,
     verifier,
     manage: new ManageServiceAccounts(store, hasher, clock),
-    grant: new ClientCredentialsGrant(store, hasher, signer, clock),
+    grant: new ClientCredentialsGrant(store, hasher, signer, clock, new MemoryRateLimiter(clock)),
   };
 }
 
@@ -156,7 +157,13 @@ describe('ClientCredentialsGrant (RFC 6749 §4.4)', () => {
       name: 'robot',
       scopes: ['files:read', 'files:write'],
     });
-    const token = await grant.grant({ clientId: account.id, clientSecret, scope: 'files:read' });
+    const token = await grant.grant({
+      clientId: account.id,
+      clientSecret,
+      scope: 'files:read',
+      source: '10.0.0.1',
+      issuer: ISSUER,
+    });
     expect(token.scopes).toEqual(['files:read']);
     expect(token.expiresIn).toBe(900);
     const claims = await verifier.verify(token.token);
@@ -171,10 +178,17 @@ describe('ClientCredentialsGrant (RFC 6749 §4.4)', () => {
       name: 'r',
       scopes: ['files:read', 'audit:read'],
     });
-    expect((await grant.grant({ clientId: account.id, clientSecret, scope: undefined })).scopes).toEqual([
-      'files:read',
-      'audit:read',
-    ]);
+    expect(
+      (
+        await grant.grant({
+          clientId: account.id,
+          clientSecret,
+          scope: undefined,
+          source: '10.0.0.1',
+          issuer: ISSUER,
+        })
+      ).scopes,
+    ).toEqual(['files:read', 'audit:read']);
   });
 
   it('refuses a scope the account does not hold with invalid_scope', async () => {
@@ -182,7 +196,13 @@ describe('ClientCredentialsGrant (RFC 6749 §4.4)', () => {
     await ring.ensureCurrent();
     const { account, clientSecret } = await manage.create(admin, { name: 'r', scopes: ['files:read'] });
     await expect(
-      grant.grant({ clientId: account.id, clientSecret, scope: 'files:read admin:write' }),
+      grant.grant({
+        clientId: account.id,
+        clientSecret,
+        scope: 'files:read admin:write',
+        source: '10.0.0.1',
+        issuer: ISSUER,
+      }),
     ).rejects.toMatchObject({ code: 'invalid_scope', details: { refused: ['admin:write'] } });
   });
 
@@ -203,11 +223,57 @@ describe('ClientCredentialsGrant (RFC 6749 §4.4)', () => {
     if (situation === 'a suspended account') await manage.setStatus(admin, account.id, 'suspended');
     if (situation === 'an expired secret') clock.advance(90 * 86_400_000);
     if (situation === 'a secret replaced by rotation') await manage.rotateSecret(admin, account.id);
-    await expect(grant.grant({ clientId, clientSecret: secret, scope: undefined })).rejects.toMatchObject({
+    await expect(
+      grant.grant({ clientId, clientSecret: secret, scope: undefined, source: '10.0.0.1', issuer: ISSUER }),
+    ).rejects.toMatchObject({
       code: 'invalid_client',
       message: 'client authentication failed',
       details: { reason },
     });
+  });
+
+  it('refuses an 11th attempt within a minute with rate_limited, even with the right secret, then lets it through', async () => {
+    const { manage, grant, clock, ring } = setUp();
+    await ring.ensureCurrent();
+    const { account, clientSecret } = await manage.create(admin, { name: 'r', scopes: ['files:read'] });
+    for (let i = 0; i < 10; i++) {
+      await expect(
+        grant.grant({
+          clientId: account.id,
+          clientSecret: 'guess',
+          scope: undefined,
+          source: '10.0.0.9',
+          issuer: ISSUER,
+        }),
+      ).rejects.toMatchObject({ code: 'invalid_client' });
+    }
+    const refused = grant.grant({
+      clientId: account.id,
+      clientSecret,
+      scope: undefined,
+      source: '10.0.0.9',
+      issuer: ISSUER,
+    });
+    await expect(refused).rejects.toMatchObject({ code: 'rate_limited', details: { retry_after: 60 } });
+    await expect(
+      grant.grant({
+        clientId: account.id,
+        clientSecret,
+        scope: undefined,
+        source: '10.0.0.8',
+        issuer: ISSUER,
+      }),
+    ).resolves.toMatchObject({ scopes: ['files:read'] });
+    clock.advance(60_001);
+    await expect(
+      grant.grant({
+        clientId: account.id,
+        clientSecret,
+        scope: undefined,
+        source: '10.0.0.9',
+        issuer: ISSUER,
+      }),
+    ).resolves.toMatchObject({ scopes: ['files:read'] });
   });
 
   it('accepts the new secret after a rotation', async () => {
@@ -216,7 +282,13 @@ describe('ClientCredentialsGrant (RFC 6749 §4.4)', () => {
     const { account } = await manage.create(admin, { name: 'r', scopes: ['files:read'] });
     const rotated = await manage.rotateSecret(admin, account.id);
     await expect(
-      grant.grant({ clientId: account.id, clientSecret: rotated.clientSecret, scope: undefined }),
+      grant.grant({
+        clientId: account.id,
+        clientSecret: rotated.clientSecret,
+        scope: undefined,
+        source: '10.0.0.1',
+        issuer: ISSUER,
+      }),
     ).resolves.toMatchObject({ scopes: ['files:read'] });
   });
 });

@@ -28,9 +28,17 @@ describe('loadConfig problems', () => {
   });
 
   it.each<[string, Record<string, string>, string[]]>([
-    ['a non-numeric port', { ARTSTORE_PORT: 'abc' }, ['database_url', 'port', 'redis_url']],
-    ['an unknown log level', { ARTSTORE_LOG_LEVEL: 'loud' }, ['database_url', 'log_level', 'redis_url']],
-  ])('reports %s together with the missing URLs of a split role', (_label, env, keys) => {
+    [
+      'a non-numeric port',
+      { ARTSTORE_PORT: 'abc' },
+      ['client_id', 'database_url', 'issuer_url', 'port', 'redis_url'],
+    ],
+    [
+      'an unknown log level',
+      { ARTSTORE_LOG_LEVEL: 'loud' },
+      ['client_id', 'database_url', 'issuer_url', 'log_level', 'redis_url'],
+    ],
+  ])('reports %s together with the missing URLs and credentials of a split role', (_label, env, keys) => {
     expect(keysOf(problemsOf({ env: { ARTSTORE_ROLE: 'ingester', ...env } }))).toEqual(keys);
   });
 
@@ -51,9 +59,22 @@ describe('loadConfig problems', () => {
   });
 
   it('requires ARTSTORE_SE_ID for a split storage role', () => {
-    const problems = problemsOf({ env: { ARTSTORE_ROLE: 'storage', ...SPLIT } });
+    const problems = problemsOf({
+      env: { ARTSTORE_ROLE: 'storage', ...SPLIT, ARTSTORE_ISSUER_URL: 'http://admin.internal:8000' },
+    });
     expect(keysOf(problems)).toEqual(['storage_element_id']);
     expect(problems[0]).toContain('ARTSTORE_SE_ID');
+  });
+
+  it('requires the issuer URL without the admin role, and credentials for split ingester and query', () => {
+    expect(keysOf(problemsOf({ env: { ARTSTORE_ROLE: 'query', ...SPLIT } }))).toEqual([
+      'client_id',
+      'issuer_url',
+    ]);
+    const storage = { ARTSTORE_ROLE: 'storage', ARTSTORE_SE_ID: 'rw-1', ...SPLIT };
+    expect(keysOf(problemsOf({ env: storage }))).toEqual(['issuer_url']);
+    expect(() => loadConfig({ env: { ...storage, ARTSTORE_ISSUER_URL: 'http://admin:8000' } })).not.toThrow();
+    expect(() => loadConfig({ env: { ARTSTORE_ROLE: 'admin', ...SPLIT } })).not.toThrow();
   });
 
   it('does not require ARTSTORE_SE_ID when all roles run in one process', () => {

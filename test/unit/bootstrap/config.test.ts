@@ -4,6 +4,9 @@ import { loadConfig, ROLES, type ConfigSources } from '../../../src/bootstrap/co
 const SPLIT = {
   ARTSTORE_DATABASE_URL: 'postgresql://artstore@db.internal:5432/artstore',
   ARTSTORE_REDIS_URL: 'redis://cache.internal:6379',
+  ARTSTORE_ISSUER_URL: 'http://admin.internal:8000',
+  ARTSTORE_CLIENT_ID: 'role-query',
+  ARTSTORE_CLIENT_SECRET: 'role-query-secret-0123456789',
 };
 
 describe('loadConfig defaults', () => {

@@ -11,6 +11,7 @@ import { Metrics } from '../../../src/adapters/telemetry/metrics';
 import { loadConfig, ROLES, type Role } from '../../../src/bootstrap/config';
 import { buildContainer, type Infrastructure } from '../../../src/bootstrap/container';
 import { registerRoutes } from '../../../src/bootstrap/routes';
+import type { Identity } from '../../../src/bootstrap/identity';
 import { TOKENS } from '../../../src/bootstrap/tokens';
 import { aMemoryElement } from '../../support/fakes';
 
@@ -28,6 +29,9 @@ function infrastructureFor(roles: readonly Role[]): Infrastructure {
         ? {
             ARTSTORE_DATABASE_URL: 'postgresql://artstore@127.0.0.1:5432/artstore',
             ARTSTORE_REDIS_URL: 'redis://127.0.0.1:6379',
+            ARTSTORE_ISSUER_URL: 'http://admin.test:8000',
+            ARTSTORE_CLIENT_ID: 'role-test',
+            ARTSTORE_CLIENT_SECRET: 'role-test-secret-0123456789',
           }
         : {}),
       ...(split && roles.includes('storage') ? { ARTSTORE_SE_ID: 'rw-1' } : {}),
@@ -40,6 +44,7 @@ function infrastructureFor(roles: readonly Role[]): Infrastructure {
     // Adapters only keep the ORM at construction; nothing here queries a database.
     orm: {} as Orm,
     redis: null,
+    serviceToken: () => Promise.reject(new Error('not in this test')),
   };
 }
 
@@ -83,7 +88,15 @@ describe('buildContainer', () => {
       }
 
       const router = new Router();
-      expect(() => registerRoutes(router, container, roles, [])).not.toThrow();
+      // The issuer's routes need a database-backed key ring; the e2e tests cover them.
+      const identity: Identity = {
+        authenticate: () => Promise.reject(new Error('not in this test')),
+        issuerOf: () => 'http://artstore.test',
+        serviceToken: () => Promise.reject(new Error('not in this test')),
+        admin: null,
+        start: async () => async () => undefined,
+      };
+      expect(() => registerRoutes(router, container, roles, [], identity)).not.toThrow();
       const paths = router.stack.map((layer) => String(layer.path));
       expect(paths).toContain('/metrics');
       expect(paths.some((p) => p.startsWith(INTERNAL_PREFIX))).toBe(roles.includes('storage'));

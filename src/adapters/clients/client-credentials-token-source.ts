@@ -1,0 +1,59 @@
+import { ApplicationError } from '../../application/errors';
+
+/**
+ * This process's own access token for calling the other roles (split mode): obtained from the
+ * issuer's token endpoint with client credentials, cached, and renewed when a third of its life is
+ * left, so a call never leaves with a token about to expire. Concurrent callers share one request.
+ */
+export class ClientCredentialsTokenSource {
+  private current: { token: string; renewAt: number } | null = null;
+  private pending: Promise<string> | null = null;
+
+  constructor(
+    private readonly tokenEndpoint: string,
+    private readonly clientId: string,
+    private readonly clientSecret: string,
+    private readonly scope: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  token(): Promise<string> {
+    if (this.current && this.now() < this.current.renewAt) return Promise.resolve(this.current.token);
+    this.pending ??= this.fetchToken().finally(() => (this.pending = null));
+    return this.pending;
+  }
+
+  /** Drops the cached token, e.g. after a 401 from the callee. */
+  invalidate(): void {
+    this.current = null;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const basic = Buffer.from(
+      `${encodeURIComponent(this.clientId)}:${encodeURIComponent(this.clientSecret)}`,
+    ).toString('base64');
+    const response = await fetch(this.tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${basic}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: this.scope }).toString(),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = (await response.json().catch(() => ({}))) as {
+      access_token?: unknown;
+      expires_in?: unknown;
+      error?: unknown;
+    };
+    if (!response.ok || typeof body.access_token !== 'string' || typeof body.expires_in !== 'number') {
+      // To the caller this is an unreachable storage element; the message tells the operator why.
+      throw new ApplicationError(
+        'storage_unavailable',
+        `token endpoint ${this.tokenEndpoint} refused client '${this.clientId}': ${response.status} ${String(body.error ?? '')}`,
+      );
+    }
+    this.current = { token: body.access_token, renewAt: this.now() + (body.expires_in * 1000 * 2) / 3 };
+    return body.access_token;
+  }
+}

@@ -1,0 +1,321 @@
+import type { Context } from 'koa';
+import { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationError } from '../application/errors';
+import { ResolvePrincipal } from '../application/identity/authenticate';
+import { ClientCredentialsGrant } from '../application/identity/client-credentials';
+import { FailClosedRateLimiter } from '../application/identity/fail-closed-rate-limiter';
+import { KeyRing } from '../application/identity/key-ring';
+import { ManageKeys } from '../application/identity/manage-keys';
+import { ManageServiceAccounts } from '../application/identity/service-accounts';
+import type { Clock } from '../application/ports/clock';
+import type { EventBus } from '../application/ports/event-bus';
+import type { RateLimiter } from '../application/ports/rate-limiter';
+import type { ServiceAccountStore } from '../application/ports/service-account-store';
+import type { AccessTokenVerifier, Jwks } from '../application/ports/signing-keys';
+import { SCOPES, SYSTEM_PRINCIPAL } from '../domain/access/principal';
+import { INTERNAL_SCOPES } from '../domain/access/service-account';
+import {
+  InvalidAccessToken,
+  JoseAccessTokenSigner,
+  JoseAccessTokenVerifier,
+  localKeySet,
+  remoteKeySet,
+} from '../adapters/auth/jose-token-service';
+import { NodeKeyCrypto } from '../adapters/auth/node-key-crypto';
+import { ScryptSecretHasher } from '../adapters/auth/scrypt-secret-hasher';
+import { CachingServiceAccountStore } from '../adapters/cache/caching-service-account-store';
+import { ClientCredentialsTokenSource } from '../adapters/clients/client-credentials-token-source';
+import type { Authenticator } from '../adapters/http/authenticate';
+import type { OAuthEndpoints } from '../adapters/http/oauth-routes';
+import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter';
+import type { Orm } from '../adapters/persistence/database';
+import { MikroOrmServiceAccountStore } from '../adapters/persistence/mikro-orm-service-account-store';
+import { MikroOrmSigningKeyStore } from '../adapters/persistence/mikro-orm-signing-key-store';
+import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter';
+import type { Logger } from '../adapters/telemetry/logger';
+import type { Config } from './config';
+
+/** The account the admin role uses for its own calls to the storage elements. */
+export const ADMIN_ROLE_ACCOUNT = 'artstore-admin';
+const BOOTSTRAP_FILE = 'bootstrap-credentials.json';
+
+export interface AdminIdentity {
+  readonly ring: KeyRing;
+  readonly keys: ManageKeys;
+  readonly accounts: ManageServiceAccounts;
+  readonly oauth: OAuthEndpoints;
+}
+
+export interface Identity {
+  readonly authenticate: Authenticator;
+  /** The issuer a request's tokens must carry (RFC 8414: the server's base URL). */
+  readonly issuerOf: (ctx: Context) => string;
+  /** This process's own token for the storage elements' internal API. */
+  readonly serviceToken: () => Promise<string>;
+  /** Present when this process runs the admin role (the issuer). */
+  readonly admin: AdminIdentity | null;
+  /** Bootstrap on first start, key rotation schedule; returns what stops it. */
+  start(ownUrl: string): Promise<() => Promise<void>>;
+}
+
+/** `http://host:port/base` without a trailing slash: issuers are compared as strings. */
+export function issuerFrom(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/u, '')}`;
+}
+
+async function masterKey(config: Config): Promise<string> {
+  if (config.auth_master_key) return config.auth_master_key;
+  const path = join(config.data_dir, 'master.key');
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await mkdir(config.data_dir, { recursive: true });
+  const key = randomBytes(32).toString('base64');
+  await writeFile(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
+}
+
+async function rateLimiter(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+): Promise<{ limiter: RateLimiter; close: () => Promise<unknown> }> {
+  if (!config.redis_url) return { limiter: new MemoryRateLimiter(clock), close: async () => undefined };
+  // Its own connection: commands fail at once while Redis is away, and the decorator refuses.
+  const redis = new Redis(config.redis_url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    commandTimeout: 500,
+    maxRetriesPerRequest: 1,
+  });
+  redis.on('error', (error) => log.warn({ err: error }, 'rate limiter redis error'));
+  await redis.connect();
+  return {
+    limiter: new FailClosedRateLimiter(new RedisRateLimiter(redis, { prefix: `${config.redis_prefix}rl:` })),
+    close: () => redis.quit(),
+  };
+}
+
+/** Caches a value for `ttlMs`; concurrent callers share one load. */
+function memoize<T>(load: () => Promise<T>, ttlMs: number, now: () => number): () => Promise<T> {
+  let cached: { at: number; value: Promise<T> } | null = null;
+  return () => {
+    if (!cached || now() - cached.at >= ttlMs) {
+      const value = load();
+      cached = { at: now(), value };
+      value.catch(() => (cached = null));
+    }
+    return cached.value;
+  };
+}
+
+/** The storage-element credentials a split ingester or query process obtains for itself. */
+function clientCredentialsSource(config: Config): (() => Promise<string>) | null {
+  if (!config.issuer_url || !config.client_id || !config.client_secret) return null;
+  const source = new ClientCredentialsTokenSource(
+    `${issuerFrom(config.issuer_url)}/oauth/token`,
+    config.client_id,
+    config.client_secret,
+    INTERNAL_SCOPES.join(' '),
+  );
+  return () => source.token();
+}
+
+async function writeBootstrapCredentials(
+  dataDir: string,
+  credentials: Record<string, unknown>,
+): Promise<string> {
+  await mkdir(dataDir, { recursive: true });
+  const path = join(dataDir, BOOTSTRAP_FILE);
+  await writeFile(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return path;
+}
+
+export async function buildIdentity(
+  config: Config,
+  orm: Orm,
+  events: EventBus,
+  clock: Clock,
+  log: Logger,
+): Promise<{ identity: Identity; close: () => Promise<unknown> }> {
+  const store = new CachingServiceAccountStore(new MikroOrmServiceAccountStore(orm), events, {
+    maxEntries: 1024,
+    ttlMs: 5_000,
+  });
+  const resolve = new ResolvePrincipal(store, clock);
+  const now = (): number => clock.now().getTime();
+  let ownUrl: string | null = null;
+  let admin: AdminIdentity | null = null;
+  let serviceToken = clientCredentialsSource(config);
+  let closeLimiter: () => Promise<unknown> = async () => undefined;
+  let keySource: () => Promise<Jwks>;
+
+  if (config.role.includes('admin')) {
+    const crypto = new NodeKeyCrypto(await masterKey(config));
+    const ring = new KeyRing(new MikroOrmSigningKeyStore(orm), crypto, clock, {
+      rotationIntervalMs: config.key_rotation_interval_s * 1000,
+      publishLeadMs: config.key_publish_lead_s * 1000,
+      maxTokenLifetimeMs: config.token_lifetime_s * 1000,
+      leewayMs: 30_000,
+    });
+    // A new key is published a lead time before it signs, so caching the set briefly is safe.
+    keySource = memoize(() => ring.jwks(), 5_000, now);
+    const signer = new JoseAccessTokenSigner(ring, crypto, clock, {
+      issuer: 'unused: every grant names its issuer',
+      audience: config.token_audience,
+      lifetimeSeconds: config.token_lifetime_s,
+    });
+    const rate = await rateLimiter(config, clock, log);
+    closeLimiter = rate.close;
+    const hasher = new ScryptSecretHasher();
+    admin = {
+      ring,
+      keys: new ManageKeys(ring),
+      accounts: new ManageServiceAccounts(store, hasher, clock),
+      oauth: {
+        grant: new ClientCredentialsGrant(store, hasher, signer, clock, rate.limiter),
+        jwks: keySource,
+        issuerOf: (ctx) => issuerFrom(config.public_url ?? `${ctx.protocol}://${ctx.host}`),
+      },
+    };
+    serviceToken ??= async () =>
+      (
+        await signer.sign({
+          issuer: issuerFrom(config.public_url ?? ownUrl ?? 'http://localhost'),
+          subject: ADMIN_ROLE_ACCOUNT,
+          clientId: ADMIN_ROLE_ACCOUNT,
+          scopes: [...INTERNAL_SCOPES],
+        })
+      ).token;
+  } else {
+    if (!config.issuer_url) throw new Error('issuer_url is required without the admin role');
+    keySource = async () => ({ keys: [] });
+  }
+
+  const remote =
+    config.issuer_url && !admin
+      ? remoteKeySet(new URL(`${issuerFrom(config.issuer_url)}/.well-known/jwks.json`))
+      : null;
+  const keySet = remote ?? localKeySet(keySource);
+  const verifiers = new LRUCache<string, AccessTokenVerifier>({ max: 16 });
+  const verifierFor = (issuer: string): AccessTokenVerifier => {
+    let verifier = verifiers.get(issuer);
+    if (!verifier) {
+      verifier = new JoseAccessTokenVerifier(keySet, clock, { issuer, audience: config.token_audience });
+      verifiers.set(issuer, verifier);
+    }
+    return verifier;
+  };
+  const issuerOf = (ctx: Context): string =>
+    issuerFrom(config.public_url ?? (admin ? `${ctx.protocol}://${ctx.host}` : config.issuer_url!));
+
+  const authenticate: Authenticator = async (token, issuer) => {
+    let claims;
+    try {
+      claims = await verifierFor(issuer).verify(token);
+    } catch (error) {
+      if (
+        error instanceof InvalidAccessToken &&
+        /ERR_JWKS_TIMEOUT|fetch failed|ECONNREFUSED/u.test(error.reason)
+      ) {
+        throw new ApplicationError(
+          'storage_unavailable',
+          'the token issuer cannot be reached to check this token',
+        );
+      }
+      if (error instanceof InvalidAccessToken) {
+        log.debug({ reason: error.reason }, 'token refused');
+        throw new ApplicationError('invalid_token', 'the access token is invalid or expired');
+      }
+      throw error;
+    }
+    return resolve.fromClaims(claims);
+  };
+
+  const identity: Identity = {
+    authenticate,
+    issuerOf,
+    serviceToken: () => {
+      if (!serviceToken) {
+        return Promise.reject(
+          new ApplicationError(
+            'storage_unavailable',
+            'this process has no service account to call storage elements',
+          ),
+        );
+      }
+      return serviceToken();
+    },
+    admin,
+    start: async (url) => {
+      ownUrl = url;
+      const unsubscribe = await store.listen();
+      if (!admin) return unsubscribe;
+      await admin.ring.ensureCurrent();
+      await bootstrap(config, admin, store, log);
+      const timer = setInterval(
+        () => {
+          admin!.ring
+            .ensureCurrent()
+            .catch((error: unknown) => log.warn({ err: error }, 'key rotation failed'));
+        },
+        Math.min(60_000, config.key_rotation_interval_s * 250),
+      );
+      timer.unref();
+      return async () => {
+        clearInterval(timer);
+        await unsubscribe();
+      };
+    },
+  };
+  return { identity, close: closeLimiter };
+}
+
+/**
+ * First start: the admin role's own internal account, and — when no ordinary account exists yet —
+ * an admin service account whose credentials are printed once and written to the data directory.
+ */
+async function bootstrap(
+  config: Config,
+  admin: AdminIdentity,
+  store: ServiceAccountStore,
+  log: Logger,
+): Promise<void> {
+  if (!(await store.get(ADMIN_ROLE_ACCOUNT))) {
+    await admin.accounts
+      .create(
+        SYSTEM_PRINCIPAL,
+        { name: 'admin role (internal)', scopes: [...INTERNAL_SCOPES], internal: true, secretTtlDays: 3650 },
+        { clientId: ADMIN_ROLE_ACCOUNT },
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ApplicationError && error.code === 'conflict')) throw error;
+      });
+  }
+  const existing = await store.list({ cursor: null, limit: 50 });
+  if (existing.items.some((a) => !a.internal)) return;
+  const created = await admin.accounts.create(
+    SYSTEM_PRINCIPAL,
+    { name: 'bootstrap admin', scopes: SCOPES.filter((s) => !INTERNAL_SCOPES.includes(s)) },
+    {
+      clientId: config.bootstrap_client_id ?? 'artstore-bootstrap',
+      clientSecret: config.bootstrap_client_secret,
+    },
+  );
+  const path = await writeBootstrapCredentials(config.data_dir, {
+    service_account: { client_id: created.account.id, client_secret: created.clientSecret },
+  });
+  log.warn({ client_id: created.account.id, file: path }, 'first start: bootstrap credentials created');
+  process.stderr.write(
+    `ArtStore first start: admin service account '${created.account.id}' with secret ${created.clientSecret}\n` +
+      `(also written to ${path}, mode 0600; shown once)\n`,
+  );
+}

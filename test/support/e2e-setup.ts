@@ -1,0 +1,4 @@
+import { forgetTokens, installAuthorizingFetch } from './auth';
+
+installAuthorizingFetch();
+afterAll(forgetTokens);
