@@ -11,6 +11,8 @@ import { FailClosedRateLimiter } from '../application/identity/fail-closed-rate-
 import { KeyRing } from '../application/identity/key-ring';
 import { ManageKeys } from '../application/identity/manage-keys';
 import { ManageServiceAccounts } from '../application/identity/service-accounts';
+import { UserSessions } from '../application/identity/user-sessions';
+import { Users } from '../application/identity/users';
 import type { Clock } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
 import type { RateLimiter } from '../application/ports/rate-limiter';
@@ -35,6 +37,8 @@ import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter';
 import type { Orm } from '../adapters/persistence/database';
 import { MikroOrmServiceAccountStore } from '../adapters/persistence/mikro-orm-service-account-store';
 import { MikroOrmSigningKeyStore } from '../adapters/persistence/mikro-orm-signing-key-store';
+import { MikroOrmSessionStore, MikroOrmUserStore } from '../adapters/persistence/mikro-orm-user-store';
+import { UuidV7Ids } from '../adapters/system/system-clock';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter';
 import type { Logger } from '../adapters/telemetry/logger';
 import type { Config } from './config';
@@ -46,6 +50,8 @@ const BOOTSTRAP_FILE = 'bootstrap-credentials.json';
 export interface AdminIdentity {
   readonly ring: KeyRing;
   readonly keys: ManageKeys;
+  readonly users: Users;
+  readonly sessions: UserSessions;
   readonly accounts: ManageServiceAccounts;
   readonly oauth: OAuthEndpoints;
 }
@@ -150,7 +156,8 @@ export async function buildIdentity(
     maxEntries: 1024,
     ttlMs: 5_000,
   });
-  const resolve = new ResolvePrincipal(store, clock);
+  const userStore = new MikroOrmUserStore(orm);
+  const resolve = new ResolvePrincipal(store, userStore, clock);
   const now = (): number => clock.now().getTime();
   let ownUrl: string | null = null;
   let admin: AdminIdentity | null = null;
@@ -176,9 +183,12 @@ export async function buildIdentity(
     const rate = await rateLimiter(config, clock, log);
     closeLimiter = rate.close;
     const hasher = new ScryptSecretHasher();
+    const users = new Users(userStore, new MikroOrmSessionStore(orm), hasher, clock, new UuidV7Ids());
     admin = {
       ring,
       keys: new ManageKeys(ring),
+      users,
+      sessions: new UserSessions(users, signer, rate.limiter),
       accounts: new ManageServiceAccounts(store, hasher, clock),
       oauth: {
         grant: new ClientCredentialsGrant(store, hasher, signer, clock, rate.limiter),
@@ -301,7 +311,8 @@ async function bootstrap(
       });
   }
   const existing = await store.list({ cursor: null, limit: 50 });
-  if (existing.items.some((a) => !a.internal)) return;
+  const people = await admin.users.listUsers(SYSTEM_PRINCIPAL, { cursor: null, limit: 1 });
+  if (existing.items.some((a) => !a.internal) || people.items.length > 0) return;
   const created = await admin.accounts.create(
     SYSTEM_PRINCIPAL,
     { name: 'bootstrap admin', scopes: SCOPES.filter((s) => !INTERNAL_SCOPES.includes(s)) },
@@ -310,12 +321,21 @@ async function bootstrap(
       clientSecret: config.bootstrap_client_secret,
     },
   );
+  // 32 random bytes as base64url: 43 characters, far past the policy's passphrase length.
+  const password = config.bootstrap_admin_password ?? randomBytes(32).toString('base64url');
+  const user = await admin.users.createUser(SYSTEM_PRINCIPAL, {
+    username: config.bootstrap_admin_username,
+    password,
+    role: 'admin',
+  });
   const path = await writeBootstrapCredentials(config.data_dir, {
+    admin_user: { username: user.username, password },
     service_account: { client_id: created.account.id, client_secret: created.clientSecret },
   });
   log.warn({ client_id: created.account.id, file: path }, 'first start: bootstrap credentials created');
   process.stderr.write(
-    `ArtStore first start: admin service account '${created.account.id}' with secret ${created.clientSecret}\n` +
+    `ArtStore first start: admin user '${user.username}' with password ${password}\n` +
+      `ArtStore first start: admin service account '${created.account.id}' with secret ${created.clientSecret}\n` +
       `(also written to ${path}, mode 0600; shown once)\n`,
   );
 }

@@ -10,6 +10,7 @@ import type { Role } from './config';
 import type { Identity } from './identity';
 import { registerAccountRoutes, registerKeyRoutes } from '../adapters/http/account-routes';
 import { registerOAuthRoutes } from '../adapters/http/oauth-routes';
+import { registerUserRoutes } from '../adapters/http/user-routes';
 import { TOKENS as T } from './tokens';
 
 /** `--role` selects the routers: health and metrics on every role, the rest per role. */
@@ -25,6 +26,7 @@ export function registerRoutes(
     registerOAuthRoutes(router, identity.admin.oauth);
     registerAccountRoutes(router, identity.admin.accounts);
     registerKeyRoutes(router, identity.admin.keys);
+    registerUserRoutes(router, identity.admin.sessions, identity.admin.users, identity.issuerOf);
   }
   if (roles.includes('ingester'))
     registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));
