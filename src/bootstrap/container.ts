@@ -1,6 +1,8 @@
 import { Container, ContainerModule } from 'inversify';
 import type { Redis } from 'ioredis';
 import { ManageStorageElements } from '../application/admin/manage-storage-elements';
+import { AuditTrail } from '../application/audit/audit-trail';
+import { MikroOrmAuditLog } from '../adapters/persistence/mikro-orm-audit-log';
 import { UploadDocument } from '../application/ingester/upload-document';
 import { ReadDocuments } from '../application/query/read-documents';
 import { RegistryView } from '../application/shared/registry-view';
@@ -78,6 +80,12 @@ function coreModule(infra: Infrastructure): ContainerModule {
         [T.orm, T.codec],
       )
       .inSingletonScope();
+    bind(T.auditLog)
+      .toResolvedValue((orm: Orm, clock) => new MikroOrmAuditLog(orm, clock), [T.orm, T.clock])
+      .inSingletonScope();
+    bind(T.auditTrail)
+      .toResolvedValue((log) => new AuditTrail(log), [T.auditLog])
+      .inSingletonScope();
     bind(T.directory)
       .toResolvedValue(
         (hosted, registry, codec) => storageElementDirectory(hosted, registry, codec, infra.serviceToken),
@@ -118,8 +126,8 @@ const queryModule = new ContainerModule(({ bind }) => {
 const adminModule = new ContainerModule(({ bind }) => {
   bind(T.manageStorageElements)
     .toResolvedValue(
-      (registry, directory, events) => new ManageStorageElements(registry, directory, events),
-      [T.registry, T.directory, T.events],
+      (registry, directory, events, audit) => new ManageStorageElements(registry, directory, events, audit),
+      [T.registry, T.directory, T.events, T.auditTrail],
     )
     .inSingletonScope();
 });

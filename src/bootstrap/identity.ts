@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AuditTrail } from '../application/audit/audit-trail';
 import { ApplicationError } from '../application/errors';
 import { ResolvePrincipal } from '../application/identity/authenticate';
 import { ClientCredentialsGrant } from '../application/identity/client-credentials';
@@ -151,6 +152,7 @@ export async function buildIdentity(
   events: EventBus,
   clock: Clock,
   log: Logger,
+  audit: AuditTrail,
 ): Promise<{ identity: Identity; close: () => Promise<unknown> }> {
   const store = new CachingServiceAccountStore(new MikroOrmServiceAccountStore(orm), events, {
     maxEntries: 1024,
@@ -183,15 +185,15 @@ export async function buildIdentity(
     const rate = await rateLimiter(config, clock, log);
     closeLimiter = rate.close;
     const hasher = new ScryptSecretHasher();
-    const users = new Users(userStore, new MikroOrmSessionStore(orm), hasher, clock, new UuidV7Ids());
+    const users = new Users(userStore, new MikroOrmSessionStore(orm), hasher, clock, new UuidV7Ids(), audit);
     admin = {
       ring,
-      keys: new ManageKeys(ring),
+      keys: new ManageKeys(ring, audit),
       users,
-      sessions: new UserSessions(users, signer, rate.limiter),
-      accounts: new ManageServiceAccounts(store, hasher, clock),
+      sessions: new UserSessions(users, signer, rate.limiter, audit),
+      accounts: new ManageServiceAccounts(store, hasher, clock, audit),
       oauth: {
-        grant: new ClientCredentialsGrant(store, hasher, signer, clock, rate.limiter),
+        grant: new ClientCredentialsGrant(store, hasher, signer, clock, rate.limiter, audit),
         jwks: keySource,
         issuerOf: (ctx) => issuerFrom(config.public_url ?? `${ctx.protocol}://${ctx.host}`),
       },
@@ -269,12 +271,12 @@ export async function buildIdentity(
       ownUrl = url;
       const unsubscribe = await store.listen();
       if (!admin) return unsubscribe;
-      await admin.ring.ensureCurrent();
+      await admin.keys.ensureCurrent(SYSTEM_PRINCIPAL);
       await bootstrap(config, admin, store, log);
       const timer = setInterval(
         () => {
-          admin!.ring
-            .ensureCurrent()
+          admin!.keys
+            .ensureCurrent(SYSTEM_PRINCIPAL)
             .catch((error: unknown) => log.warn({ err: error }, 'key rotation failed'));
         },
         Math.min(60_000, config.key_rotation_interval_s * 250),

@@ -83,7 +83,14 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       config.role,
       hosted,
     );
-    const built = await buildIdentity(config, orm, container.get(T.events), container.get(T.clock), log);
+    const built = await buildIdentity(
+      config,
+      orm,
+      container.get(T.events),
+      container.get(T.clock),
+      log,
+      container.get(T.auditTrail),
+    );
     identity = built.identity;
     resources.add('identity', built.close);
     const deps = {

@@ -10,6 +10,8 @@ import type { Role } from './config';
 import type { Identity } from './identity';
 import { registerAccountRoutes, registerKeyRoutes } from '../adapters/http/account-routes';
 import { registerOAuthRoutes } from '../adapters/http/oauth-routes';
+import { registerAuditRoutes } from '../adapters/http/audit-routes';
+import { ReadAudit } from '../application/audit/read-audit';
 import { registerUserRoutes } from '../adapters/http/user-routes';
 import { TOKENS as T } from './tokens';
 
@@ -27,6 +29,7 @@ export function registerRoutes(
     registerAccountRoutes(router, identity.admin.accounts);
     registerKeyRoutes(router, identity.admin.keys);
     registerUserRoutes(router, identity.admin.sessions, identity.admin.users, identity.issuerOf);
+    registerAuditRoutes(router, new ReadAudit(container.get(T.auditLog)));
   }
   if (roles.includes('ingester'))
     registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));

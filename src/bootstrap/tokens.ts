@@ -1,5 +1,7 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { ManageStorageElements } from '../application/admin/manage-storage-elements';
+import type { AuditTrail } from '../application/audit/audit-trail';
+import type { AuditLog } from '../application/ports/audit-log';
 import type { UploadDocument } from '../application/ingester/upload-document';
 import type { Clock, IdGenerator } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
@@ -37,4 +39,6 @@ export const TOKENS = {
   uploadDocument: token<UploadDocument>('uploadDocument'),
   readDocuments: token<ReadDocuments>('readDocuments'),
   manageStorageElements: token<ManageStorageElements>('manageStorageElements'),
+  auditLog: token<AuditLog>('auditLog'),
+  auditTrail: token<AuditTrail>('auditTrail'),
 } as const;

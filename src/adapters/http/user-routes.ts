@@ -80,7 +80,7 @@ export function registerUserRoutes(
     ctx.body = tokenResponse(await sessions.refresh(body.refresh_token, issuerOf(ctx)));
   });
   router.post('/api/v1/auth/logout', jsonBody, async (ctx) => {
-    await sessions.logout(parseBody(ctx, refresh).refresh_token);
+    await sessions.logout(parseBody(ctx, refresh).refresh_token, ctx.ip);
     ctx.status = 204;
   });
   router.post('/api/v1/me/password', jsonBody, async (ctx) => {

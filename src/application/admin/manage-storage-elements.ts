@@ -1,4 +1,5 @@
 import type { Principal } from '../../domain/access/principal';
+import type { AuditTrail } from '../audit/audit-trail';
 import type { StorageElementDescriptor } from '../../domain/storage-element/storage-element';
 import type { StorageMode } from '../../domain/storage-mode/storage-mode';
 import { ApplicationError } from '../errors';
@@ -17,6 +18,7 @@ export class ManageStorageElements {
     private readonly registry: StorageElementRegistry,
     private readonly directory: StorageElementDirectory,
     private readonly events: EventBus,
+    private readonly audit: AuditTrail,
   ) {}
 
   async list(principal: Principal): Promise<StorageElementDescriptor[]> {
@@ -44,6 +46,10 @@ export class ManageStorageElements {
     const info = await this.directory.client(seId).changeMode(to, confirmed);
     await this.registry.recordMode(seId, info.mode);
     await this.events.publish('storage_element.changed', { seId });
+    await this.audit.record(principal, 'storage_element.mode_changed', 'success', {
+      target: seId,
+      details: { mode: info.mode, confirmed },
+    });
     return info;
   }
 

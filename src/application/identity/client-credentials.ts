@@ -1,4 +1,5 @@
 import { accountBlocker, grantScopes, type ServiceAccount } from '../../domain/access/service-account';
+import type { AuditTrail } from '../audit/audit-trail';
 import { ApplicationError } from '../errors';
 import { retryAfterSeconds, TOKEN_FAILURES, tokenFailureKey } from './rate-rules';
 import type { Clock } from '../ports/clock';
@@ -31,9 +32,32 @@ export class ClientCredentialsGrant {
     private readonly signer: AccessTokenSigner,
     private readonly clock: Clock,
     private readonly limiter: RateLimiter,
+    private readonly audit: AuditTrail,
   ) {}
 
+  /** Every issuance and every refusal goes to the audit log. */
   async grant(request: ClientCredentialsRequest): Promise<GrantedToken> {
+    const facts = { target: request.clientId, source: request.source };
+    let granted: GrantedToken;
+    try {
+      granted = await this.tryGrant(request);
+    } catch (error) {
+      if (!(error instanceof ApplicationError)) throw error;
+      return this.audit.refused(
+        { kind: 'anonymous', subject: request.clientId },
+        'token.refused',
+        error,
+        facts,
+      );
+    }
+    await this.audit.record({ kind: 'service', subject: granted.account.id }, 'token.issued', 'success', {
+      ...facts,
+      details: { scopes: [...granted.scopes], expires_at: granted.expiresAt.toISOString() },
+    });
+    return granted;
+  }
+
+  private async tryGrant(request: ClientCredentialsRequest): Promise<GrantedToken> {
     const key = tokenFailureKey(request.clientId, request.source);
     // Checked before the secret, so a client over its failure budget cannot test one more guess.
     const budget = await this.limiter.peek(key, TOKEN_FAILURES);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Principal, Scope } from '../../domain/access/principal';
 import { INTERNAL_SCOPES, secretExpiry, type ServiceAccount } from '../../domain/access/service-account';
+import type { AuditTrail } from '../audit/audit-trail';
 import { ApplicationError } from '../errors';
 import type { Clock } from '../ports/clock';
 import type { Page } from '../ports/file-index';
@@ -38,6 +39,7 @@ export class ManageServiceAccounts {
     private readonly store: ServiceAccountStore,
     private readonly hasher: SecretHasher,
     private readonly clock: Clock,
+    private readonly audit: AuditTrail,
   ) {}
 
   /** `credentials` fixes the client id and secret (first-start bootstrap from config); else both are generated. */
@@ -65,6 +67,10 @@ export class ManageServiceAccounts {
       internal: settings.internal ?? false,
     };
     await this.store.insert(account);
+    await this.audit.record(principal, 'account.created', 'success', {
+      target: account.id,
+      details: { scopes: [...account.scopes], internal: account.internal },
+    });
     return { account: view(account), clientSecret };
   }
 
@@ -94,7 +100,13 @@ export class ManageServiceAccounts {
       ...(changes.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: changes.rateLimitPerMinute } : {}),
       updatedAt: this.clock.now(),
     };
-    return view(await this.save(next));
+    const saved = view(await this.save(next));
+    const grants = changes.scopes !== undefined || changes.collections !== undefined;
+    await this.audit.record(principal, grants ? 'grant.changed' : 'account.updated', 'success', {
+      target: id,
+      details: { changed: Object.keys(changes) },
+    });
+    return saved;
   }
 
   async setStatus(
@@ -104,7 +116,17 @@ export class ManageServiceAccounts {
   ): Promise<ServiceAccountView> {
     requireScope(principal, 'admin:write');
     const current = await this.existing(id);
-    return view(await this.save({ ...current, status, updatedAt: this.clock.now() }));
+    const saved = view(await this.save({ ...current, status, updatedAt: this.clock.now() }));
+    await this.audit.record(
+      principal,
+      status === 'suspended' ? 'account.suspended' : 'account.updated',
+      'success',
+      {
+        target: id,
+        details: { status },
+      },
+    );
+    return saved;
   }
 
   /** A new secret; the old one stops working at once. */
@@ -119,12 +141,14 @@ export class ManageServiceAccounts {
       secretExpiresAt: secretExpiry(now, secretTtlDays),
       updatedAt: now,
     });
+    await this.audit.record(principal, 'account.secret_rotated', 'success', { target: id });
     return { account: view(next), clientSecret };
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
     requireScope(principal, 'admin:write');
     if (!(await this.store.delete(id))) throw notFound(id);
+    await this.audit.record(principal, 'account.deleted', 'success', { target: id });
   }
 
   private async existing(id: string): Promise<ServiceAccount> {

@@ -1,5 +1,6 @@
 import type { Principal } from '../../domain/access/principal';
 import { INTERNAL_SCOPES } from '../../domain/access/service-account';
+import type { AuditTrail } from '../audit/audit-trail';
 import { ApplicationError } from '../errors';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type { AccessTokenSigner, IssuedAccessToken } from '../ports/signing-keys';
@@ -22,9 +23,32 @@ export class UserSessions {
     private readonly users: Users,
     private readonly signer: AccessTokenSigner,
     private readonly limiter: RateLimiter,
+    private readonly audit: AuditTrail,
   ) {}
 
   async login(username: string, password: string, source: string, issuer: string): Promise<SignedIn> {
+    const attempt = { kind: 'anonymous', subject: username.toLowerCase().slice(0, 64) } as const;
+    let signed: SignedIn;
+    try {
+      signed = await this.tryLogin(username, password, source, issuer);
+    } catch (error) {
+      if (!(error instanceof ApplicationError)) throw error;
+      return this.audit.refused(attempt, 'session.login_failed', error, { target: attempt.subject, source });
+    }
+    await this.audit.record({ kind: 'user', subject: signed.grant.subject }, 'session.login', 'success', {
+      target: signed.grant.user.username,
+      details: { session: signed.grant.sessionId },
+      source,
+    });
+    return signed;
+  }
+
+  private async tryLogin(
+    username: string,
+    password: string,
+    source: string,
+    issuer: string,
+  ): Promise<SignedIn> {
     const key = loginFailureKey(username.toLowerCase(), source);
     const budget = await this.limiter.peek(key, LOGIN_FAILURES);
     if (!budget.allowed) {
@@ -48,8 +72,11 @@ export class UserSessions {
     return this.sign(await this.users.refresh(refreshToken), issuer);
   }
 
-  logout(refreshToken: string): Promise<void> {
-    return this.users.logout(refreshToken);
+  async logout(refreshToken: string, source: string): Promise<void> {
+    await this.users.logout(refreshToken);
+    await this.audit.record({ kind: 'anonymous', subject: 'refresh-token' }, 'session.logout', 'success', {
+      source,
+    });
   }
 
   changeOwnPassword(principal: Principal, oldPassword: string, newPassword: string): Promise<unknown> {

@@ -13,6 +13,7 @@ import {
   type Role,
   type User,
 } from '../../domain/access/user';
+import type { AuditTrail } from '../audit/audit-trail';
 import { ApplicationError } from '../errors';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { Page } from '../ports/file-index';
@@ -63,6 +64,7 @@ export class Users {
     private readonly hasher: SecretHasher,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
+    private readonly audit: AuditTrail,
     private readonly policy: UserPolicy = DEFAULT_USER_POLICY,
   ) {}
 
@@ -92,6 +94,10 @@ export class Users {
       version: 1,
     };
     await this.users.insert(user);
+    await this.audit.record(principal, 'user.created', 'success', {
+      target: user.id,
+      details: { username, role },
+    });
     return view(user);
   }
 
@@ -115,8 +121,10 @@ export class Users {
     if (id === principal.subject && next !== 'admin') {
       throw new ApplicationError('conflict', 'an admin cannot demote themselves');
     }
-    // Access tokens keep their scopes until they expire; the next refresh reads the new role.
-    return view(await this.change(id, () => ({ role: next })));
+    // Tokens already issued are narrowed to the new role at once (ResolvePrincipal reads it).
+    const changed = view(await this.change(id, () => ({ role: next })));
+    await this.audit.record(principal, 'user.changed', 'success', { target: id, details: { role: next } });
+    return changed;
   }
 
   /** Sets a password chosen by an admin, unlocks the account and ends every session of the user. */
@@ -131,6 +139,10 @@ export class Users {
       ...AFTER_SUCCESSFUL_LOGIN,
     }));
     await this.sessions.revokeUser(id, this.clock.now());
+    await this.audit.record(principal, 'user.changed', 'success', {
+      target: id,
+      details: { password: 'reset' },
+    });
     return view(user);
   }
 
@@ -164,6 +176,7 @@ export class Users {
     if (id === principal.subject) throw new ApplicationError('conflict', 'an admin cannot delete themselves');
     await this.sessions.revokeUser(id, this.clock.now());
     if (!(await this.users.delete(id))) throw notFound(id);
+    await this.audit.record(principal, 'user.changed', 'success', { target: id, details: { deleted: true } });
   }
 
   /** `source` (e.g. the client address) is kept as the user's last login source. */
@@ -236,7 +249,17 @@ export class Users {
       });
     }
     if (!(await this.hasher.verify(password, user.passwordHash))) {
-      await this.change(user.id, (now, fresh) => afterFailedLogin(fresh, now, this.policy.lockout), user);
+      const after = await this.change(
+        user.id,
+        (now, fresh) => afterFailedLogin(fresh, now, this.policy.lockout),
+        user,
+      );
+      if (lockRemainingMs(after, this.clock.now()) > 0) {
+        await this.audit.record({ kind: 'system', subject: 'system' }, 'user.locked', 'success', {
+          target: user.id,
+          details: { until: after.lockedUntil?.toISOString() ?? null },
+        });
+      }
       throw new ApplicationError('invalid_credentials', BAD_CREDENTIALS);
     }
     if (source === null && user.failedLogins === 0) return user;

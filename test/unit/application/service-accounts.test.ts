@@ -5,6 +5,8 @@ import {
 } from '../../../src/adapters/auth/jose-token-service';
 import { NodeKeyCrypto } from '../../../src/adapters/auth/node-key-crypto';
 import { ScryptSecretHasher } from '../../../src/adapters/auth/scrypt-secret-hasher';
+import { MemoryAuditLog } from '../../../src/adapters/memory/memory-audit-log';
+import { AuditTrail } from '../../../src/application/audit/audit-trail';
 import { MemoryRateLimiter } from '../../../src/adapters/memory/memory-rate-limiter';
 import { MemoryServiceAccountStore } from '../../../src/adapters/memory/memory-service-account-store';
 import { MemorySigningKeyStore } from '../../../src/adapters/memory/memory-signing-key-store';
@@ -40,13 +42,16 @@ function setUp() {
       audience: AUDIENCE,
     },
   );
+  const audit = new MemoryAuditLog(clock);
+  const trail = new AuditTrail(audit);
   return {
     clock,
     store,
+    audit,
     ring,
     verifier,
-    manage: new ManageServiceAccounts(store, hasher, clock),
-    grant: new ClientCredentialsGrant(store, hasher, signer, clock, new MemoryRateLimiter(clock)),
+    manage: new ManageServiceAccounts(store, hasher, clock, trail),
+    grant: new ClientCredentialsGrant(store, hasher, signer, clock, new MemoryRateLimiter(clock), trail),
   };
 }
 
@@ -169,6 +174,38 @@ describe('ClientCredentialsGrant (RFC 6749 §4.4)', () => {
     const claims = await verifier.verify(token.token);
     expect(claims).toMatchObject({ subject: account.id, clientId: account.id, scopes: ['files:read'] });
     expect((await store.get(account.id))?.lastUsedAt).toEqual(T0);
+  });
+
+  it('audits every issuance and every refusal, with the reason only in the log', async () => {
+    const { manage, grant, ring, audit } = setUp();
+    await ring.ensureCurrent();
+    const { account, clientSecret } = await manage.create(admin, { name: 'r', scopes: ['files:read'] });
+    await grant.grant({
+      clientId: account.id,
+      clientSecret,
+      scope: undefined,
+      source: '10.0.0.3',
+      issuer: ISSUER,
+    });
+    await expect(
+      grant.grant({
+        clientId: account.id,
+        clientSecret: 'nope',
+        scope: undefined,
+        source: '10.0.0.3',
+        issuer: ISSUER,
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_client' });
+    const page = await audit.query({ cursor: null, limit: 10 });
+    expect(page.items.map((e) => [e.action, e.outcome, e.target])).toEqual([
+      ['token.refused', 'failure', account.id],
+      ['token.issued', 'success', account.id],
+      ['account.created', 'success', account.id],
+    ]);
+    expect(page.items[0]).toMatchObject({
+      source: '10.0.0.3',
+      details: { code: 'invalid_client', reason: 'wrong_secret' },
+    });
   });
 
   it('gives every granted scope when none is asked for', async () => {

@@ -1,3 +1,5 @@
+import { MemoryAuditLog } from '../../../src/adapters/memory/memory-audit-log';
+import { AuditTrail } from '../../../src/application/audit/audit-trail';
 import { createHash } from 'node:crypto';
 import { ScryptSecretHasher } from '../../../src/adapters/auth/scrypt-secret-hasher';
 import { MemorySessionStore, MemoryUserStore } from '../../../src/adapters/memory/memory-user-store';
@@ -32,7 +34,14 @@ function setup() {
   const sessions = new MemorySessionStore();
   const users = new MemoryUserStore(sessions);
   const hasher = new CountingHasher();
-  const service = new Users(users, sessions, hasher, clock, new SequenceIds());
+  const service = new Users(
+    users,
+    sessions,
+    hasher,
+    clock,
+    new SequenceIds(),
+    new AuditTrail(new MemoryAuditLog(clock)),
+  );
   const alice = () => service.createUser(ADMIN, { username: 'Alice', password: PASSWORD, role: 'operator' });
   return { clock, sessions, users, hasher, service, alice };
 }
