@@ -100,6 +100,18 @@ export class Errors {
   }
 }
 
+/** Bearer tokens by origin (`http://host:port`), added to every request that names none. */
+const tokens = new Map<string, string>();
+
+export function authorizeOrigin(baseUrl: string, token: string): void {
+  tokens.set(new URL(baseUrl).origin, token);
+}
+
+function originOf(url: string): string {
+  const end = url.indexOf('/', url.indexOf('//') + 2);
+  return end < 0 ? url : url.slice(0, end);
+}
+
 export class LoadClient {
   private readonly agent: Agent;
 
@@ -111,6 +123,8 @@ export class LoadClient {
     const started = process.hrtime.bigint();
     return new Promise<Response>((resolve, reject) => {
       const headers: Record<string, string> = { ...options.headers };
+      const token = tokens.get(originOf(options.url));
+      if (token && !headers.authorization) headers.authorization = `Bearer ${token}`;
       if (options.body) headers['content-length'] = String(options.body.length);
       const req = request(options.url, { method: options.method, headers, agent: this.agent });
       let settled = false;

@@ -1,9 +1,9 @@
 /** Settings and shared resources of one benchmark run. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomPool } from './client';
+import { authorizeOrigin, randomPool } from './client';
 import { Databases, DEFAULT_ADMIN_URL, execute } from './db';
 import { ServerProcess } from './processes';
 import type { Row } from './report';
@@ -116,7 +116,29 @@ export class Bench {
     return { ...env, ...extra };
   }
 
-  startArtStore(label: string, dataDir: string, databaseUrl: string): Promise<ServerProcess> {
+  /** Starts ArtStore and signs in with the service account its first start wrote to `dataDir`. */
+  async startArtStore(label: string, dataDir: string, databaseUrl: string): Promise<ServerProcess> {
+    const server = await this.spawnArtStore(label, dataDir, databaseUrl);
+    const credentials = JSON.parse(await readFile(join(dataDir, 'bootstrap-credentials.json'), 'utf8')) as {
+      service_account: { client_id: string; client_secret: string };
+    };
+    const { client_id: id, client_secret: secret } = credentials.service_account;
+    const response = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const body = (await response.json()) as { access_token?: string };
+    if (!body.access_token)
+      throw new Error(`ArtStore ${label} refused the bench's token request: ${response.status}`);
+    authorizeOrigin(server.url, body.access_token);
+    return server;
+  }
+
+  private spawnArtStore(label: string, dataDir: string, databaseUrl: string): Promise<ServerProcess> {
     const profile = this.settings.cpuProfDir
       ? [
           '--cpu-prof',
