@@ -158,13 +158,13 @@ export async function buildIdentity(
     maxEntries: 1024,
     ttlMs: 5_000,
   });
+  const rate = await rateLimiter(config, clock, log);
   const userStore = new MikroOrmUserStore(orm);
-  const resolve = new ResolvePrincipal(store, userStore, clock);
+  const resolve = new ResolvePrincipal(store, userStore, clock, rate.limiter);
   const now = (): number => clock.now().getTime();
   let ownUrl: string | null = null;
   let admin: AdminIdentity | null = null;
   let serviceToken = clientCredentialsSource(config);
-  let closeLimiter: () => Promise<unknown> = async () => undefined;
   let keySource: () => Promise<Jwks>;
 
   if (config.role.includes('admin')) {
@@ -182,8 +182,6 @@ export async function buildIdentity(
       audience: config.token_audience,
       lifetimeSeconds: config.token_lifetime_s,
     });
-    const rate = await rateLimiter(config, clock, log);
-    closeLimiter = rate.close;
     const hasher = new ScryptSecretHasher();
     const users = new Users(userStore, new MikroOrmSessionStore(orm), hasher, clock, new UuidV7Ids(), audit);
     admin = {
@@ -288,7 +286,7 @@ export async function buildIdentity(
       };
     },
   };
-  return { identity, close: closeLimiter };
+  return { identity, close: rate.close };
 }
 
 /**

@@ -14,7 +14,8 @@ const pattern = z
   .regex(/^[a-z0-9*?_.-]+$/u);
 const collections = z.partialRecord(z.enum(SCOPES), z.array(pattern).min(1).max(32));
 const name = z.string().trim().min(1).max(128);
-const rateLimit = z.number().int().min(1).max(1_000_000).nullable();
+/** A sliding window keeps every request of the last minute: bounded so it stays small. */
+const rateLimit = z.number().int().min(1).max(100_000).nullable();
 
 const createAccount = z.strictObject({
   name,

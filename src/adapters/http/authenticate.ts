@@ -48,6 +48,9 @@ export function authentication(authenticate: Authenticator, issuerOf: (ctx: Cont
       state.principal = await authenticate(match[1]!, issuerOf(ctx));
     } catch (error) {
       const code = error instanceof ApplicationError ? error.code : null;
+      if (code === 'rate_limited' && error instanceof ApplicationError) {
+        ctx.set('Retry-After', String(error.details.retry_after ?? 60));
+      }
       if (code === 'invalid_token') {
         ctx.set(
           'WWW-Authenticate',

@@ -8,9 +8,11 @@ import {
 import { userPrincipal } from '../../domain/access/user';
 import { ApplicationError } from '../errors';
 import type { Clock } from '../ports/clock';
+import type { RateLimiter } from '../ports/rate-limiter';
 import type { ServiceAccountStore } from '../ports/service-account-store';
 import type { AccessTokenClaims } from '../ports/signing-keys';
 import type { UserStore } from '../ports/user-store';
+import { ACCOUNT_REQUESTS, accountRequestKey, retryAfterSeconds } from './rate-rules';
 import { USER_CLIENT_ID } from './user-sessions';
 
 /**
@@ -23,6 +25,7 @@ export class ResolvePrincipal {
     private readonly accounts: ServiceAccountStore,
     private readonly users: UserStore | null,
     private readonly clock: Clock,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async fromClaims(claims: AccessTokenClaims): Promise<Principal> {
@@ -36,7 +39,19 @@ export class ResolvePrincipal {
     if (accountBlocker(account, this.clock.now()) === 'suspended') {
       throw new ApplicationError('invalid_token', 'the client of this token is suspended');
     }
+    if (account.rateLimitPerMinute !== null) await this.withinQuota(account.id, account.rateLimitPerMinute);
     return servicePrincipal(account, scopes);
+  }
+
+  /** An account's own request limit, counted across every role sharing the limiter's store. */
+  private async withinQuota(accountId: string, perMinute: number): Promise<void> {
+    const rule = { ...ACCOUNT_REQUESTS, limit: perMinute };
+    const decision = await this.limiter.consume(accountRequestKey(accountId), rule);
+    if (!decision.allowed) {
+      throw new ApplicationError('rate_limited', `this account may make ${perMinute} requests a minute`, {
+        retry_after: retryAfterSeconds(decision),
+      });
+    }
   }
 
   private async user(id: string, tokenScopes: readonly Scope[]): Promise<Principal> {
