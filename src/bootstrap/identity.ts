@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditTrail } from '../application/audit/audit-trail';
 import { ApplicationError } from '../application/errors';
@@ -43,6 +43,8 @@ import { UuidV7Ids } from '../adapters/system/system-clock';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter';
 import type { Logger } from '../adapters/telemetry/logger';
 import type { Config } from './config';
+import { keyRingPolicy } from './key-ring-policy';
+import { loadMasterKey } from './master-key';
 
 /** The account the admin role uses for its own calls to the storage elements. */
 export const ADMIN_ROLE_ACCOUNT = 'artstore-admin';
@@ -73,20 +75,6 @@ export interface Identity {
 export function issuerFrom(url: string): string {
   const parsed = new URL(url);
   return `${parsed.origin}${parsed.pathname.replace(/\/+$/u, '')}`;
-}
-
-async function masterKey(config: Config): Promise<string> {
-  if (config.auth_master_key) return config.auth_master_key;
-  const path = join(config.data_dir, 'master.key');
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  await mkdir(config.data_dir, { recursive: true });
-  const key = randomBytes(32).toString('base64');
-  await writeFile(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
-  return key;
 }
 
 async function rateLimiter(
@@ -168,13 +156,8 @@ export async function buildIdentity(
   let keySource: () => Promise<Jwks>;
 
   if (config.role.includes('admin')) {
-    const crypto = new NodeKeyCrypto(await masterKey(config));
-    const ring = new KeyRing(new MikroOrmSigningKeyStore(orm), crypto, clock, {
-      rotationIntervalMs: config.key_rotation_interval_s * 1000,
-      publishLeadMs: config.key_publish_lead_s * 1000,
-      maxTokenLifetimeMs: config.token_lifetime_s * 1000,
-      leewayMs: 30_000,
-    });
+    const crypto = new NodeKeyCrypto(await loadMasterKey(config));
+    const ring = new KeyRing(new MikroOrmSigningKeyStore(orm), crypto, clock, keyRingPolicy(config));
     // A new key is published a lead time before it signs, so caching the set briefly is safe.
     keySource = memoize(() => ring.jwks(), 5_000, now);
     const signer = new JoseAccessTokenSigner(ring, crypto, clock, {
