@@ -22,7 +22,8 @@ export type IdentityCommand =
   | { readonly kind: 'accounts create'; readonly settings: AccountSettings }
   | { readonly kind: 'accounts list'; readonly limit: number | null }
   | { readonly kind: 'accounts rotate-secret'; readonly clientId: string; readonly secretTtlDays?: number }
-  | { readonly kind: 'keys rotate' };
+  | { readonly kind: 'keys rotate' }
+  | { readonly kind: 'audit verify' };
 
 /** A command line that cannot mean anything: exit code 2, one line on stderr. */
 export class UsageError extends Error {
@@ -32,6 +33,7 @@ export class UsageError extends Error {
 const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   accounts: ['create', 'list', 'rotate-secret'],
   keys: ['rotate'],
+  audit: ['verify'],
 };
 /** Which flags each subcommand takes; any other identity flag is a usage error. */
 const ALLOWED: Readonly<Record<IdentityCommand['kind'], readonly (keyof IdentityFlags)[]>> = {
@@ -39,6 +41,7 @@ const ALLOWED: Readonly<Record<IdentityCommand['kind'], readonly (keyof Identity
   'accounts list': ['limit'],
   'accounts rotate-secret': ['secret-ttl-days'],
   'keys rotate': [],
+  'audit verify': [],
 };
 /** The same pattern rule as the admin API's collection grants. */
 const PATTERN = /^[a-z0-9*?_.-]{1,63}$/u;
@@ -79,6 +82,7 @@ export function parseIdentityCommand(positionals: readonly string[], flags: Iden
     case 'accounts rotate-secret':
       return { kind, clientId: rest[0]!, ...(ttl === undefined ? {} : { secretTtlDays: ttl }) };
     case 'keys rotate':
+    case 'audit verify':
       return { kind };
   }
 }

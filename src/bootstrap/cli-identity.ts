@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { ReadAudit } from '../application/audit/read-audit';
 import { AuditTrail } from '../application/audit/audit-trail';
 import { ApplicationError } from '../application/errors';
 import { KeyRing } from '../application/identity/key-ring';
@@ -25,6 +26,17 @@ import { loadMasterKey, masterKeyPath } from './master-key';
 
 export { IDENTITY_OPTIONS, isIdentityCommand, parseIdentityCommand, UsageError } from './cli-identity-args';
 
+/** `artstore audit verify` found an entry that does not belong to the chain: exit code 1. */
+export class AuditChainBroken extends Error {
+  override readonly name = 'AuditChainBroken';
+  constructor(
+    readonly seq: number,
+    readonly reason: string,
+  ) {
+    super(`the audit chain is broken at entry ${seq}: ${reason}`);
+  }
+}
+
 /** Where results go: one JSON document per call (secrets appear here and nowhere else). */
 export type Print = (value: unknown) => void;
 
@@ -45,6 +57,12 @@ export async function runIdentityCommand(
 ): Promise<void> {
   const clock = new SystemClock();
   const audit = new AuditTrail(new MikroOrmAuditLog(orm, clock));
+  if (command.kind === 'audit verify') {
+    const result = await new ReadAudit(new MikroOrmAuditLog(orm, clock)).verify(CLI_PRINCIPAL);
+    print(result);
+    if (!result.ok) throw new AuditChainBroken(result.seq, result.reason);
+    return;
+  }
   if (command.kind === 'keys rotate') {
     print(keyOutput(await rotateKey(config, orm, audit)));
     return;

@@ -7,6 +7,7 @@ import { migrate, openDatabase, type Orm } from '../adapters/persistence/databas
 import { startEmbeddedPostgres } from '../adapters/persistence/embedded-postgres';
 import { createLogger, type Logger } from '../adapters/telemetry/logger';
 import {
+  AuditChainBroken,
   IDENTITY_OPTIONS,
   isIdentityCommand,
   parseIdentityCommand,
@@ -27,6 +28,7 @@ Usage:
   artstore accounts list [--limit N]
   artstore accounts rotate-secret CLIENT_ID [--secret-ttl-days N]
   artstore keys rotate
+  artstore audit verify
   artstore --help | --version
 
 serve     start the given roles in this process (default: all, port 8000, data dir ./data);
@@ -37,6 +39,8 @@ accounts  manage service accounts offline, directly in the database (no server n
           this once; list prints one JSON line per account, never a secret. --internal is
           required for the storage:* scopes (the roles' own accounts). Secrets expire after
           --secret-ttl-days (default 90).
+audit     verify: walk the hash-chained audit log; prints {ok, count, head} or the first
+          entry that does not belong ({ok: false, seq, reason}) and exits 1.
 keys      rotate: publish the next token signing key now; it signs after key_publish_lead_s.
           Needs the server's master key (ARTSTORE_AUTH_MASTER_KEY or <data-dir>/master.key).
           Prints its kid and activates_at as JSON.
@@ -200,6 +204,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (error instanceof ApplicationError) {
       process.stderr.write(`artstore: ${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof AuditChainBroken) {
+      process.stderr.write(`artstore: ${error.message}\n`);
       return 1;
     }
     process.stderr.write(`artstore: ${(error as Error).stack ?? String(error)}\n`);

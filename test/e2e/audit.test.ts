@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { anonymousFetch, clientToken, createAccount, signInAsBootstrapAdmin } from '../support/auth';
-import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-process';
+import { killAll, runCli, startServe, type ArtStoreProcess } from '../support/artstore-process';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, json } from '../support/http';
 
@@ -107,6 +107,9 @@ describe('audit log (--role all)', () => {
 
   it('verifies the chain, and finds an entry changed behind its back', async () => {
     expect(await json(await fetch(`${base}/api/v1/audit/verify`))).toMatchObject({ ok: true });
+    const clean = await runCli(['audit', 'verify'], { ARTSTORE_DATABASE_URL: db.url });
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ ok: true });
     const client = new Client({ connectionString: db.url });
     await client.connect();
     try {
@@ -120,6 +123,11 @@ describe('audit log (--role all)', () => {
         await fetch(`${base}/api/v1/audit/verify`),
       );
       expect(report).toMatchObject({ ok: false, seq: Number(rows[0]!.seq), reason: 'hash_mismatch' });
+      // The offline command finds it too, and says so with its exit code.
+      const tampered = await runCli(['audit', 'verify'], { ARTSTORE_DATABASE_URL: db.url });
+      expect(tampered.code).toBe(1);
+      expect(JSON.parse(tampered.stdout)).toMatchObject({ ok: false, seq: Number(rows[0]!.seq) });
+      expect(tampered.stderr).toContain('the audit chain is broken');
     } finally {
       await client.end();
     }
