@@ -71,7 +71,7 @@ const schema = z.object({
   token_audience: z.string().min(1).max(256).default('artstore'),
   token_lifetime_s: integer(60, 3600).default(900),
   key_rotation_interval_s: integer(60, 365 * 86_400).default(86_400),
-  key_publish_lead_s: integer(0, 86_400).default(600),
+  key_publish_lead_s: integer(1, 86_400).default(600),
   /** This process's own service account, used to call the other roles in split mode. */
   client_id: z.string().min(1).max(128).optional(),
   client_secret: z.string().min(1).max(512).optional(),

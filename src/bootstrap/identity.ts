@@ -1,3 +1,4 @@
+import type { JWTVerifyGetKey } from 'jose';
 import type { Context } from 'koa';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
@@ -18,7 +19,7 @@ import type { Clock } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
 import type { RateLimiter } from '../application/ports/rate-limiter';
 import type { ServiceAccountStore } from '../application/ports/service-account-store';
-import type { AccessTokenVerifier, Jwks } from '../application/ports/signing-keys';
+import type { AccessTokenVerifier } from '../application/ports/signing-keys';
 import { SCOPES, SYSTEM_PRINCIPAL } from '../domain/access/principal';
 import { INTERNAL_SCOPES } from '../domain/access/service-account';
 import {
@@ -153,13 +154,20 @@ export async function buildIdentity(
   let ownUrl: string | null = null;
   let admin: AdminIdentity | null = null;
   let serviceToken = clientCredentialsSource(config);
-  let keySource: () => Promise<Jwks>;
+  /** The admin's own verifier: a cached set, read again at once when a token names a kid it lacks. */
+  let localKeys: JWTVerifyGetKey | null = null;
 
   if (config.role.includes('admin')) {
     const crypto = new NodeKeyCrypto(await loadMasterKey(config));
     const ring = new KeyRing(new MikroOrmSigningKeyStore(orm), crypto, clock, keyRingPolicy(config));
-    // A new key is published a lead time before it signs, so caching the set briefly is safe.
-    keySource = memoize(() => ring.jwks(), 5_000, now);
+    const cached = memoize(() => ring.jwks(), 5_000, now);
+    // Unknown kids re-read the ring at most once a second, so forged kids cannot flood the database.
+    const fresh = memoize(() => ring.jwks(), 1_000, now);
+    localKeys = async (header, token) => {
+      const known = (await cached()).keys.some((key) => key.kid === header.kid);
+      // A key activated since the cache was filled: the ring itself is the truth.
+      return localKeySet(known ? cached : fresh)(header, token);
+    };
     const signer = new JoseAccessTokenSigner(ring, crypto, clock, {
       issuer: 'unused: every grant names its issuer',
       audience: config.token_audience,
@@ -175,7 +183,8 @@ export async function buildIdentity(
       accounts: new ManageServiceAccounts(store, hasher, clock, audit),
       oauth: {
         grant: new ClientCredentialsGrant(store, hasher, signer, clock, rate.limiter, audit),
-        jwks: keySource,
+        // Served fresh: a key must be visible the moment it is published.
+        jwks: () => ring.jwks(),
         issuerOf: (ctx) => issuerFrom(config.public_url ?? `${ctx.protocol}://${ctx.host}`),
       },
     };
@@ -190,14 +199,16 @@ export async function buildIdentity(
       ).token;
   } else {
     if (!config.issuer_url) throw new Error('issuer_url is required without the admin role');
-    keySource = async () => ({ keys: [] });
   }
 
-  const remote =
-    config.issuer_url && !admin
-      ? remoteKeySet(new URL(`${issuerFrom(config.issuer_url)}/.well-known/jwks.json`))
-      : null;
-  const keySet = remote ?? localKeySet(keySource);
+  // A remote set is cached shorter than the publish lead, so a new key is fetched before it signs.
+  const leadMs = config.key_publish_lead_s * 1000;
+  const keySet =
+    localKeys ??
+    remoteKeySet(new URL(`${issuerFrom(config.issuer_url!)}/.well-known/jwks.json`), {
+      cacheMaxAgeMs: Math.min(5 * 60_000, Math.max(1_000, leadMs / 2)),
+      cooldownMs: Math.min(30_000, Math.max(500, leadMs / 4)),
+    });
   const verifiers = new LRUCache<string, AccessTokenVerifier>({ max: 16 });
   const verifierFor = (issuer: string): AccessTokenVerifier => {
     let verifier = verifiers.get(issuer);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-process';
+import { killAll, runCli, startServe, type ArtStoreProcess } from '../support/artstore-process';
 import { anonymousFetch, bootstrapCredentials, clientToken, type ClientCredentials } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { decodeJwt } from '../support/jwt-forgery';
@@ -177,18 +177,10 @@ describe('signing key rotation under continuous requests (--role all, publish le
     expect(await published()).toEqual(expect.arrayContaining(signers));
   });
 
-  it('starts with ARTSTORE_KEY_PUBLISH_LEAD_S=0, the minimum the config accepts', async () => {
-    const otherDb = await createTestDatabase();
-    const otherDir = await mkdtemp(join(tmpdir(), 'artstore-e2e-keys-0-'));
-    try {
-      const immediate = await startServe(['--role', 'all', '--data-dir', otherDir], {
-        ARTSTORE_DATABASE_URL: otherDb.url,
-        ARTSTORE_KEY_PUBLISH_LEAD_S: '0',
-      });
-      expect(await immediate.stop()).toBe(0);
-    } finally {
-      await otherDb.drop();
-      await rm(otherDir, { recursive: true, force: true });
-    }
+  it('refuses ARTSTORE_KEY_PUBLISH_LEAD_S=0 as a configuration problem: a key must be published before it signs', async () => {
+    const refused = await runCli(['serve', '--port', '0'], { ARTSTORE_KEY_PUBLISH_LEAD_S: '0' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('key_publish_lead_s (ARTSTORE_KEY_PUBLISH_LEAD_S)');
+    expect(refused.stderr).not.toContain('    at ');
   });
 });
