@@ -253,6 +253,34 @@ describe('authorization matrix (--role all)', () => {
     await expectVictimUntouched();
   });
 
+  it('a readonly user (a person signed in): reads and admin reads only', async () => {
+    const created = await admin('/api/v1/admin/users', {
+      method: 'POST',
+      json: { username: 'reader', password: 'a readonly passphrase 42', role: 'readonly' },
+    });
+    expect(created.status).toBe(201);
+    const login = await anonymousFetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'reader', password: 'a readonly passphrase 42' }),
+    });
+    expect(login.status).toBe(200);
+    const token = ((await login.json()) as { access_token: string }).access_token;
+    const cells = await sweep(token, victim.clientId);
+    const permitted: Endpoint[] = [
+      'metadata',
+      'content',
+      'search',
+      'se list',
+      'account list',
+      'account get',
+      'keys list',
+    ];
+    expect(unauthorizedSuccesses(cells, permitted)).toEqual([]);
+    expect(statuses(cells)).toEqual(row(403, Object.fromEntries(permitted.map((e) => [e, 200]))));
+    await expectVictimUntouched();
+  });
+
   it('the admin token narrowed to files:read: reads only', async () => {
     const token = await clientToken(base, await bootstrapCredentials(dataDir), 'files:read');
     const cells = await sweep(token, victim.clientId);
