@@ -231,8 +231,8 @@ export async function buildIdentity(
         /ERR_JWKS_TIMEOUT|fetch failed|ECONNREFUSED/u.test(error.reason)
       ) {
         throw new ApplicationError(
-          'storage_unavailable',
-          'the token issuer cannot be reached to check this token',
+          'signing_key_unavailable',
+          'the token issuer cannot be reached to fetch the key of this token; retry shortly',
         );
       }
       if (error instanceof InvalidAccessToken) {

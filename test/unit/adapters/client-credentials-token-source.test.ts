@@ -1,0 +1,100 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ClientCredentialsTokenSource } from '../../../src/adapters/clients/client-credentials-token-source';
+
+/** A token endpoint on port 0 that counts its requests and answers what the test says. */
+function tokenEndpoint(answer: (n: number, req: IncomingMessage, body: string) => [number, unknown]) {
+  let count = 0;
+  const requests: { authorization: string | undefined; body: string }[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      count += 1;
+      requests.push({ authorization: req.headers.authorization, body });
+      const [status, json] = answer(count, req, body);
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(json));
+    });
+  });
+  return {
+    requests,
+    get count() {
+      return count;
+    },
+    async start(): Promise<string> {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth/token`;
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('ClientCredentialsTokenSource', () => {
+  it('asks once for concurrent callers, reuses the token, and renews it when a third of its life is left', async () => {
+    const endpoint = tokenEndpoint((n) => [
+      200,
+      { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 900 },
+    ]);
+    const url = await endpoint.start();
+    let now = 1_000_000;
+    const source = new ClientCredentialsTokenSource(
+      url,
+      'role:ingester',
+      's3cret&+',
+      'storage:read storage:write',
+      () => now,
+    );
+    try {
+      expect(await Promise.all([source.token(), source.token(), source.token()])).toEqual([
+        'token-1',
+        'token-1',
+        'token-1',
+      ]);
+      now += 599_000;
+      expect(await source.token()).toBe('token-1');
+      now += 2_000;
+      expect(await source.token()).toBe('token-2');
+      expect(endpoint.count).toBe(2);
+      // RFC 6749 §2.3.1: id and secret are form-urlencoded inside the Basic credentials.
+      const basic = Buffer.from(
+        endpoint.requests[0]!.authorization!.slice('Basic '.length),
+        'base64',
+      ).toString();
+      expect(basic).toBe('role%3Aingester:s3cret%26%2B');
+      expect(new URLSearchParams(endpoint.requests[0]!.body).get('scope')).toBe('storage:read storage:write');
+    } finally {
+      await endpoint.stop();
+    }
+  });
+
+  it('reports a refusal as an unavailable storage element naming the client, then tries again', async () => {
+    const endpoint = tokenEndpoint((n) =>
+      n === 1 ? [401, { error: 'invalid_client' }] : [200, { access_token: 'late', expires_in: 60 }],
+    );
+    const url = await endpoint.start();
+    const source = new ClientCredentialsTokenSource(url, 'role-query', 'wrong', 'storage:read');
+    try {
+      await expect(source.token()).rejects.toMatchObject({
+        code: 'storage_unavailable',
+        message: expect.stringContaining("refused client 'role-query': 401 invalid_client"),
+      });
+      expect(await source.token()).toBe('late');
+    } finally {
+      await endpoint.stop();
+    }
+  });
+
+  it('drops its token when told the callee refused it', async () => {
+    const endpoint = tokenEndpoint((n) => [200, { access_token: `t${n}`, expires_in: 900 }]);
+    const url = await endpoint.start();
+    const source = new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read');
+    try {
+      expect(await source.token()).toBe('t1');
+      source.invalidate();
+      expect(await source.token()).toBe('t2');
+    } finally {
+      await endpoint.stop();
+    }
+  });
+});
