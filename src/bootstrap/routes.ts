@@ -36,5 +36,10 @@ export function registerRoutes(
   if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
   if (roles.includes('admin')) registerAdminRoutes(router, container.get(T.manageStorageElements));
   if (roles.includes('storage'))
-    registerStorageRoutes(router, container.get(T.hostedElements), container.get(T.codec));
+    registerStorageRoutes(
+      router,
+      container.get(T.hostedElements),
+      container.get(T.codec),
+      container.get(T.auditTrail),
+    );
 }

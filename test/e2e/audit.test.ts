@@ -2,7 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { anonymousFetch, clientToken, createAccount, signInAsBootstrapAdmin } from '../support/auth';
+import {
+  anonymousFetch,
+  clientToken,
+  createAccount,
+  internalToken,
+  signInAsBootstrapAdmin,
+} from '../support/auth';
 import { killAll, runCli, startServe, type ArtStoreProcess } from '../support/artstore-process';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, json } from '../support/http';
@@ -92,6 +98,28 @@ describe('audit log (--role all)', () => {
     );
     const next = await entries({ limit: '2', cursor: page.next_cursor });
     expect(next[0]!.seq).toBe(page.items[1]!.seq - 1);
+  });
+
+  it('records a file deleted through a storage element', async () => {
+    const uploaded = await fetch(`${base}/api/v1/files?name=short-lived.txt`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'gone soon',
+    });
+    const { file_id } = await json<{ file_id: string }>(uploaded);
+    const internal = await internalToken(base);
+    const deleted = await anonymousFetch(`${base}/internal/v1/storage-elements/edit-1/files/${file_id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${internal}` },
+    });
+    expect(deleted.status).toBe(204);
+    expect(await entries({ action: 'file.deleted' })).toEqual([
+      expect.objectContaining({
+        target: file_id,
+        details: { storage_element: 'edit-1' },
+        outcome: 'success',
+      }),
+    ]);
   });
 
   it('needs audit:read, and refuses bad filters with 400', async () => {

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import type { AuditTrail } from '../../application/audit/audit-trail';
 import { ApplicationError } from '../../application/errors';
 import { requireScope } from '../../application/shared/authorize';
 import type { StorageElementService } from '../../application/storage/storage-element-service';
@@ -45,6 +46,7 @@ export function registerStorageRoutes(
   router: Router,
   elements: ReadonlyMap<string, StorageElementService>,
   codec: JsonSidecarCodec,
+  audit: AuditTrail,
 ): void {
   /** Every internal route goes through here: the roles' own accounts only (`storage:*`, §6). */
   const se = (ctx: Context): StorageElementService => {
@@ -111,7 +113,14 @@ export function registerStorageRoutes(
   });
 
   router.delete(`${base}/files/:id`, async (ctx) => {
-    await se(ctx).delete(fileIdParam(ctx));
+    const element = se(ctx);
+    const fileId = fileIdParam(ctx);
+    await element.delete(fileId);
+    await audit.record((ctx.state as RequestState).principal, 'file.deleted', 'success', {
+      target: fileId,
+      details: { storage_element: element.id },
+      source: ctx.ip,
+    });
     ctx.status = 204;
   });
 
