@@ -19,7 +19,7 @@ import type { Clock } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
 import type { RateLimiter } from '../application/ports/rate-limiter';
 import type { ServiceAccountStore } from '../application/ports/service-account-store';
-import type { AccessTokenVerifier } from '../application/ports/signing-keys';
+import type { AccessTokenClaims, AccessTokenVerifier } from '../application/ports/signing-keys';
 import { SCOPES, SYSTEM_PRINCIPAL } from '../domain/access/principal';
 import { INTERNAL_SCOPES } from '../domain/access/service-account';
 import {
@@ -163,10 +163,12 @@ export async function buildIdentity(
     const cached = memoize(() => ring.jwks(), 5_000, now);
     // Unknown kids re-read the ring at most once a second, so forged kids cannot flood the database.
     const fresh = memoize(() => ring.jwks(), 1_000, now);
+    const current = localKeySet(cached);
+    const latest = localKeySet(fresh);
     localKeys = async (header, token) => {
       const known = (await cached()).keys.some((key) => key.kid === header.kid);
       // A key activated since the cache was filled: the ring itself is the truth.
-      return localKeySet(known ? cached : fresh)(header, token);
+      return (known ? current : latest)(header, token);
     };
     const signer = new JoseAccessTokenSigner(ring, crypto, clock, {
       issuer: 'unused: every grant names its issuer',
@@ -218,13 +220,34 @@ export async function buildIdentity(
     }
     return verifier;
   };
-  const issuerOf = (ctx: Context): string =>
-    issuerFrom(config.public_url ?? (admin ? `${ctx.protocol}://${ctx.host}` : config.issuer_url!));
+  const fixedIssuer = config.public_url ?? (admin ? null : config.issuer_url!);
+  const issuers = new LRUCache<string, string>({ max: 64 });
+  const issuerOf = (ctx: Context): string => {
+    const base = fixedIssuer ?? `${ctx.protocol}://${ctx.host}`;
+    let issuer = issuers.get(base);
+    if (issuer === undefined) {
+      issuer = issuerFrom(base);
+      issuers.set(base, issuer);
+    }
+    return issuer;
+  };
+
+  // A token verified once is not verified again until it expires (its claims cannot change); the
+  // account or user behind it is still resolved on every request.
+  const verified = new LRUCache<string, AccessTokenClaims>({ max: 10_000 });
+  const verify = async (token: string, issuer: string): Promise<AccessTokenClaims> => {
+    const key = `${issuer} ${token}`;
+    const hit = verified.get(key);
+    if (hit && hit.expiresAt.getTime() > now()) return hit;
+    const claims = await verifierFor(issuer).verify(token);
+    verified.set(key, claims, { ttl: Math.max(1, Math.min(60_000, claims.expiresAt.getTime() - now())) });
+    return claims;
+  };
 
   const authenticate: Authenticator = async (token, issuer) => {
     let claims;
     try {
-      claims = await verifierFor(issuer).verify(token);
+      claims = await verify(token, issuer);
     } catch (error) {
       if (
         error instanceof InvalidAccessToken &&

@@ -155,11 +155,21 @@ function requireKid(keySet: JWTVerifyGetKey): JWTVerifyGetKey {
   };
 }
 
-/** A key set read from the ring (or any JWKS source) on every verification, for in-process use. */
+/**
+ * A key set read from the ring (or any JWKS source) on every verification, for in-process use.
+ * Each distinct JWKS document is turned into a jose key set once (jose then keeps the imported
+ * keys), so a source that returns the same cached document costs no key import per request.
+ */
 export function localKeySet(source: () => Promise<Jwks>): JWTVerifyGetKey {
+  const sets = new WeakMap<Jwks, JWTVerifyGetKey>();
   return async (header, token) => {
     const jwks = await source();
-    return createLocalJWKSet({ keys: jwks.keys.map((k) => ({ ...k })) })(header, token);
+    let set = sets.get(jwks);
+    if (!set) {
+      set = createLocalJWKSet({ keys: jwks.keys.map((k) => ({ ...k })) });
+      sets.set(jwks, set);
+    }
+    return set(header, token);
   };
 }
 
