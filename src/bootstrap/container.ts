@@ -1,6 +1,7 @@
 import { Container, ContainerModule } from 'inversify';
 import type { Redis } from 'ioredis';
 import { ManageStorageElements } from '../application/admin/manage-storage-elements';
+import { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import { AuditTrail } from '../application/audit/audit-trail';
 import { MikroOrmAuditLog } from '../adapters/persistence/mikro-orm-audit-log';
 import { UploadDocument } from '../application/ingester/upload-document';
@@ -128,6 +129,12 @@ const adminModule = new ContainerModule(({ bind }) => {
     .toResolvedValue(
       (registry, directory, events, audit) => new ManageStorageElements(registry, directory, events, audit),
       [T.registry, T.directory, T.events, T.auditTrail],
+    )
+    .inSingletonScope();
+  bind(T.rebuildCatalog)
+    .toResolvedValue(
+      (registry, directory, catalog, events) => new RebuildCatalog(registry, directory, catalog, events),
+      [T.registry, T.directory, T.catalog, T.events],
     )
     .inSingletonScope();
 });

@@ -34,7 +34,8 @@ export function registerRoutes(
   if (roles.includes('ingester'))
     registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));
   if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
-  if (roles.includes('admin')) registerAdminRoutes(router, container.get(T.manageStorageElements));
+  if (roles.includes('admin'))
+    registerAdminRoutes(router, container.get(T.manageStorageElements), container.get(T.rebuildCatalog));
   if (roles.includes('storage'))
     registerStorageRoutes(
       router,

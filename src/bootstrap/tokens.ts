@@ -1,5 +1,6 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { ManageStorageElements } from '../application/admin/manage-storage-elements';
+import type { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import type { AuditTrail } from '../application/audit/audit-trail';
 import type { AuditLog } from '../application/ports/audit-log';
 import type { UploadDocument } from '../application/ingester/upload-document';
@@ -39,6 +40,7 @@ export const TOKENS = {
   uploadDocument: token<UploadDocument>('uploadDocument'),
   readDocuments: token<ReadDocuments>('readDocuments'),
   manageStorageElements: token<ManageStorageElements>('manageStorageElements'),
+  rebuildCatalog: token<RebuildCatalog>('rebuildCatalog'),
   auditLog: token<AuditLog>('auditLog'),
   auditTrail: token<AuditTrail>('auditTrail'),
 } as const;

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { ManageStorageElements } from '../../application/admin/manage-storage-elements';
+import type { RebuildCatalog } from '../../application/admin/rebuild-catalog';
 import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
 import type { RequestState } from './context';
 import { jsonBody, parseBody } from './validation';
@@ -8,7 +9,20 @@ import { rebuildReportView, storageElementInfoView, storageElementView } from '.
 
 const modeChange = z.strictObject({ mode: z.enum(STORAGE_MODES), confirm: z.boolean().default(false) });
 
-export function registerAdminRoutes(router: Router, manage: ManageStorageElements): void {
+export function registerAdminRoutes(
+  router: Router,
+  manage: ManageStorageElements,
+  catalog: RebuildCatalog,
+): void {
+  router.post('/api/v1/admin/catalog/rebuild', async (ctx) => {
+    const report = await catalog.rebuild((ctx.state as RequestState).principal);
+    ctx.body = {
+      files: report.files,
+      storage_elements: Object.fromEntries(
+        Object.entries(report.storageElements).map(([id, r]) => [id, rebuildReportView(r)]),
+      ),
+    };
+  });
   router.get('/api/v1/storage-elements', async (ctx) => {
     const elements = await manage.list((ctx.state as RequestState).principal);
     ctx.body = { items: elements.map(storageElementView), next_cursor: null };
