@@ -13,7 +13,14 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 const storageElement = z.object({
   id: z.string().refine(isValidStorageElementId, 'must be 1-63 characters of a-z, 0-9 and "-"'),
   mode: z.enum(STORAGE_MODES),
-  backend: z.literal('local').default('local'),
+  backend: z.enum(['local', 's3']).default('local'),
+  /** S3 backend: the bucket and key prefix holding this SE's blobs and sidecars (the WAL stays on `path`). */
+  s3_endpoint: z.url({ protocol: /^https?$/u }).optional(),
+  s3_bucket: z.string().min(3).max(63).optional(),
+  s3_prefix: z.string().max(512).optional(),
+  s3_access_key: z.string().min(1).optional(),
+  s3_secret_key: z.string().min(1).optional(),
+  s3_region: z.string().min(1).optional(),
   /** Directory holding the SE's blobs, WAL and state; default `<data_dir>/se/<id>`. */
   path: z.string().min(1).optional(),
   dc: z.string().min(1).max(63).default('dc1'),
@@ -106,6 +113,16 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
         .map((e) => (e as { id?: unknown } | null)?.id)
         .filter((id): id is string => typeof id === 'string')
     : DEFAULT_SE_IDS;
+  for (const element of elements ?? []) {
+    const se = (element ?? {}) as Record<string, unknown>;
+    if (se.backend !== 's3') continue;
+    const missing = ['s3_endpoint', 's3_bucket', 's3_access_key', 's3_secret_key'].filter((k) => !se[k]);
+    if (missing.length > 0) {
+      problems.push(
+        `storage_elements: '${String(se.id)}' uses the s3 backend and needs ${missing.join(', ')} (ARTSTORE_SE_S3_* for an SE defined by environment)`,
+      );
+    }
+  }
   const duplicates = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
   if (duplicates.length > 0)
     problems.push(`storage_elements: duplicate storage element id '${duplicates.join("', '")}'`);
@@ -185,6 +202,13 @@ const SE_ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_SE_DC: 'dc',
   ARTSTORE_SE_PRIORITY: 'priority',
   ARTSTORE_SE_CAPACITY_BYTES: 'capacity_bytes',
+  ARTSTORE_SE_BACKEND: 'backend',
+  ARTSTORE_SE_S3_ENDPOINT: 's3_endpoint',
+  ARTSTORE_SE_S3_BUCKET: 's3_bucket',
+  ARTSTORE_SE_S3_PREFIX: 's3_prefix',
+  ARTSTORE_SE_S3_ACCESS_KEY: 's3_access_key',
+  ARTSTORE_SE_S3_SECRET_KEY: 's3_secret_key',
+  ARTSTORE_SE_S3_REGION: 's3_region',
 };
 
 export interface ConfigSources {

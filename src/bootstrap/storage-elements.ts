@@ -3,7 +3,10 @@ import type { StorageElementRegistry } from '../application/ports/storage-elemen
 import { StorageElementService } from '../application/storage/storage-element-service';
 import type { FileIndex } from '../application/ports/file-index';
 import type { Clock, IdGenerator } from '../application/ports/clock';
+import { Client } from 'minio';
+import type { BlobStore } from '../application/ports/blob-store';
 import { LocalFsBlobStore } from '../adapters/blob-store/local-fs-blob-store';
+import { S3BlobStore } from '../adapters/blob-store/s3-blob-store';
 import { FileStateStore } from '../adapters/wal/file-state-store';
 import { FileWriteAheadLog } from '../adapters/wal/file-write-ahead-log';
 import type { JsonSidecarCodec } from '../adapters/sidecar/json-sidecar-codec';
@@ -16,7 +19,33 @@ export interface HostedElement {
   close(): Promise<void>;
 }
 
-/** Opens one configured SE: `<path>/blobs`, `<path>/wal`, `<path>/state.json`; replays its WAL. */
+/** The SE's blob backend, the only place that knows which one is in use (§4). */
+async function blobStoreFor(config: StorageElementConfig): Promise<BlobStore> {
+  if (config.backend === 'local') return new LocalFsBlobStore(join(config.path, 'blobs'));
+  const endpoint = new URL(config.s3_endpoint!);
+  const useSSL = endpoint.protocol === 'https:';
+  const store = new S3BlobStore({
+    client: new Client({
+      endPoint: endpoint.hostname,
+      port: endpoint.port ? Number(endpoint.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey: config.s3_access_key!,
+      secretKey: config.s3_secret_key!,
+      region: config.s3_region ?? 'us-east-1',
+      pathStyle: true,
+    }),
+    bucket: config.s3_bucket!,
+    prefix: config.s3_prefix ?? `${config.id}/`,
+  });
+  await store.ensureBucket();
+  return store;
+}
+
+/**
+ * Opens one configured SE: blobs and sidecars on its backend (`<path>/blobs` or an S3 bucket
+ * prefix), the WAL and mode state always on local disk (`<path>/wal`, `<path>/state.json`);
+ * replays its WAL.
+ */
 export async function openStorageElement(
   config: StorageElementConfig,
   deps: { index: FileIndex; codec: JsonSidecarCodec; clock: Clock; ids: IdGenerator },
@@ -33,7 +62,7 @@ export async function openStorageElement(
       version: VERSION,
     },
     {
-      blobs: new LocalFsBlobStore(join(config.path, 'blobs')),
+      blobs: await blobStoreFor(config),
       wal,
       index: deps.index,
       state: new FileStateStore(join(config.path, 'state.json')),
