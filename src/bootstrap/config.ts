@@ -29,6 +29,16 @@ const storageElement = z.object({
 });
 export type StorageElementConfig = z.infer<typeof storageElement> & { readonly path: string };
 
+const threshold = z
+  .object({
+    percent: z.number().min(0).max(100).default(0),
+    bytes: z.number().int().min(0).default(0),
+  })
+  .strict();
+const modeThresholds = z
+  .object({ warning: threshold.optional(), critical: threshold.optional(), full: threshold.optional() })
+  .strict();
+
 const roleList = z
   .string()
   .default('all')
@@ -67,6 +77,11 @@ const schema = z.object({
       { id: 'rw-1', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
     ]),
   default_ttl_days: integer(MIN_TTL_DAYS, MAX_TTL_DAYS).default(30),
+  /** Free-space floors per writable mode; each level is reached at max(percent of total, bytes) free. */
+  capacity_thresholds: z
+    .object({ edit: modeThresholds.optional(), rw: modeThresholds.optional() })
+    .strict()
+    .optional(),
   heartbeat_ms: integer(100, 600_000).default(5_000),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   failpoints: z.string().optional(),

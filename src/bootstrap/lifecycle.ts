@@ -12,7 +12,7 @@ import type { Config } from './config';
 import { buildContainer } from './container';
 import { buildIdentity, type Identity } from './identity';
 import { registerRoutes } from './routes';
-import { announce, openStorageElement, type HostedElement } from './storage-elements';
+import { announce, openStorageElement, thresholdsFrom, type HostedElement } from './storage-elements';
 import { TOKENS as T } from './tokens';
 
 export interface RunningArtStore {
@@ -100,7 +100,7 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       ids: container.get(T.ids),
     };
     for (const seConfig of config.hosted_storage_elements) {
-      const element: HostedElement = await openStorageElement(seConfig, deps);
+      const element: HostedElement = await openStorageElement(seConfig, thresholdsFrom(config), deps);
       resources.add(`storage element ${seConfig.id}`, () => element.close());
       hosted.set(seConfig.id, element.service);
       log.info(

@@ -5,13 +5,23 @@ import type { FileIndex } from '../application/ports/file-index';
 import type { Clock, IdGenerator } from '../application/ports/clock';
 import { Client } from 'minio';
 import type { BlobStore } from '../application/ports/blob-store';
+import { DEFAULT_THRESHOLDS, type ThresholdsByMode } from '../domain/storage-element/capacity-level';
 import { LocalFsBlobStore } from '../adapters/blob-store/local-fs-blob-store';
 import { S3BlobStore } from '../adapters/blob-store/s3-blob-store';
 import { FileStateStore } from '../adapters/wal/file-state-store';
 import { FileWriteAheadLog } from '../adapters/wal/file-write-ahead-log';
 import type { JsonSidecarCodec } from '../adapters/sidecar/json-sidecar-codec';
 import type { Metrics } from '../adapters/telemetry/metrics';
-import type { StorageElementConfig } from './config';
+import type { Config, StorageElementConfig } from './config';
+
+/** The configured floors over the defaults, level by level. */
+export function thresholdsFrom(config: Pick<Config, 'capacity_thresholds'>): ThresholdsByMode {
+  const merged = (mode: 'edit' | 'rw') => ({
+    ...DEFAULT_THRESHOLDS[mode],
+    ...config.capacity_thresholds?.[mode],
+  });
+  return { edit: merged('edit'), rw: merged('rw') } as ThresholdsByMode;
+}
 import { VERSION } from './version';
 
 export interface HostedElement {
@@ -48,6 +58,7 @@ async function blobStoreFor(config: StorageElementConfig): Promise<BlobStore> {
  */
 export async function openStorageElement(
   config: StorageElementConfig,
+  thresholds: ThresholdsByMode,
   deps: { index: FileIndex; codec: JsonSidecarCodec; clock: Clock; ids: IdGenerator },
 ): Promise<HostedElement> {
   const wal = await FileWriteAheadLog.openAt(join(config.path, 'wal'));
@@ -58,6 +69,7 @@ export async function openStorageElement(
       dc: config.dc,
       priority: config.priority,
       capacityBytes: config.capacity_bytes ?? null,
+      thresholds,
       initialMode: config.mode,
       version: VERSION,
     },

@@ -12,6 +12,7 @@ import type {
 import type { StorageElementRegistry } from '../../src/application/ports/storage-element-registry';
 import { ApplicationError } from '../../src/application/errors';
 import { StorageElementService } from '../../src/application/storage/storage-element-service';
+import type { ThresholdsByMode } from '../../src/domain/storage-element/capacity-level';
 import type { StorageMode } from '../../src/domain/storage-mode/storage-mode';
 import { FixedClock, SequenceIds } from './builders';
 
@@ -33,6 +34,7 @@ export interface MemoryElementOptions {
   readonly totalBytes?: number | null;
   /** Configured capacity of the SE; null = the medium's size. */
   readonly capacityBytes?: number | null;
+  readonly thresholds?: ThresholdsByMode;
   readonly priority?: number;
   readonly blobs?: MemoryBlobStore;
   readonly wal?: MemoryWriteAheadLog;
@@ -57,6 +59,7 @@ export function aMemoryElement(options: MemoryElementOptions = {}): MemoryElemen
       dc: 'dc1',
       priority: options.priority ?? 100,
       capacityBytes: options.capacityBytes ?? null,
+      ...(options.thresholds ? { thresholds: options.thresholds } : {}),
       initialMode: options.mode ?? 'edit',
       version: 'test',
     },

@@ -1,3 +1,4 @@
+import { CAPACITY_LEVELS } from '../../domain/storage-element/capacity-level';
 import { z } from 'zod';
 import type { DocumentDraft } from '../../domain/document/document';
 import type { StorageElementInfo } from '../../application/ports/storage-element-client';
@@ -76,6 +77,7 @@ export const infoSchema = z
     priority: z.number(),
     capacity_bytes: z.number(),
     used_bytes: z.number(),
+    capacity_level: z.enum(CAPACITY_LEVELS),
     file_count: z.number(),
     wal_pending: z.number(),
     version: z.string(),
@@ -87,6 +89,7 @@ export const infoSchema = z
     dc: i.dc,
     priority: i.priority,
     capacity: { totalBytes: i.capacity_bytes, usedBytes: i.used_bytes },
+    capacityLevel: i.capacity_level,
     fileCount: i.file_count,
     walPending: i.wal_pending,
     version: i.version,

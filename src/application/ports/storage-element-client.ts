@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { DocumentAttributes, DocumentDraft } from '../../domain/document/document';
 import type { BlobBackend, Capacity } from '../../domain/storage-element/storage-element';
+import type { CapacityLevel } from '../../domain/storage-element/capacity-level';
 import type { StorageMode } from '../../domain/storage-mode/storage-mode';
 import type { ByteRange } from './blob-store';
 import type { Page } from './file-index';
@@ -20,6 +21,8 @@ export interface StorageElementInfo {
   readonly dc: string;
   readonly priority: number;
   readonly capacity: Capacity;
+  /** How full it is for its mode (warning / critical / full thresholds). */
+  readonly capacityLevel: CapacityLevel;
   readonly fileCount: number;
   readonly walPending: number;
   readonly version: string;

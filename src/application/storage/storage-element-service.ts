@@ -6,6 +6,13 @@ import {
   type DocumentDraft,
 } from '../../domain/document/document';
 import { deletionBlocker } from '../../domain/retention/retention';
+import {
+  capacityLevel,
+  DEFAULT_THRESHOLDS,
+  switchesToReadOnly,
+  type CapacityLevel,
+  type ThresholdsByMode,
+} from '../../domain/storage-element/capacity-level';
 import { freeBytes, type BlobBackend, type Capacity } from '../../domain/storage-element/storage-element';
 import {
   assertOperationAllowed,
@@ -38,6 +45,8 @@ export interface StorageElementSettings {
   readonly priority: number;
   /** Configured capacity; null means the size of the medium. */
   readonly capacityBytes: number | null;
+  /** Free-space floors per writable mode; a `rw` SE at *full* switches itself to `ro`. */
+  readonly thresholds?: ThresholdsByMode;
   readonly initialMode: StorageMode;
   readonly version: string;
 }
@@ -127,7 +136,12 @@ export class StorageElementService implements StorageElementClient {
     this.writes.add(write);
     const forget = (): void => void this.writes.delete(write);
     write.then(forget, forget);
-    return write;
+    // After this write has left the set, so the switch's drain does not wait on its own trigger.
+    // A failed switch does not fail the stored write; the next write tries again.
+    return write.then(async (file) => {
+      await this.switchWhenFull().catch(() => undefined);
+      return file;
+    });
   }
 
   private async admitAndWrite(
@@ -288,6 +302,7 @@ export class StorageElementService implements StorageElementClient {
       dc: this.settings.dc,
       priority: this.settings.priority,
       capacity: await this.capacity(),
+      capacityLevel: await this.capacityLevel(),
       fileCount: this.fileCount,
       walPending: (await this.deps.wal.unfinished()).length,
       version: this.settings.version,
@@ -324,6 +339,17 @@ export class StorageElementService implements StorageElementClient {
       this.mode = to;
     }
     return this.info();
+  }
+
+  /** How full this SE is for its current mode. */
+  async capacityLevel(): Promise<CapacityLevel> {
+    return capacityLevel(this.mode, await this.capacity(), this.settings.thresholds ?? DEFAULT_THRESHOLDS);
+  }
+
+  /** §3.3: a `rw` SE that reached *full* takes no more writes: it moves itself to `ro`. */
+  private async switchWhenFull(): Promise<void> {
+    if (this.mode !== 'rw' || this.draining) return;
+    if (switchesToReadOnly(this.mode, await this.capacityLevel())) await this.changeMode('ro', false);
   }
 
   /** `rw → ro`: refuse new writes, wait for those in flight (§3.3 gate). */

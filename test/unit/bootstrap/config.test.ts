@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { loadConfig, ROLES, type ConfigSources } from '../../../src/bootstrap/config';
+import { thresholdsFrom } from '../../../src/bootstrap/storage-elements';
+import { DEFAULT_THRESHOLDS } from '../../../src/domain/storage-element/capacity-level';
 
 const SPLIT = {
   ARTSTORE_DATABASE_URL: 'postgresql://artstore@db.internal:5432/artstore',
@@ -150,5 +152,27 @@ describe('loadConfig sources', () => {
       },
     ]);
     expect(config.hosted_storage_elements.map((se) => se.id)).toEqual(['arch-2']);
+  });
+});
+
+describe('capacity thresholds', () => {
+  it('lays configured floors over the defaults, level by level', () => {
+    const config = loadConfig({
+      env: { ARTSTORE_CONFIG_FILE: '/etc/artstore.json' },
+      readFile: () =>
+        JSON.stringify({ capacity_thresholds: { rw: { full: { percent: 3, bytes: 1_000_000 } } } }),
+    });
+    const thresholds = thresholdsFrom(config);
+    expect(thresholds.rw).toEqual({ ...DEFAULT_THRESHOLDS.rw, full: { percent: 3, bytes: 1_000_000 } });
+    expect(thresholds.edit).toEqual(DEFAULT_THRESHOLDS.edit);
+  });
+
+  it('refuses a percent over 100 and unknown levels', () => {
+    expect(() =>
+      loadConfig({
+        env: { ARTSTORE_CONFIG_FILE: '/etc/artstore.json' },
+        readFile: () => JSON.stringify({ capacity_thresholds: { rw: { full: { percent: 120 } }, ro: {} } }),
+      }),
+    ).toThrow(/capacity_thresholds/u);
   });
 });
