@@ -5,7 +5,12 @@ import type { FileIndex } from '../application/ports/file-index';
 import type { Clock, IdGenerator } from '../application/ports/clock';
 import { Client } from 'minio';
 import type { BlobStore } from '../application/ports/blob-store';
-import { DEFAULT_THRESHOLDS, type ThresholdsByMode } from '../domain/storage-element/capacity-level';
+import {
+  CAPACITY_LEVELS,
+  DEFAULT_THRESHOLDS,
+  type ThresholdsByMode,
+} from '../domain/storage-element/capacity-level';
+import { STORAGE_MODES } from '../domain/storage-mode/storage-mode';
 import { LocalFsBlobStore } from '../adapters/blob-store/local-fs-blob-store';
 import { S3BlobStore } from '../adapters/blob-store/s3-blob-store';
 import { FileStateStore } from '../adapters/wal/file-state-store';
@@ -110,4 +115,7 @@ export async function announce(
   metrics.seFiles.labels(info.id).set(info.fileCount);
   metrics.seUsedBytes.labels(info.id).set(info.capacity.usedBytes);
   metrics.seTotalBytes.labels(info.id).set(info.capacity.totalBytes);
+  metrics.seWalPending.labels(info.id).set(info.walPending);
+  metrics.seCapacityLevel.labels(info.id).set(CAPACITY_LEVELS.indexOf(info.capacityLevel));
+  for (const mode of STORAGE_MODES) metrics.seMode.labels(info.id, mode).set(mode === info.mode ? 1 : 0);
 }

@@ -34,6 +34,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly seWalPending = new Gauge({
+    name: 'artstore_se_wal_pending',
+    help: 'Unfinished write-ahead-log transactions of a storage element hosted by this process',
+    labelNames: ['se'] as const,
+    registers: [this.registry],
+  });
+  readonly seCapacityLevel = new Gauge({
+    name: 'artstore_se_capacity_level',
+    help: 'Capacity level of a storage element: 0 ok, 1 warning, 2 critical, 3 full',
+    labelNames: ['se'] as const,
+    registers: [this.registry],
+  });
+  readonly seMode = new Gauge({
+    name: 'artstore_se_mode',
+    help: 'Mode of a storage element hosted by this process: 1 for its current mode, 0 for the others',
+    labelNames: ['se', 'mode'] as const,
+    registers: [this.registry],
+  });
+
   constructor(labels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(labels);
     collectDefaultMetrics({ register: this.registry });
