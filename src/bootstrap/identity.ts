@@ -171,7 +171,6 @@ export async function buildIdentity(
       return (known ? current : latest)(header, token);
     };
     const signer = new JoseAccessTokenSigner(ring, crypto, clock, {
-      issuer: 'unused: every grant names its issuer',
       audience: config.token_audience,
       lifetimeSeconds: config.token_lifetime_s,
     });

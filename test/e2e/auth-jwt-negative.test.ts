@@ -2,10 +2,10 @@ import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } fro
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-process';
-import { anonymousFetch, authorize, bootstrapCredentials, clientToken, createAccount } from '../support/auth';
+import { killAll, type ArtStoreProcess } from '../support/artstore-process';
+import { anonymousFetch, clientToken, createAccount } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { requireInfrastructure } from '../support/infrastructure';
+import { startSplit } from '../support/split';
 import {
   decodeJwt,
   issuerPrivateKeys,
@@ -61,62 +61,21 @@ describe('forged and malformed bearer tokens are refused by every role (split de
   beforeAll(async () => {
     db = await createTestDatabase();
     dataDir = await mkdtemp(join(tmpdir(), 'artstore-e2e-jwt-'));
-    const shared = {
-      ARTSTORE_DATABASE_URL: db.url,
-      ARTSTORE_REDIS_URL: requireInfrastructure('redis'),
-      ARTSTORE_REDIS_PREFIX: `artstore-e2e-${randomBytes(4).toString('hex')}:`,
-      ARTSTORE_HEARTBEAT_MS: '500',
-    };
-    const admin = await startServe(['--role', 'admin', '--data-dir', join(dataDir, 'admin')], {
-      ...shared,
-      ARTSTORE_AUTH_MASTER_KEY: masterKey,
+    const split = await startSplit({
+      databaseUrl: db.url,
+      dataDir,
+      storageElements: [{ id: SE, mode: 'edit' }],
+      adminEnv: { ARTSTORE_AUTH_MASTER_KEY: masterKey },
     });
-    processes.push(admin);
-    const bootstrap = await bootstrapCredentials(join(dataDir, 'admin'));
-    const adminToken = await clientToken(admin.url, bootstrap);
-    authorize(admin.url, adminToken);
-    const withAdmin = { authorization: `Bearer ${adminToken}` };
-    const roleAccount = async (role: string) => {
-      const response = await anonymousFetch(`${admin.url}/api/v1/admin/service-accounts`, {
-        method: 'POST',
-        headers: { ...withAdmin, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          name: `${role} role`,
-          scopes: ['storage:read', 'storage:write'],
-          internal: true,
-        }),
-      });
-      expect(response.status).toBe(201);
-      const body = (await response.json()) as { client_id: string; client_secret: string };
-      return { clientId: body.client_id, clientSecret: body.client_secret };
-    };
-    const [ingesterAccount, queryAccount, storageCaller] = await Promise.all([
-      roleAccount('ingester'),
-      roleAccount('query'),
-      roleAccount('test caller'),
-    ]);
-    const verifying = { ...shared, ARTSTORE_ISSUER_URL: admin.url };
-    const [storage, ingester, query] = await Promise.all([
-      startServe(['--role', 'storage', '--data-dir', join(dataDir, SE)], {
-        ...verifying,
-        ARTSTORE_SE_ID: SE,
-        ARTSTORE_SE_MODE: 'edit',
-      }),
-      ...(
-        [
-          ['ingester', ingesterAccount],
-          ['query', queryAccount],
-        ] as const
-      ).map(([role, account]) =>
-        startServe(['--role', role, '--data-dir', join(dataDir, role)], {
-          ...verifying,
-          ARTSTORE_CLIENT_ID: account.clientId,
-          ARTSTORE_CLIENT_SECRET: account.clientSecret,
-        }),
-      ),
-    ]);
-    processes.push(storage!, ingester!, query!);
-    urls = { admin: admin.url, ingester: ingester!.url, query: query!.url, storage: storage!.url };
+    processes.push(...split.processes);
+    const { admin, ingester, query, adminToken } = split;
+    const storage = split.storage.get(SE)!;
+    const storageCaller = await createAccount(admin.url, {
+      name: 'test caller role',
+      scopes: ['storage:read', 'storage:write'],
+      internal: true,
+    });
+    urls = { admin: admin.url, ingester: ingester.url, query: query.url, storage: storage.url };
     genuine.admin = genuine.ingester = genuine.query = adminToken;
     genuine.storage = await clientToken(admin.url, storageCaller);
 

@@ -1,3 +1,4 @@
+import type { ThresholdsByMode } from '../../src/domain/storage-element/capacity-level';
 import type { Clock, IdGenerator } from '../../src/application/ports/clock';
 import type { DocumentAttributes, DocumentDraft } from '../../src/domain/document/document';
 import { completeDocument } from '../../src/domain/document/document';
@@ -83,4 +84,14 @@ export function aPrincipal(overrides: Partial<Principal> = {}): Principal {
 
 export function sha256(content: Buffer): string {
   return createHash('sha256').update(content).digest('hex');
+}
+
+/** Capacity floors for tests: warning at 50 %, critical at 20 % and full at `fullPercent` % free, in both writable modes. */
+export function thresholdsFullAt(fullPercent: number): ThresholdsByMode {
+  const levels = {
+    warning: { percent: 50, bytes: 0 },
+    critical: { percent: 20, bytes: 0 },
+    full: { percent: fullPercent, bytes: 0 },
+  };
+  return { edit: levels, rw: levels };
 }

@@ -41,7 +41,8 @@ export interface PrivateKeyOpener {
 }
 
 export interface SignerOptions {
-  readonly issuer: string;
+  /** The issuer when a grant names none (a server reached under several URLs names it per grant). */
+  readonly issuer?: string;
   readonly audience: string;
   readonly lifetimeSeconds?: number;
 }
@@ -68,6 +69,8 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
   }
 
   async sign(grant: AccessTokenGrant): Promise<IssuedAccessToken> {
+    const issuer = grant.issuer ?? this.options.issuer;
+    if (!issuer) throw new Error('an access token needs an issuer: name it in the grant or the signer');
     const now = this.clock.now();
     const key = await this.ring.signingKey(now);
     let privateKey = this.opened.get(key.kid);
@@ -79,7 +82,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     const exp = iat + this.lifetimeSeconds;
     const token = await new SignJWT({ client_id: grant.clientId, scope: grant.scopes.join(' ') })
       .setProtectedHeader({ alg: ALG, typ: TYP, kid: key.kid })
-      .setIssuer(grant.issuer ?? this.options.issuer)
+      .setIssuer(issuer)
       .setAudience(this.options.audience)
       .setSubject(grant.subject)
       .setJti(randomUUID())

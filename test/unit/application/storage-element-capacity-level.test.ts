@@ -1,18 +1,7 @@
-import { aDraft } from '../../support/builders';
+import { aDraft, thresholdsFullAt } from '../../support/builders';
 import { aStartedElement, source } from '../../support/fakes';
 
-const FULL_AT_10_PERCENT = {
-  edit: {
-    warning: { percent: 50, bytes: 0 },
-    critical: { percent: 20, bytes: 0 },
-    full: { percent: 10, bytes: 0 },
-  },
-  rw: {
-    warning: { percent: 50, bytes: 0 },
-    critical: { percent: 20, bytes: 0 },
-    full: { percent: 10, bytes: 0 },
-  },
-};
+const FULL_AT_10_PERCENT = thresholdsFullAt(10);
 
 describe('StorageElementService capacity levels (§3.3)', () => {
   it('reports its level, and a rw SE that reaches full switches itself to ro', async () => {

@@ -1,21 +1,10 @@
 import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memory-registry';
 import { Metrics } from '../../../src/adapters/telemetry/metrics';
 import { announce } from '../../../src/bootstrap/storage-elements';
-import { aDraft, FixedClock } from '../../support/builders';
+import { aDraft, FixedClock, thresholdsFullAt } from '../../support/builders';
 import { aStartedElement, source } from '../../support/fakes';
 
-const FULL_AT_10_PERCENT = {
-  edit: {
-    warning: { percent: 50, bytes: 0 },
-    critical: { percent: 20, bytes: 0 },
-    full: { percent: 10, bytes: 0 },
-  },
-  rw: {
-    warning: { percent: 50, bytes: 0 },
-    critical: { percent: 20, bytes: 0 },
-    full: { percent: 10, bytes: 0 },
-  },
-};
+const FULL_AT_10_PERCENT = thresholdsFullAt(10);
 
 describe('per-SE gauges', () => {
   it('mirror files, bytes, capacity level, WAL pending and mode at each heartbeat', async () => {

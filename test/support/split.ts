@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { startServe, type ArtStoreProcess } from './artstore-process';
+import { createAccount, signInAsBootstrapAdmin } from './auth';
+import { requireInfrastructure } from './infrastructure';
+
+export interface SplitDeployment {
+  readonly admin: ArtStoreProcess;
+  readonly ingester: ArtStoreProcess;
+  readonly query: ArtStoreProcess;
+  /** By storage element id. */
+  readonly storage: ReadonlyMap<string, ArtStoreProcess>;
+  /** Every process, the admin first. */
+  readonly processes: readonly ArtStoreProcess[];
+  /** The bootstrap admin's token, already authorized for admin, ingester and query. */
+  readonly adminToken: string;
+}
+
+/**
+ * Starts the split topology as separate processes: the admin (the token issuer) first, then one
+ * storage process per element and the ingester and query roles, each with its own internal
+ * service account, all verifying tokens with the admin's keys.
+ */
+export async function startSplit(options: {
+  readonly databaseUrl: string;
+  readonly dataDir: string;
+  readonly storageElements: readonly { readonly id: string; readonly mode: string }[];
+  readonly adminEnv?: Record<string, string>;
+}): Promise<SplitDeployment> {
+  const { dataDir } = options;
+  const shared = {
+    ARTSTORE_DATABASE_URL: options.databaseUrl,
+    ARTSTORE_REDIS_URL: requireInfrastructure('redis'),
+    ARTSTORE_REDIS_PREFIX: `artstore-e2e-${randomBytes(4).toString('hex')}:`,
+    ARTSTORE_HEARTBEAT_MS: '500',
+  };
+  const admin = await startServe(['--role', 'admin', '--data-dir', join(dataDir, 'admin')], {
+    ...shared,
+    ...options.adminEnv,
+  });
+  const processes: ArtStoreProcess[] = [admin];
+  await signInAsBootstrapAdmin(admin.url, join(dataDir, 'admin'));
+  const roleAccount = (role: string) =>
+    createAccount(admin.url, {
+      name: `${role} role`,
+      scopes: ['storage:read', 'storage:write'],
+      internal: true,
+    });
+  const [ingesterAccount, queryAccount] = await Promise.all([roleAccount('ingester'), roleAccount('query')]);
+  const verifying = { ...shared, ARTSTORE_ISSUER_URL: admin.url };
+  const storage = await Promise.all(
+    options.storageElements.map(({ id, mode }) =>
+      startServe(['--role', 'storage', '--data-dir', join(dataDir, id)], {
+        ...verifying,
+        ARTSTORE_SE_ID: id,
+        ARTSTORE_SE_MODE: mode,
+      }),
+    ),
+  );
+  processes.push(...storage);
+  const [ingester, query] = await Promise.all(
+    (
+      [
+        ['ingester', ingesterAccount],
+        ['query', queryAccount],
+      ] as const
+    ).map(([role, account]) =>
+      startServe(['--role', role, '--data-dir', join(dataDir, role)], {
+        ...verifying,
+        ARTSTORE_CLIENT_ID: account.clientId,
+        ARTSTORE_CLIENT_SECRET: account.clientSecret,
+      }),
+    ),
+  );
+  processes.push(ingester!, query!);
+  const adminToken = await signInAsBootstrapAdmin(
+    admin.url,
+    join(dataDir, 'admin'),
+    ingester!.url,
+    query!.url,
+  );
+  return {
+    admin,
+    ingester: ingester!,
+    query: query!,
+    storage: new Map(options.storageElements.map(({ id }, i) => [id, storage[i]!])),
+    processes,
+    adminToken,
+  };
+}
