@@ -152,6 +152,27 @@ export function describeBlobStoreContract(name: string, open: () => Promise<Blob
       expect(await keys(h.store, '2026/03/01/a')).toEqual(['2026/03/01/a.bin', '2026/03/01/a.bin.attr.json']);
     });
 
+    it('moves an object to another key durably, and refuses to move a missing one', async () => {
+      const content = randomBytes(50_000);
+      await h.store.put('2026/03/01/m.bin', Readable.from([content]));
+      await h.store.move('2026/03/01/m.bin', 'quarantine/2026-03-02T00-00-00.000Z/2026/03/01/m.bin');
+      const reopened = await h.reopen();
+      await expect(reopened.stat('2026/03/01/m.bin')).resolves.toBeNull();
+      expect(
+        (await reopened.read('quarantine/2026-03-02T00-00-00.000Z/2026/03/01/m.bin')).equals(content),
+      ).toBe(true);
+      await expect(h.store.move('2026/03/01/m.bin', 'elsewhere/m.bin')).rejects.toBeInstanceOf(BlobNotFound);
+      expect(await keys(reopened)).toEqual(['quarantine/2026-03-02T00-00-00.000Z/2026/03/01/m.bin']);
+    });
+
+    it('lists no incomplete write once puts have settled, failed or not', async () => {
+      await h.store.put('i/ok.bin', randomBytes(1000));
+      await expect(h.store.put('i/failed.bin', failingSource(100_000))).rejects.toThrow('client went away');
+      const incomplete: unknown[] = [];
+      for await (const entry of h.store.listIncomplete()) incomplete.push(entry);
+      expect(incomplete).toEqual([]);
+    });
+
     it('keeps keys with letters of any script', async () => {
       await h.store.put('2026/03/01/отчёт_итог-1_x.pdf', Buffer.from('r'));
       expect(await keys(h.store)).toEqual(['2026/03/01/отчёт_итог-1_x.pdf']);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -42,6 +42,24 @@ describe('LocalFsBlobStore specifics', () => {
     expect(listed).toEqual(['2026/01/01/a.bin']);
     await store.discardIncomplete('2026/01/01/a.bin');
     expect((await readdir(dir)).sort()).toEqual(['.b.bin.0123456789ab.tmp', 'a.bin']);
+  });
+
+  it('lists temp files as incomplete writes of their target key, with their age', async () => {
+    const store = new LocalFsBlobStore(root);
+    await store.put('2026/01/01/a.bin', Buffer.from('a'));
+    const dir = join(root, '2026/01/01');
+    await writeFile(join(dir, '.a.bin.attr.json.0123456789ab.tmp'), 'partial');
+    await writeFile(join(root, '.top.bin.ba9876543210.tmp'), 'partial');
+    const old = new Date('2026-01-01T00:00:00Z');
+    await utimes(join(root, '.top.bin.ba9876543210.tmp'), old, old);
+    const incomplete: { key: string; startedAt: Date }[] = [];
+    for await (const entry of store.listIncomplete()) incomplete.push(entry);
+    expect(incomplete.map((e) => e.key).sort()).toEqual(['2026/01/01/a.bin.attr.json', 'top.bin']);
+    expect(incomplete.find((e) => e.key === 'top.bin')!.startedAt).toEqual(old);
+    await store.discardIncomplete('top.bin');
+    const left: string[] = [];
+    for await (const entry of store.listIncomplete()) left.push(entry.key);
+    expect(left).toEqual(['2026/01/01/a.bin.attr.json']);
   });
 
   it('refuses keys that could leave its directory', async () => {
@@ -196,6 +214,24 @@ describe('S3BlobStore specifics', () => {
     await store.discardIncomplete('crash/doc.bin.attr.json');
     const left: unknown[] = [];
     for await (const upload of client.listIncompleteUploads(S3_BUCKET, prefix, true)) left.push(upload);
+    expect(left).toEqual([]);
+  });
+
+  it('lists incomplete multipart uploads under its prefix as incomplete writes, with their start', async () => {
+    const before = Date.now() - 60_000;
+    const name = `${prefix}crash/left.bin`;
+    const uploadID = await client.initiateNewMultipartUpload(S3_BUCKET, name, {});
+    await client.uploadPart(
+      { bucketName: S3_BUCKET, objectName: name, uploadID, partNumber: 1, headers: {} },
+      randomBytes(1024),
+    );
+    const incomplete: { key: string; startedAt: Date }[] = [];
+    for await (const entry of store.listIncomplete()) incomplete.push(entry);
+    expect(incomplete.map((e) => e.key)).toEqual(['crash/left.bin']);
+    expect(incomplete[0]!.startedAt.getTime()).toBeGreaterThan(before);
+    await store.discardIncomplete('crash/left.bin');
+    const left: unknown[] = [];
+    for await (const entry of store.listIncomplete()) left.push(entry);
     expect(left).toEqual([]);
   });
 

@@ -26,6 +26,8 @@ export class DirectorySync {
   private readonly rounds = new Map<string, Round>();
   /** Directories known to exist durably (see ensureDirectory). */
   readonly known = new Set<string>();
+  /** Directories made here whose entry in their parent is not yet known to be fsynced. */
+  readonly unsynced = new Set<string>();
 
   sync(dir: string): Promise<void> {
     let round = this.rounds.get(dir);
@@ -52,16 +54,26 @@ export class DirectorySync {
   }
 }
 
-/** mkdir -p, then fsync the parent of every directory it created, so the new path survives a crash. */
+/**
+ * mkdir -p, then fsync the parent of every directory it created, so the new path survives a crash.
+ * A directory whose parent fsync failed, or is still running for a concurrent caller, stays in
+ * `unsynced`: the next caller fsyncs it again rather than taking its existence as durable.
+ */
 export async function ensureDirectory(dir: string, dirs: DirectorySync): Promise<void> {
   if (dirs.known.has(dir)) return;
   const first = await mkdir(dir, { recursive: true });
   if (first !== undefined) {
     for (let created = dir; ; created = dirname(created)) {
-      await dirs.sync(dirname(created));
+      dirs.unsynced.add(created);
       if (created === first) break;
     }
   }
+  const chain: string[] = [];
+  for (let created = dir; dirs.unsynced.has(created); created = dirname(created)) {
+    await dirs.sync(dirname(created));
+    chain.push(created);
+  }
+  chain.forEach((created) => dirs.unsynced.delete(created));
   dirs.known.add(dir);
 }
 
@@ -73,8 +85,23 @@ export function isTempName(name: string): boolean {
   return name.startsWith('.') && name.endsWith('.tmp');
 }
 
+/** The object name a temp file was being written for (see tempNameFor). */
+export function targetOfTemp(name: string): string {
+  return name.slice(1, -'.tmp'.length).replace(/\.[0-9a-f]{12}$/u, '');
+}
+
 export function isTempOf(name: string, target: string): boolean {
   return isTempName(name) && name.startsWith(`.${basename(target)}.`);
+}
+
+/**
+ * After a failed write or fsync: the temp file goes, and the caller's error is the one reported
+ * (a storage_full must not turn into an unlink error). A temp file that cannot be removed now is
+ * removed by discardIncomplete when the write is rolled back.
+ */
+export async function discardTemp(handle: FileHandle, temp: string): Promise<void> {
+  await handle.close().catch(() => undefined);
+  await rm(temp, { force: true }).catch(() => undefined);
 }
 
 /** Small whole-file writes (state, sidecars): temp → fsync → rename → fsync directory. */
@@ -87,6 +114,7 @@ export async function writeFileDurably(
   const temp = tempNameFor(target);
   const handle = await open(temp, 'wx', 0o644);
   try {
+    failpoint('fs.write');
     await handle.writeFile(data);
     failpoint('fs.before_data_fsync');
     await handle.datasync();
@@ -96,8 +124,7 @@ export async function writeFileDurably(
     await rename(temp, target);
     failpoint('fs.after_rename');
   } catch (error) {
-    await handle.close().catch(() => undefined);
-    await rm(temp, { force: true });
+    await discardTemp(handle, temp);
     throw error;
   }
   failpoint('fs.before_dir_fsync');
@@ -110,6 +137,7 @@ const BATCH_BYTES = 1 << 20;
 async function writeFully(handle: FileHandle, buffers: Buffer[]): Promise<void> {
   let rest = buffers;
   while (rest.length > 0) {
+    failpoint('fs.write');
     const { bytesWritten } = await handle.writev(rest);
     // Regular files rarely take less than asked; when they do, continue from where it stopped.
     let skip = bytesWritten;
@@ -127,23 +155,26 @@ async function writeFully(handle: FileHandle, buffers: Buffer[]): Promise<void> 
 
 /**
  * Streams `source` into the file with one writev per ~1 MiB, the next batch filling while the
- * previous one is written. (A FileHandle write stream with autoClose: false keeps the handle
- * referenced and its close() never resolves, so the stream API does not fit fsync-then-close.)
+ * previous one is written; a failed batch (a full disk) ends the stream at the next chunk, not
+ * a batch later. (A FileHandle write stream with autoClose: false keeps the handle referenced
+ * and its close() never resolves, so the stream API does not fit fsync-then-close.)
  */
 export async function writeStream(handle: FileHandle, source: AsyncIterable<Buffer>): Promise<number> {
   let size = 0;
   let batch: Buffer[] = [];
   let batchBytes = 0;
   let writing: Promise<void> = Promise.resolve();
+  const failure: { error?: unknown } = {};
   try {
     for await (const chunk of source) {
+      if ('error' in failure) throw failure.error;
       batch.push(chunk);
       batchBytes += chunk.length;
       size += chunk.length;
       if (batchBytes >= BATCH_BYTES) {
         await writing;
         writing = writeFully(handle, batch);
-        writing.catch(() => undefined);
+        writing.catch((error: unknown) => (failure.error = error));
         batch = [];
         batchBytes = 0;
       }

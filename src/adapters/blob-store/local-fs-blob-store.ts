@@ -6,9 +6,19 @@ import {
   type BlobStat,
   type BlobStore,
   type ByteRange,
+  type IncompleteWrite,
 } from '../../application/ports/blob-store';
 import { failpoint } from '../system/failpoints';
-import { DirectorySync, ensureDirectory, isTempName, isTempOf, tempNameFor, writeStream } from './durable-fs';
+import {
+  DirectorySync,
+  discardTemp,
+  ensureDirectory,
+  isTempName,
+  isTempOf,
+  targetOfTemp,
+  tempNameFor,
+  writeStream,
+} from './durable-fs';
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -44,6 +54,7 @@ export class LocalFsBlobStore implements BlobStore {
     let size = 0;
     try {
       if (Buffer.isBuffer(source)) {
+        failpoint('fs.write');
         await handle.writeFile(source);
         size = source.length;
       } else {
@@ -57,8 +68,7 @@ export class LocalFsBlobStore implements BlobStore {
       await rename(temp, target);
       failpoint('fs.after_rename');
     } catch (error) {
-      await handle.close().catch(() => undefined);
-      await rm(temp, { force: true });
+      await discardTemp(handle, temp);
       throw error;
     }
     failpoint('fs.before_dir_fsync');
@@ -109,10 +119,42 @@ export class LocalFsBlobStore implements BlobStore {
   }
 
   async *list(prefix = ''): AsyncIterable<string> {
-    yield* this.walk(this.root, '', prefix);
+    for await (const entry of this.walk(this.root, '', prefix)) if (!entry.temp) yield entry.key;
   }
 
-  private async *walk(dir: string, relative: string, prefix: string): AsyncIterable<string> {
+  async *listIncomplete(): AsyncIterable<IncompleteWrite> {
+    for await (const entry of this.walk(this.root, '', '')) {
+      if (!entry.temp) continue;
+      const info = await stat(join(this.root, ...entry.key.split('/'))).catch(() => null);
+      // A temp file that vanished meanwhile was renamed or removed by its own put.
+      if (info) {
+        const dir = posix.dirname(entry.key);
+        const target = targetOfTemp(posix.basename(entry.key));
+        yield { key: dir === '.' ? target : posix.join(dir, target), startedAt: info.mtime };
+      }
+    }
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const source = this.pathOf(from);
+    const target = this.pathOf(to);
+    await ensureDirectory(dirname(target), this.dirs);
+    try {
+      await rename(source, target);
+    } catch (error) {
+      if (isMissing(error)) throw new BlobNotFound(from);
+      throw error;
+    }
+    await this.dirs.sync(dirname(target));
+    await this.dirs.sync(dirname(source));
+  }
+
+  /** Every file under `dir` whose key can start with `prefix`; temp files flagged. */
+  private async *walk(
+    dir: string,
+    relative: string,
+    prefix: string,
+  ): AsyncIterable<{ key: string; temp: boolean }> {
     let handle;
     try {
       handle = await opendir(dir);
@@ -126,8 +168,8 @@ export class LocalFsBlobStore implements BlobStore {
         // Descend only where keys with the prefix can live.
         if (prefix.startsWith(`${key}/`) || key.startsWith(prefix))
           yield* this.walk(join(dir, entry.name), key, prefix);
-      } else if (entry.isFile() && !isTempName(entry.name) && key.startsWith(prefix)) {
-        yield key;
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        yield { key, temp: isTempName(entry.name) };
       }
     }
   }

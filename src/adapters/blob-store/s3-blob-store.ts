@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
-import type { Client } from 'minio';
+import { CopyDestinationOptions, CopySourceOptions, type Client } from 'minio';
 import {
   BlobNotFound,
   type BlobStat,
   type BlobStore,
   type ByteRange,
+  type IncompleteWrite,
 } from '../../application/ports/blob-store';
 
 export interface S3BlobStoreOptions {
@@ -17,6 +18,7 @@ export interface S3BlobStoreOptions {
 }
 
 const MiB = 1024 * 1024;
+const MAX_SINGLE_COPY = 5 * 1024 * MiB;
 const isMissing = (error: unknown): boolean => {
   const code = (error as { code?: string }).code;
   return code === 'NoSuchKey' || code === 'NotFound';
@@ -139,26 +141,61 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** Aborts every multipart upload of exactly this key (a crashed put leaves one behind). */
-  async discardIncomplete(key: string): Promise<void> {
-    const name = this.objectName(key);
+  /** Every multipart upload under `prefix` (an object name), page after page. */
+  private async *uploads(prefix: string): AsyncIterable<{ key: string; uploadId: string; initiated: Date }> {
     let keyMarker = '';
     let uploadIdMarker = '';
     for (;;) {
       const page = await this.client.listIncompleteUploadsQuery(
         this.bucket,
-        name,
+        prefix,
         keyMarker,
         uploadIdMarker,
         '',
       );
-      for (const upload of page.uploads) {
-        if (upload.key === name) await this.client.abortMultipartUpload(this.bucket, name, upload.uploadId);
-      }
+      yield* page.uploads as { key: string; uploadId: string; initiated: Date }[];
       if (!page.isTruncated) return;
       keyMarker = page.nextKeyMarker;
       uploadIdMarker = page.nextUploadIdMarker;
     }
+  }
+
+  /** Aborts every multipart upload of exactly this key (a crashed put leaves one behind). */
+  async discardIncomplete(key: string): Promise<void> {
+    const name = this.objectName(key);
+    for await (const upload of this.uploads(name)) {
+      if (upload.key === name) await this.client.abortMultipartUpload(this.bucket, name, upload.uploadId);
+    }
+  }
+
+  async *listIncomplete(): AsyncIterable<IncompleteWrite> {
+    for await (const upload of this.uploads(this.prefix)) {
+      yield { key: upload.key.slice(this.prefix.length), startedAt: new Date(upload.initiated) };
+    }
+  }
+
+  /**
+   * A server-side copy, then DeleteObject: the copy is complete before the source goes. One
+   * CopyObject takes at most 5 GiB; larger objects are copied part by part (UploadPartCopy).
+   */
+  async move(from: string, to: string): Promise<void> {
+    const source = this.objectName(from);
+    const target = this.objectName(to);
+    const stat = await this.stat(from);
+    if (!stat) throw new BlobNotFound(from);
+    try {
+      if (stat.size <= MAX_SINGLE_COPY) {
+        await this.client.copyObject(this.bucket, target, `/${this.bucket}/${source}`);
+      } else {
+        await this.client.composeObject(new CopyDestinationOptions({ Bucket: this.bucket, Object: target }), [
+          new CopySourceOptions({ Bucket: this.bucket, Object: source }),
+        ]);
+      }
+    } catch (error) {
+      if (isMissing(error)) throw new BlobNotFound(from);
+      throw error;
+    }
+    await this.client.removeObject(this.bucket, source);
   }
 
   /** S3 has no medium size. */

@@ -4,6 +4,7 @@ import {
   type BlobStat,
   type BlobStore,
   type ByteRange,
+  type IncompleteWrite,
 } from '../../application/ports/blob-store';
 
 /** BlobStore in memory, for unit tests and as the contract suite's reference. */
@@ -51,6 +52,16 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async discardIncomplete(): Promise<void> {}
+
+  /** A memory put is never half-done. */
+  async *listIncomplete(): AsyncIterable<IncompleteWrite> {}
+
+  async move(from: string, to: string): Promise<void> {
+    const content = this.objects.get(from);
+    if (!content) throw new BlobNotFound(from);
+    this.objects.set(to, content);
+    this.objects.delete(from);
+  }
 
   async space(): Promise<{ totalBytes: number; freeBytes: number } | null> {
     if (this.totalBytes === null) return null;

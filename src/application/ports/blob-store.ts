@@ -10,6 +10,12 @@ export interface BlobStat {
   readonly size: number;
 }
 
+export interface IncompleteWrite {
+  /** The key the interrupted `put` was writing. */
+  readonly key: string;
+  readonly startedAt: Date;
+}
+
 /**
  * Objects of one storage element's backend (a directory or a bucket prefix), addressed by key.
  * Blobs and sidecars are both objects. Every adapter passes test/contract/blob-store.contract.ts.
@@ -32,6 +38,13 @@ export interface BlobStore {
   list(prefix?: string): AsyncIterable<string>;
   /** Removes whatever an interrupted `put` of `key` may have left (temp files, incomplete uploads). */
   discardIncomplete(key: string): Promise<void>;
+  /** What interrupted or running `put`s have left (temp files, incomplete uploads), by target key. */
+  listIncomplete(): AsyncIterable<IncompleteWrite>;
+  /**
+   * Moves an object to another key (quarantine): afterwards it is under `to` and no longer under
+   * `from`, durably. Rejects with BlobNotFound when `from` is absent.
+   */
+  move(from: string, to: string): Promise<void>;
   /** Total and free bytes of the underlying medium, when it knows them. */
   space(): Promise<{ totalBytes: number; freeBytes: number } | null>;
 }
