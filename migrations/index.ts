@@ -3,6 +3,7 @@ import { Migration20261201000000_signing_keys } from './Migration20261201000000_
 import { Migration20261201000100_audit_log } from './Migration20261201000100_audit_log';
 import { Migration20261201000200_users } from './Migration20261201000200_users';
 import { Migration20261201000300_service_accounts } from './Migration20261201000300_service_accounts';
+import { Migration20261201000400_fixity_checks } from './Migration20261201000400_fixity_checks';
 
 /** Every migration in order; listed explicitly so compiled and test runs see the same set. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   Migration20261201000100_audit_log,
   Migration20261201000200_users,
   Migration20261201000300_service_accounts,
+  Migration20261201000400_fixity_checks,
 ];

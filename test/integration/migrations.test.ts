@@ -48,6 +48,7 @@ const ALL = MIGRATIONS.map((m) => m.name);
 const ENTITY_TABLES = [
   'audit_log',
   'file_copies',
+  'fixity_checks',
   'files',
   'se_files',
   'service_accounts',

@@ -102,9 +102,26 @@ export const ServiceAccountRow = defineEntity({
   },
 });
 
+/** The fixity history (see MikroOrmFixityLog): append-only, read by file, newest first. */
+export const FixityCheckRow = defineEntity({
+  name: 'FixityCheckRow',
+  tableName: 'fixity_checks',
+  properties: {
+    id: p.bigint('number').primary(),
+    seId: p.string().length(63),
+    fileId: p.uuid(),
+    checkedAt: p.datetime(),
+    ok: p.boolean(),
+    detail: p.text().nullable(),
+    trigger: p.string().length(16),
+  },
+  indexes: [{ properties: ['fileId', 'checkedAt', 'id'] }, { properties: ['seId', 'checkedAt'] }],
+});
+
 export const ENTITIES = [
   StorageElementRow,
   SeFileRow,
+  FixityCheckRow,
   CatalogFileRow,
   FileCopyRow,
   SigningKeyRow,
