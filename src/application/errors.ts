@@ -16,6 +16,7 @@ export const APPLICATION_ERROR_CODES = [
   'upload_interrupted',
   'forbidden',
   'conflict',
+  'file_corrupt',
   // identity and access (issue 3)
   'unauthenticated',
   'invalid_token',

@@ -4,23 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageElementService } from '../../src/application/storage/storage-element-service';
-import { LocalFsBlobStore } from '../../src/adapters/blob-store/local-fs-blob-store';
-import { MikroOrmFileIndex } from '../../src/adapters/persistence/mikro-orm-file-index';
-import { JsonSidecarCodec } from '../../src/adapters/sidecar/json-sidecar-codec';
-import { FileStateStore } from '../../src/adapters/wal/file-state-store';
 import { FileWriteAheadLog } from '../../src/adapters/wal/file-write-ahead-log';
-import { SystemClock, UuidV7Ids } from '../../src/adapters/system/system-clock';
 import { blobKeyFor, sidecarKeyFor } from '../../src/domain/document/blob-key';
 import type { Orm } from '../../src/adapters/persistence/database';
 import { aDraft, sha256 } from '../support/builders';
 import { openTestOrm } from '../support/database';
+import { openLocalElement } from '../support/local-element';
 
 /** The storage element on its real adapters: local FS, file WAL, PostgreSQL cache. */
 describe('StorageElementService on local FS + WAL + PostgreSQL', () => {
   let orm: Orm;
   let done: () => Promise<void>;
   let root: string;
-  const codec = new JsonSidecarCodec();
   const opened: FileWriteAheadLog[] = [];
 
   beforeAll(async () => {
@@ -39,22 +34,9 @@ describe('StorageElementService on local FS + WAL + PostgreSQL', () => {
     id = `se-${randomBytes(3).toString('hex')}`,
     initialMode: 'edit' | 'rw' = 'edit',
   ): Promise<StorageElementService> {
-    const wal = await FileWriteAheadLog.openAt(join(root, 'wal'));
-    opened.push(wal);
-    const se = new StorageElementService(
-      { id, backend: 'local', dc: 'dc1', priority: 1, capacityBytes: null, initialMode, version: 'test' },
-      {
-        blobs: new LocalFsBlobStore(join(root, 'blobs')),
-        wal,
-        index: new MikroOrmFileIndex(orm, codec),
-        state: new FileStateStore(join(root, 'state.json')),
-        sidecars: codec,
-        clock: new SystemClock(),
-        ids: new UuidV7Ids(),
-      },
-    );
-    await se.start();
-    return se;
+    const element = await openLocalElement(root, orm, { id, initialMode });
+    opened.push(element.wal);
+    return element.service;
   }
 
   async function restart(se: StorageElementService): Promise<StorageElementService> {

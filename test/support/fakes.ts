@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { MemoryBlobStore } from '../../src/adapters/memory/memory-blob-store';
 import { MemoryFileIndex } from '../../src/adapters/memory/memory-file-index';
+import { MemoryFixityLog } from '../../src/adapters/memory/memory-fixity-log';
 import { MemoryStateStore } from '../../src/adapters/memory/memory-state-store';
 import { MemoryWriteAheadLog } from '../../src/adapters/memory/memory-write-ahead-log';
 import { JsonSidecarCodec } from '../../src/adapters/sidecar/json-sidecar-codec';
@@ -11,7 +12,10 @@ import type {
 } from '../../src/application/ports/storage-element-client';
 import type { StorageElementRegistry } from '../../src/application/ports/storage-element-registry';
 import { ApplicationError } from '../../src/application/errors';
-import { StorageElementService } from '../../src/application/storage/storage-element-service';
+import {
+  StorageElementService,
+  type StorageElementObserver,
+} from '../../src/application/storage/storage-element-service';
 import type { ThresholdsByMode } from '../../src/domain/storage-element/capacity-level';
 import type { StorageMode } from '../../src/domain/storage-mode/storage-mode';
 import { FixedClock, SequenceIds } from './builders';
@@ -25,6 +29,24 @@ export interface MemoryElement {
   readonly state: MemoryStateStore;
   readonly codec: JsonSidecarCodec;
   readonly clock: FixedClock;
+  readonly fixity: MemoryFixityLog;
+  readonly observer: RecordingObserver;
+}
+
+/** Keeps what a storage element reported about changes it made by itself. */
+export class RecordingObserver implements StorageElementObserver {
+  readonly switches: { seId: string; from: StorageMode; to: StorageMode; reason: string }[] = [];
+  readonly quarantines: { seId: string; fileId: string | null; keys: readonly string[]; reason: string }[] =
+    [];
+  async modeSwitched(seId: string, from: StorageMode, to: StorageMode, reason: string): Promise<void> {
+    this.switches.push({ seId, from, to, reason });
+  }
+  async quarantined(
+    seId: string,
+    entry: { fileId: string | null; keys: readonly string[]; reason: string },
+  ): Promise<void> {
+    this.quarantines.push({ seId, ...entry });
+  }
 }
 
 export interface MemoryElementOptions {
@@ -41,6 +63,7 @@ export interface MemoryElementOptions {
   readonly index?: MemoryFileIndex;
   readonly state?: MemoryStateStore;
   readonly clock?: FixedClock;
+  readonly verifyOnReadMaxBytes?: number;
 }
 
 /** Builds (does not start) a storage element on memory adapters. */
@@ -52,6 +75,8 @@ export function aMemoryElement(options: MemoryElementOptions = {}): MemoryElemen
   const state = options.state ?? new MemoryStateStore();
   const codec = new JsonSidecarCodec();
   const clock = options.clock ?? new FixedClock();
+  const fixity = new MemoryFixityLog();
+  const observer = new RecordingObserver();
   const service = new StorageElementService(
     {
       id: options.id ?? 'se-1',
@@ -62,10 +87,13 @@ export function aMemoryElement(options: MemoryElementOptions = {}): MemoryElemen
       ...(options.thresholds ? { thresholds: options.thresholds } : {}),
       initialMode: options.mode ?? 'edit',
       version: 'test',
+      ...(options.verifyOnReadMaxBytes === undefined
+        ? {}
+        : { verifyOnReadMaxBytes: options.verifyOnReadMaxBytes }),
     },
-    { blobs, wal, index, state, sidecars: codec, clock, ids: new SequenceIds() },
+    { blobs, wal, index, state, sidecars: codec, clock, ids: new SequenceIds(), fixity, observer },
   );
-  return { service, blobs, wal, index, state, codec, clock };
+  return { service, blobs, wal, index, state, codec, clock, fixity, observer };
 }
 
 export async function aStartedElement(options: MemoryElementOptions = {}): Promise<MemoryElement> {
@@ -182,4 +210,7 @@ export class UnreachableElement implements StorageElementClient {
   listAttributes = () => this.fail();
   rebuild = () => this.fail();
   changeMode = () => this.fail();
+  reconcile = () => this.fail();
+  startScrub = () => this.fail();
+  scrubStatus = () => this.fail();
 }

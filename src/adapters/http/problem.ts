@@ -61,6 +61,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { status: number; title: s
   upload_interrupted: { status: 400, title: 'Upload interrupted' },
   forbidden: { status: 403, title: 'Forbidden' },
   conflict: { status: 409, title: 'Conflict' },
+  file_corrupt: { status: 503, title: 'Stored copy failed its integrity check' },
   unauthenticated: { status: 401, title: 'Authentication required' },
   invalid_token: { status: 401, title: 'Invalid token' },
   insufficient_scope: { status: 403, title: 'Insufficient scope' },

@@ -206,7 +206,10 @@ function parse(line: string): Record | null {
     const begin = value as { op?: unknown; file_id?: unknown; key?: unknown };
     if (
       value.t === 'begin' &&
-      (begin.op === 'create' || begin.op === 'delete' || begin.op === 'update') &&
+      (begin.op === 'create' ||
+        begin.op === 'delete' ||
+        begin.op === 'update' ||
+        begin.op === 'quarantine') &&
       typeof begin.file_id === 'string' &&
       typeof begin.key === 'string'
     ) {

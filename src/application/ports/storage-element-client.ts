@@ -14,6 +14,75 @@ export interface ContentExpectations {
   readonly sha512?: string | undefined;
 }
 
+export const HEALTH_STATUSES = ['ok', 'degraded', 'failing'] as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[number];
+
+export interface StorageElementHealth {
+  readonly status: HealthStatus;
+  /** Why it is not ok, one sentence each. */
+  readonly problems: readonly string[];
+}
+
+export const SCRUB_STATES = ['idle', 'running', 'finished', 'failed'] as const;
+export type ScrubState = (typeof SCRUB_STATES)[number];
+
+/** Progress and outcome of the SE's current or last scrub (a long job, §7). */
+export interface ScrubStatus {
+  readonly state: ScrubState;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly rateBytesPerSecond: number | null;
+  readonly filesTotal: number;
+  readonly filesChecked: number;
+  readonly bytesChecked: number;
+  readonly failureCount: number;
+  /** The first damaged files found (at most 100). */
+  readonly failures: readonly { readonly fileId: string; readonly problem: string }[];
+  /** Why the scrub itself stopped, when it failed. */
+  readonly error: string | null;
+}
+
+export const RECONCILE_FINDINGS = [
+  'orphan_blob',
+  'missing_blob',
+  'size_mismatch',
+  'checksum_mismatch',
+  'corrupt_sidecar',
+  'leftover_tombstone',
+  'missing_row',
+  'stale_row',
+  'stale_temp',
+] as const;
+export type ReconcileFindingKind = (typeof RECONCILE_FINDINGS)[number];
+
+export interface ReconcileFinding {
+  readonly kind: ReconcileFindingKind;
+  readonly key: string | null;
+  readonly fileId: string | null;
+  readonly detail: string;
+  /** What reconcile did: fixed it, moved it to quarantine, removed leftovers, or only reported it. */
+  readonly action: 'repaired' | 'quarantined' | 'removed' | 'reported';
+}
+
+export interface ReconcileOptions {
+  /** Repair what can safely be repaired; false only reports. */
+  readonly repair: boolean;
+  /** Re-hash every blob too (as scrub does), not only compare sizes. */
+  readonly checksums: boolean;
+}
+
+export interface ReconcileReport {
+  readonly repair: boolean;
+  readonly checksums: boolean;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly scanned: { readonly objects: number; readonly sidecars: number; readonly rows: number };
+  readonly counts: Readonly<Record<ReconcileFindingKind, number>>;
+  /** The findings, the first 1 000 of them. */
+  readonly findings: readonly ReconcileFinding[];
+  readonly truncated: boolean;
+}
+
 export interface StorageElementInfo {
   readonly id: string;
   readonly mode: StorageMode;
@@ -25,6 +94,8 @@ export interface StorageElementInfo {
   readonly capacityLevel: CapacityLevel;
   readonly fileCount: number;
   readonly walPending: number;
+  readonly health: StorageElementHealth;
+  readonly scrub: ScrubStatus;
   readonly version: string;
 }
 
@@ -60,6 +131,11 @@ export interface StorageElementClient {
   listAttributes(options: { cursor: string | null; limit: number }): Promise<Page<DocumentAttributes>>;
   rebuild(): Promise<RebuildReport>;
   changeMode(to: StorageMode, confirmed: boolean): Promise<StorageElementInfo>;
+  /** Compares blobs, sidecars and the SE cache; repairs what it safely can when asked. */
+  reconcile(options: ReconcileOptions): Promise<ReconcileReport>;
+  /** Starts a scrub in the background (conflict when one runs); its status right after. */
+  startScrub(options: { rateBytesPerSecond: number | null }): Promise<ScrubStatus>;
+  scrubStatus(): Promise<ScrubStatus>;
 }
 
 /** Finds the client for a storage element by id (local or remote: the caller does not know). */

@@ -1,5 +1,6 @@
 /** ARCHITECTURE §4.1: the storage element's write-ahead log. */
-export type WalOperation = 'create' | 'delete' | 'update';
+/** `quarantine`: the file's blob and sidecar move under `quarantine/<txn>/` (its key) and its row goes. */
+export type WalOperation = 'create' | 'delete' | 'update' | 'quarantine';
 
 export interface WalIntent {
   readonly txn: string;

@@ -1,10 +1,12 @@
 import type { Principal } from '../../domain/access/principal';
 import { collectionPatterns } from '../../domain/access/principal';
 import type { DocumentAttributes } from '../../domain/document/document';
+import { DomainError } from '../../domain/errors';
 import { ApplicationError } from '../errors';
 import type { ByteRange } from '../ports/blob-store';
 import type { CatalogEntry, FileCatalog } from '../ports/file-catalog';
 import type { Page } from '../ports/file-index';
+import type { FixityCheck, FixityLog } from '../ports/fixity-log';
 import type { OpenedContent, StorageElementDirectory } from '../ports/storage-element-client';
 import { requireFileAccess, requireScope } from '../shared/authorize';
 import type { RegistryView } from '../shared/registry-view';
@@ -21,7 +23,14 @@ export class ReadDocuments {
     private readonly catalog: FileCatalog,
     private readonly directory: StorageElementDirectory,
     private readonly registry: RegistryView,
+    private readonly fixity: FixityLog,
   ) {}
+
+  /** The fixity history of a file the caller may read: every check of every copy, newest first. */
+  async fixityHistory(principal: Principal, fileId: string, limit: number): Promise<FixityCheck[]> {
+    await this.describe(principal, fileId);
+    return this.fixity.history(fileId, { limit });
+  }
 
   /** The catalog entry of an active file the caller may read; anything else is "not found". */
   async describe(principal: Principal, fileId: string): Promise<CatalogEntry> {
@@ -52,7 +61,13 @@ export class ReadDocuments {
     }
     if (lastError === null)
       throw new ApplicationError('storage_unavailable', `no copy of file ${entry.file.fileId} is reachable`);
-    if (lastError instanceof ApplicationError && lastError.code === 'storage_unavailable') throw lastError;
+    if (
+      (lastError instanceof ApplicationError &&
+        (lastError.code === 'storage_unavailable' || lastError.code === 'file_corrupt')) ||
+      // Every copy is on an SE whose mode withholds content (`ar` without a restore): a refusal, not an outage.
+      (lastError instanceof DomainError && lastError.code === 'mode_forbids_operation')
+    )
+      throw lastError;
     throw new ApplicationError(
       'storage_unavailable',
       `no copy of file ${entry.file.fileId} could be read`,

@@ -1,4 +1,4 @@
-import { isSidecarKey } from '../../domain/document/blob-key';
+import { isQuarantineKey, isSidecarKey } from '../../domain/document/blob-key';
 import type { DocumentAttributes } from '../../domain/document/document';
 import type { BlobStore } from '../ports/blob-store';
 import type { FileIndex, Page } from '../ports/file-index';
@@ -25,7 +25,7 @@ export async function rebuildIndex(
   const problems: { key: string; problem: string }[] = [];
   let scanned = 0;
   for await (const key of deps.blobs.list()) {
-    if (!isSidecarKey(key)) continue;
+    if (!isSidecarKey(key) || isQuarantineKey(key)) continue;
     scanned += 1;
     let file: DocumentAttributes;
     try {

@@ -4,6 +4,7 @@ import type { BlobStore } from '../ports/blob-store';
 import type { FileIndex } from '../ports/file-index';
 import type { SidecarCodec } from '../ports/sidecar-codec';
 import type { WalIntent, WriteAheadLog } from '../ports/write-ahead-log';
+import { moveToQuarantine } from './quarantine';
 import { verifyStoredFile } from './verify';
 
 interface ReplayDeps {
@@ -27,6 +28,14 @@ export async function replayWriteAheadLog(seId: string, deps: ReplayDeps): Promi
   let rolledForward = 0;
   let rolledBack = 0;
   for (const intent of await deps.wal.unfinished()) {
+    if (intent.op === 'quarantine') {
+      // Always finished: the copy was found damaged, half-moved is the one state not to stay in.
+      await moveToQuarantine(deps.blobs, intent.key, intent.txn);
+      if (intent.fileId) await deps.index.remove(seId, intent.fileId);
+      await deps.wal.commit(intent.txn);
+      rolledForward += 1;
+      continue;
+    }
     if (intent.op === 'create' || intent.op === 'update') {
       const file = await readIntact(deps, intent);
       if (file) {

@@ -1,11 +1,12 @@
-import { pipeline, type Readable } from 'node:stream';
-import { blobKeyFor, sidecarKeyFor } from '../../domain/document/blob-key';
+import { createHash } from 'node:crypto';
+import { pipeline, Readable, Transform } from 'node:stream';
+import { blobKeyFor, quarantineFolder, sidecarKeyFor } from '../../domain/document/blob-key';
 import {
   completeDocument,
   type DocumentAttributes,
   type DocumentDraft,
 } from '../../domain/document/document';
-import { deletionBlocker } from '../../domain/retention/retention';
+import { assertDeletable, deletionBlocker } from '../../domain/retention/retention';
 import {
   capacityLevel,
   DEFAULT_THRESHOLDS,
@@ -16,6 +17,7 @@ import {
 import { freeBytes, type BlobBackend, type Capacity } from '../../domain/storage-element/storage-element';
 import {
   assertOperationAllowed,
+  permissionFor,
   planTransition,
   type StorageMode,
 } from '../../domain/storage-mode/storage-mode';
@@ -23,19 +25,27 @@ import { ApplicationError } from '../errors';
 import { BlobNotFound, type BlobStore, type ByteRange } from '../ports/blob-store';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { FileIndex, Page } from '../ports/file-index';
+import type { FixityLog, FixityTrigger } from '../ports/fixity-log';
 import type { SidecarCodec } from '../ports/sidecar-codec';
 import type {
   ContentExpectations,
   OpenedContent,
   RebuildReport,
+  ReconcileOptions,
+  ReconcileReport,
+  ScrubStatus,
   StorageElementClient,
+  StorageElementHealth,
   StorageElementInfo,
 } from '../ports/storage-element-client';
 import type { StorageElementStateStore } from '../ports/storage-element-state';
 import type { WriteAheadLog } from '../ports/write-ahead-log';
 import { DigestingStream } from './digesting-stream';
 import { rebuildIndex } from './rebuild-index';
+import { reconcileStorage } from './reconcile';
 import { replayWriteAheadLog } from './replay';
+import { moveToQuarantine } from './quarantine';
+import { Scrubber } from './scrub';
 import { verifyStoredFile } from './verify';
 
 export interface StorageElementSettings {
@@ -49,7 +59,25 @@ export interface StorageElementSettings {
   readonly thresholds?: ThresholdsByMode;
   readonly initialMode: StorageMode;
   readonly version: string;
+  /** Scrub read rate; null reads as fast as the medium allows. */
+  readonly scrubRateBytesPerSecond?: number | null;
+  /** Whole reads up to this size are verified before the first byte is sent (§4: never serve corrupt). */
+  readonly verifyOnReadMaxBytes?: number;
+  /** Temp files and incomplete uploads older than this are leftovers reconcile may remove. */
+  readonly staleTempAfterMs?: number;
 }
+
+/** What the SE tells the rest of its process about changes it makes by itself (audit, registry). */
+export interface StorageElementObserver {
+  modeSwitched(seId: string, from: StorageMode, to: StorageMode, reason: string): Promise<void>;
+  quarantined(
+    seId: string,
+    entry: { fileId: string | null; keys: readonly string[]; reason: string },
+  ): Promise<void>;
+}
+
+const DEFAULT_VERIFY_ON_READ_MAX_BYTES = 1024 * 1024;
+const DEFAULT_STALE_TEMP_AFTER_MS = 60 * 60 * 1000;
 
 export interface StorageElementDeps {
   readonly blobs: BlobStore;
@@ -59,6 +87,8 @@ export interface StorageElementDeps {
   readonly sidecars: SidecarCodec;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  readonly fixity: FixityLog;
+  readonly observer?: StorageElementObserver;
 }
 
 /**
@@ -72,14 +102,35 @@ export class StorageElementService implements StorageElementClient {
   private reservedBytes = 0;
   private readonly writes = new Set<Promise<unknown>>();
   private draining = false;
-  /** Files written or deleted while a rebuild scans, or null when none runs. */
-  private rebuilding: Map<string, 'put' | 'delete'> | null = null;
+  /** One map per running scan (rebuild, reconcile): files written or deleted while it runs. */
+  private readonly watchers = new Set<Map<string, 'put' | 'delete'>>();
+  private rebuilding = false;
+  private reconciling = false;
+  private quarantinedSinceStart = 0;
+  /** Files being written, deleted or quarantined right now: scans and checks leave them alone. */
+  private readonly changing = new Set<string>();
+  /** Index mutations in flight, and a counter of those begun: a recount must not race them. */
+  private mutationsInFlight = 0;
+  private mutationsBegun = 0;
+  private readonly scrubber: Scrubber;
 
   constructor(
     private readonly settings: StorageElementSettings,
     private readonly deps: StorageElementDeps,
   ) {
     this.mode = settings.initialMode;
+    this.scrubber = new Scrubber(
+      settings.id,
+      {
+        list: (cursor, limit) => this.deps.index.list(this.id, { cursor, limit }),
+        stats: () => this.deps.index.stats(this.id),
+        verify: (file, paced) => verifyStoredFile(this.deps.blobs, file, paced),
+        stillStored: async (fileId) =>
+          !this.changing.has(fileId) && (await this.deps.index.get(this.id, fileId)) !== null,
+        checked: (file, problem, trigger) => this.checked(file, problem, trigger),
+      },
+      deps.clock,
+    );
   }
 
   get id(): string {
@@ -165,9 +216,26 @@ export class StorageElementService implements StorageElementClient {
     expect: ContentExpectations,
     limit: number,
   ): Promise<DocumentAttributes> {
-    const { blobs, wal, index, sidecars, clock, ids } = this.deps;
     const key = blobKeyFor(draft.fileId, draft.name, draft.uploadedAt);
-    const txn = ids.token();
+    const txn = this.deps.ids.token();
+    this.changing.add(draft.fileId);
+    this.touch(draft.fileId, 'put');
+    try {
+      return await this.writeInWal(draft, content, expect, limit, key, txn);
+    } finally {
+      this.changing.delete(draft.fileId);
+    }
+  }
+
+  private async writeInWal(
+    draft: DocumentDraft,
+    content: Readable,
+    expect: ContentExpectations,
+    limit: number,
+    key: string,
+    txn: string,
+  ): Promise<DocumentAttributes> {
+    const { blobs, wal, index, sidecars, clock } = this.deps;
     await wal.begin({ txn, op: 'create', fileId: draft.fileId, key });
     try {
       const digesting = new DigestingStream(
@@ -187,11 +255,15 @@ export class StorageElementService implements StorageElementClient {
       checkExpectations(expect, size, digests);
       const file = completeDocument(draft, { size, sha256: digests.sha256, key }, clock.now());
       await blobs.put(sidecarKeyFor(key), sidecars.encode(file));
-      await index.upsert(this.id, file);
-      this.rebuilding?.set(file.fileId, 'put');
+      await this.mutateIndex(
+        () => index.upsert(this.id, file),
+        () => {
+          this.usedBytes += size;
+          this.fileCount += 1;
+        },
+      );
+      this.touch(file.fileId, 'put');
       await wal.commit(txn);
-      this.usedBytes += size;
-      this.fileCount += 1;
       return file;
     } catch (error) {
       try {
@@ -230,13 +302,30 @@ export class StorageElementService implements StorageElementClient {
         `range ${range.start}-${range.end} is outside 0-${file.size - 1}`,
       );
     }
+    const opened = { size: file.stored.size, sha256: file.stored.sha256, range: range ?? null };
+    // A range of every byte is a whole read and is verified as one (bytes=0- asks for exactly that).
+    const partial = range !== undefined && (range.start > 0 || range.end < file.stored.size - 1);
     try {
+      if (partial) return { ...opened, stream: await this.deps.blobs.get(file.stored.key, range) };
       // A bounded read even for the whole blob: the stream then never reads past the known size.
       const whole = file.stored.size > 0 ? { start: 0, end: file.stored.size - 1 } : undefined;
-      const stream = await this.deps.blobs.get(file.stored.key, range ?? whole);
-      return { size: file.stored.size, sha256: file.stored.sha256, range: range ?? null, stream };
+      const stream = await this.deps.blobs.get(file.stored.key, whole);
+      if (file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES)) {
+        return { ...opened, stream: Readable.from([await this.verifiedWhole(file, stream)]) };
+      }
+      const verifying = verifyingStream(file, async (problem) => {
+        await this.checked(file, problem, 'read').catch(() => undefined);
+        return this.corrupt(file, problem);
+      });
+      return { ...opened, stream: pipeline(stream, verifying, () => undefined) };
     } catch (error) {
       if (error instanceof BlobNotFound) {
+        // Deleted while we looked: simply gone. Otherwise the blob is lost.
+        if (!(await this.checked(file, 'blob missing', 'read')))
+          throw new ApplicationError(
+            'file_not_found',
+            `file ${fileId} is not on storage element '${this.id}'`,
+          );
         throw new ApplicationError(
           'storage_unavailable',
           `the content of file ${fileId} is missing on '${this.id}'`,
@@ -246,10 +335,132 @@ export class StorageElementService implements StorageElementClient {
     }
   }
 
+  /** Reads a small blob whole and checks it before a byte goes out; damage is quarantined. */
+  private async verifiedWhole(file: DocumentAttributes, stream: Readable): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const content = Buffer.concat(chunks);
+    const problem =
+      content.length !== file.stored.size
+        ? `size ${content.length} differs from the recorded ${file.stored.size}`
+        : createHash('sha256').update(content).digest('hex') !== file.stored.sha256
+          ? 'checksum differs from the sidecar'
+          : null;
+    if (problem === null) return content;
+    if (!(await this.checked(file, problem, 'read')))
+      throw new ApplicationError(
+        'file_not_found',
+        `file ${file.fileId} is not on storage element '${this.id}'`,
+      );
+    throw this.corrupt(file, problem);
+  }
+
+  private corrupt(file: DocumentAttributes, problem: string): ApplicationError {
+    return new ApplicationError(
+      'file_corrupt',
+      `the copy of file ${file.fileId} on storage element '${this.id}' failed its integrity check (${problem}) and was quarantined`,
+      { file_id: file.fileId, storage_element: this.id },
+    );
+  }
+
+  /**
+   * A re-hash result: recorded in the fixity history (successful reads are not, they are many),
+   * and a damaged copy is moved to quarantine so it is never served again.
+   */
+  /** Returns false when the file turned out to be deleted or changed meanwhile: then nothing is recorded. */
+  private async checked(
+    file: DocumentAttributes,
+    problem: string | null,
+    trigger: FixityTrigger,
+  ): Promise<boolean> {
+    if (problem === null && trigger === 'read') return true;
+    if (problem !== null) {
+      // A delete racing the check looks like damage: only the row, still unchanged and idle, proves it is not.
+      const row = await this.deps.index.get(this.id, file.fileId);
+      if (!row || row.stored.key !== file.stored.key || this.changing.has(file.fileId)) return false;
+      // Quarantine first: a fixity history that cannot be written must not keep a bad copy servable.
+      await this.quarantine(file.stored.key, file.fileId, problem);
+    }
+    await this.deps.fixity
+      .record({
+        seId: this.id,
+        fileId: file.fileId,
+        checkedAt: this.deps.clock.now(),
+        ok: problem === null,
+        detail: problem,
+        trigger,
+      })
+      .catch((error: unknown) => {
+        if (problem === null) throw error;
+      });
+    return true;
+  }
+
+  /**
+   * Moves the file's blob and sidecar under `quarantine/<time>_<txn>/` (never deletes them) and
+   * forgets the file here, under a WAL record that replay finishes after a crash. One change per
+   * file at a time: a file being written, deleted or already quarantined is left alone.
+   */
+  private async quarantine(blobKey: string, fileId: string | null, reason: string): Promise<void> {
+    if (fileId !== null && this.changing.has(fileId)) return;
+    if (fileId !== null) this.changing.add(fileId);
+    try {
+      const { wal, index, clock, ids } = this.deps;
+      const txn = quarantineFolder(clock.now(), ids.token());
+      await wal.begin({ txn, op: 'quarantine', fileId: fileId ?? '', key: blobKey });
+      const moved = await moveToQuarantine(this.deps.blobs, blobKey, txn);
+      const row = fileId === null ? null : await index.get(this.id, fileId);
+      if (row) {
+        await this.mutateIndex(
+          () => index.remove(this.id, row.fileId),
+          () => {
+            this.usedBytes -= row.size;
+            this.fileCount -= 1;
+          },
+        );
+      }
+      await wal.commit(txn);
+      if (moved.length === 0 && !row) return;
+      this.quarantinedSinceStart += 1;
+      await this.deps.observer?.quarantined(this.id, { fileId, keys: moved, reason });
+    } finally {
+      if (fileId !== null) this.changing.delete(fileId);
+    }
+  }
+
+  /** An index change and the counters that follow it, as one step a recount can see in flight. */
+  private async mutateIndex(change: () => Promise<void>, count: () => void): Promise<void> {
+    this.mutationsInFlight += 1;
+    this.mutationsBegun += 1;
+    try {
+      await change();
+      count();
+    } finally {
+      this.mutationsInFlight -= 1;
+    }
+  }
+
+  /** Counters from the index, unless an index change ran meanwhile (then they are already right). */
+  private async recount(): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      if (this.mutationsInFlight > 0) return;
+      const begun = this.mutationsBegun;
+      const stats = await this.deps.index.stats(this.id);
+      if (this.mutationsInFlight === 0 && begun === this.mutationsBegun) {
+        this.usedBytes = stats.bytes;
+        this.fileCount = stats.files;
+        return;
+      }
+    }
+  }
+
   async delete(fileId: string): Promise<void> {
     const file = await this.head(fileId);
+    const now = this.deps.clock.now();
+    // Where the mode defers to retention, retention's own refusal (retention_active, legal_hold_active) says why.
+    if (permissionFor(this.mode, 'delete') === 'after_retention') assertDeletable(file.retention, now);
     assertOperationAllowed(this.mode, 'delete', {
-      retentionEnded: deletionBlocker(file.retention, this.deps.clock.now()) === null,
+      retentionEnded: deletionBlocker(file.retention, now) === null,
     });
     await this.remove(file);
   }
@@ -264,6 +475,21 @@ export class StorageElementService implements StorageElementClient {
   }
 
   private async remove(file: DocumentAttributes): Promise<void> {
+    if (this.changing.has(file.fileId))
+      throw new ApplicationError(
+        'conflict',
+        `file ${file.fileId} is being changed on '${this.id}'; try again`,
+      );
+    this.changing.add(file.fileId);
+    this.touch(file.fileId, 'delete');
+    try {
+      await this.removeInWal(file);
+    } finally {
+      this.changing.delete(file.fileId);
+    }
+  }
+
+  private async removeInWal(file: DocumentAttributes): Promise<void> {
     const { blobs, wal, index, sidecars, clock, ids } = this.deps;
     const txn = ids.token();
     const key = file.stored.key;
@@ -278,11 +504,15 @@ export class StorageElementService implements StorageElementClient {
     await blobs.put(sidecarKeyFor(key), sidecars.encode(tombstone));
     await blobs.delete(key);
     await blobs.delete(sidecarKeyFor(key));
-    await index.remove(this.id, file.fileId);
-    this.rebuilding?.set(file.fileId, 'delete');
+    await this.mutateIndex(
+      () => index.remove(this.id, file.fileId),
+      () => {
+        this.usedBytes -= file.size;
+        this.fileCount -= 1;
+      },
+    );
+    this.touch(file.fileId, 'delete');
     await wal.commit(txn);
-    this.usedBytes -= file.size;
-    this.fileCount -= 1;
   }
 
   async capacity(): Promise<Capacity> {
@@ -295,39 +525,136 @@ export class StorageElementService implements StorageElementClient {
   }
 
   async info(): Promise<StorageElementInfo> {
+    const reachable = await this.probeBackend();
+    const capacity = reachable === null ? await this.capacity() : this.accountedCapacity();
+    const level = capacityLevel(this.mode, capacity, this.settings.thresholds ?? DEFAULT_THRESHOLDS);
     return {
       id: this.id,
       mode: this.mode,
       backend: this.settings.backend,
       dc: this.settings.dc,
       priority: this.settings.priority,
-      capacity: await this.capacity(),
-      capacityLevel: await this.capacityLevel(),
+      capacity,
+      capacityLevel: level,
       fileCount: this.fileCount,
       walPending: (await this.deps.wal.unfinished()).length,
+      health: this.health(reachable, level),
+      scrub: this.scrubber.current(),
       version: this.settings.version,
     };
+  }
+
+  /** A cheap round trip to the blob backend; the failure, or null when it answered. */
+  private async probeBackend(): Promise<string | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)),
+        PROBE_TIMEOUT_MS,
+      );
+    });
+    try {
+      // A real round trip (S3: a HEAD): space() may be cached or, on S3, answered locally.
+      await Promise.race([this.deps.blobs.stat(PROBE_KEY), timeout]);
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Capacity from the SE's own accounting, when the medium cannot be asked. */
+  private accountedCapacity(): Capacity {
+    const total = this.settings.capacityBytes ?? Math.max(this.usedBytes, 0);
+    return { totalBytes: total, usedBytes: Math.min(total, this.usedBytes + this.reservedBytes) };
+  }
+
+  private health(backendProblem: string | null, level: CapacityLevel): StorageElementHealth {
+    if (backendProblem !== null)
+      return { status: 'failing', problems: [`the blob backend does not answer: ${backendProblem}`] };
+    const problems: string[] = [];
+    if (level === 'critical' || level === 'full') problems.push(`capacity is at the ${level} threshold`);
+    const scrub = this.scrubber.current();
+    if (scrub.failureCount > 0)
+      problems.push(`the last scrub found ${scrub.failureCount} damaged or unreadable file(s)`);
+    if (scrub.state === 'failed') problems.push(`the last scrub stopped: ${scrub.error}`);
+    if (this.quarantinedSinceStart > 0)
+      problems.push(`${this.quarantinedSinceStart} file(s) quarantined since start`);
+    return { status: problems.length > 0 ? 'degraded' : 'ok', problems };
   }
 
   listAttributes(options: { cursor: string | null; limit: number }): Promise<Page<DocumentAttributes>> {
     return this.deps.index.list(this.id, options);
   }
 
+  private touch(fileId: string, change: 'put' | 'delete'): void {
+    for (const touched of this.watchers) touched.set(fileId, change);
+  }
+
+  /** Runs a scan with a record of the files written or deleted meanwhile, then recounts. */
+  private async watching<T>(
+    scan: (touched: () => ReadonlyMap<string, 'put' | 'delete'>) => Promise<T>,
+  ): Promise<T> {
+    const touched = new Map<string, 'put' | 'delete'>();
+    this.watchers.add(touched);
+    try {
+      return await scan(() => touched);
+    } finally {
+      this.watchers.delete(touched);
+      await this.recount();
+    }
+  }
+
   async rebuild(): Promise<RebuildReport> {
     if (this.rebuilding)
       throw new ApplicationError('conflict', `a rebuild of '${this.id}' is already running`);
-    const touched = new Map<string, 'put' | 'delete'>();
-    this.rebuilding = touched;
-    let report: RebuildReport;
+    this.rebuilding = true;
     try {
-      report = await rebuildIndex(this.id, this.deps, () => touched);
+      return await this.watching((touched) => rebuildIndex(this.id, this.deps, touched));
     } finally {
-      this.rebuilding = null;
+      this.rebuilding = false;
     }
-    const stats = await this.deps.index.stats(this.id);
-    this.usedBytes = stats.bytes;
-    this.fileCount = stats.files;
-    return report;
+  }
+
+  async reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
+    if (this.reconciling)
+      throw new ApplicationError('conflict', `a reconcile of '${this.id}' is already running`);
+    this.reconciling = true;
+    try {
+      return await this.watching((touched) =>
+        reconcileStorage(this.deps, this.id, options, {
+          touched,
+          quarantine: (blobKey, fileId, reason) => this.quarantine(blobKey, fileId, reason),
+          changing: (fileId) => this.changing.has(fileId),
+          fixity: (fileId, problem) =>
+            this.deps.fixity.record({
+              seId: this.id,
+              fileId,
+              checkedAt: this.deps.clock.now(),
+              ok: problem === null,
+              detail: problem,
+              trigger: 'reconcile',
+            }),
+          staleTempAfterMs: this.settings.staleTempAfterMs ?? DEFAULT_STALE_TEMP_AFTER_MS,
+        }),
+      );
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  async startScrub(options: { rateBytesPerSecond: number | null }): Promise<ScrubStatus> {
+    return this.scrubber.start(options.rateBytesPerSecond ?? this.settings.scrubRateBytesPerSecond ?? null);
+  }
+
+  async scrubStatus(): Promise<ScrubStatus> {
+    return this.scrubber.current();
+  }
+
+  /** Ends background work (a running scrub) before the process closes its resources. */
+  async stop(): Promise<void> {
+    await this.scrubber.stop();
   }
 
   async changeMode(to: StorageMode, confirmed: boolean): Promise<StorageElementInfo> {
@@ -349,7 +676,11 @@ export class StorageElementService implements StorageElementClient {
   /** §3.3: a `rw` SE that reached *full* takes no more writes: it moves itself to `ro`. */
   private async switchWhenFull(): Promise<void> {
     if (this.mode !== 'rw' || this.draining) return;
-    if (switchesToReadOnly(this.mode, await this.capacityLevel())) await this.changeMode('ro', false);
+    if (!switchesToReadOnly(this.mode, await this.capacityLevel())) return;
+    // Another write may have switched meanwhile: only the one that moves the mode reports it.
+    if (this.mode !== 'rw' || this.draining) return;
+    await this.changeMode('ro', false);
+    await this.deps.observer?.modeSwitched(this.id, 'rw', 'ro', 'capacity reached the full threshold');
   }
 
   /** `rw → ro`: refuse new writes, wait for those in flight (§3.3 gate). */
@@ -362,26 +693,54 @@ export class StorageElementService implements StorageElementClient {
     }
   }
 
-  /** `ro → ar`: every stored file must match its sidecar checksum. */
+  /** `ro → ar`: a full scrub now, every stored file matching its sidecar checksum. */
   private async requirePassingScrub(): Promise<void> {
-    let cursor: string | null = null;
-    do {
-      const page: Page<DocumentAttributes> = await this.deps.index.list(this.id, { cursor, limit: 200 });
-      for (const file of page.items) {
-        const problem = await verifyStoredFile(this.deps.blobs, file);
-        if (problem) {
-          throw new ApplicationError(
-            'conflict',
-            `scrub failed for file ${file.fileId}: ${problem}; mode unchanged`,
-            {
-              file_id: file.fileId,
-            },
-          );
-        }
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
+    const result = await this.scrubber.run(null, 'mode_gate');
+    if (result.state !== 'finished') {
+      throw new ApplicationError('conflict', `the scrub did not finish (${result.error}); mode unchanged`);
+    }
+    const first = result.failures[0];
+    if (first) {
+      throw new ApplicationError(
+        'conflict',
+        `scrub found ${result.failureCount} damaged or unreadable file(s) (damaged copies are now quarantined), the first ${first.fileId} (${first.problem}); mode unchanged`,
+        { file_id: first.fileId, damaged: result.failureCount },
+      );
+    }
   }
+}
+
+const PROBE_KEY = '.artstore-probe';
+const PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * Passes a whole blob through while hashing it, holding back the last chunk until the end: a
+ * mismatch then fails the stream before the final bytes go out (once the copy is quarantined), so
+ * the reader never receives a complete, corrupt copy.
+ */
+function verifyingStream(file: DocumentAttributes, damaged: (problem: string) => Promise<Error>): Transform {
+  const hash = createHash('sha256');
+  let size = 0;
+  let held: Buffer | null = null;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      const previous = held;
+      held = chunk;
+      callback(null, previous ?? undefined);
+    },
+    flush(callback) {
+      const problem =
+        size !== file.stored.size
+          ? `size ${size} differs from the recorded ${file.stored.size}`
+          : hash.digest('hex') !== file.stored.sha256
+            ? 'checksum differs from the sidecar'
+            : null;
+      if (problem === null) callback(null, held ?? undefined);
+      else void damaged(problem).then(callback);
+    },
+  });
 }
 
 function checkExpectations(

@@ -29,11 +29,12 @@ describe('ERROR_STATUS', () => {
     expect(new Set(ALL_CODES).size).toBe(ALL_CODES.length);
   });
 
-  it('blames the server only for internal, dependency, storage, signing-key availability and capacity problems', () => {
+  it('blames the server only for internal, dependency, storage, integrity, signing-key availability and capacity problems', () => {
     const serverSide = ALL_CODES.filter((code) => ERROR_STATUS[code].status >= 500).sort();
     expect(serverSide).toEqual(
       [
         'dependency_unavailable',
+        'file_corrupt',
         'insufficient_capacity',
         'internal_error',
         'no_writable_storage',
@@ -45,6 +46,7 @@ describe('ERROR_STATUS', () => {
     const nonCapacity = serverSide.filter((code) => ERROR_STATUS[code].status !== 507);
     expect(nonCapacity.sort()).toEqual([
       'dependency_unavailable',
+      'file_corrupt',
       'internal_error',
       'signing_key_unavailable',
       'storage_unavailable',

@@ -1,3 +1,4 @@
+import { MemoryFixityLog } from '../../../src/adapters/memory/memory-fixity-log';
 import { MemoryFileCatalog } from '../../../src/adapters/memory/memory-file-catalog';
 import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memory-registry';
 import { ApplicationError } from '../../../src/application/errors';
@@ -30,7 +31,12 @@ async function setup() {
   const unreachable = new UnreachableElement('gone-1');
   const directory = new MapDirectory([a.service, b.service, unreachable]);
   const catalog = new MemoryFileCatalog();
-  const reads = new ReadDocuments(catalog, directory, new RegistryView(registry, clock, 0));
+  const reads = new ReadDocuments(
+    catalog,
+    directory,
+    new RegistryView(registry, clock, 0),
+    new MemoryFixityLog(),
+  );
   const copy = (seId: string) => ({ seId, key: file.stored.key });
   return { a, b, file, catalog, reads, copy, unreachable, directory };
 }

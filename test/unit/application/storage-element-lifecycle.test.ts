@@ -26,20 +26,20 @@ describe('StorageElementService.delete', () => {
     await expect(element.service.head(file.fileId)).rejects.toMatchObject({ code: 'file_not_found' });
   });
 
-  it.each<[string, boolean, Retention]>([
-    ['retain_until in the future', false, permanent(new Date(T0.getTime() + DAY))],
-    ['a legal hold', false, permanent(null, true)],
-    ['no retain_until', true, permanent(null)],
-  ])('on rw, a permanent file with %s: deletable=%s', async (_label, deletable, retention) => {
+  it.each<[string, string | null, Retention]>([
+    ['retain_until in the future', 'retention_active', permanent(new Date(T0.getTime() + DAY))],
+    ['a legal hold', 'legal_hold_active', permanent(null, true)],
+    ['no retain_until', null, permanent(null)],
+  ])('on rw, a permanent file with %s: refused with %s', async (_label, refusal, retention) => {
     const element = await aStartedElement({ mode: 'rw' });
     const file = await element.service.put(aDraft({ retention }), source(CONTENT), { size: 10 });
     const deletion = element.service.delete(file.fileId);
-    if (deletable) {
+    if (refusal === null) {
       await expect(deletion).resolves.toBeUndefined();
       expect(element.blobs.objects.size).toBe(0);
     } else {
       await expect(deletion).rejects.toThrow(DomainError);
-      await expect(deletion).rejects.toMatchObject({ code: 'mode_forbids_operation' });
+      await expect(deletion).rejects.toMatchObject({ code: refusal });
       expect(await element.service.head(file.fileId)).toEqual(file);
       expect(element.blobs.objects.get(file.stored.key)).toEqual(CONTENT);
       expect(element.codec.decode(element.blobs.objects.get(sidecarKeyFor(file.stored.key))!)).toEqual(file);

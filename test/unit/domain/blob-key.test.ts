@@ -1,7 +1,11 @@
 import {
   blobKeyFor,
   blobKeyOfSidecar,
+  fileIdOfBlobKey,
+  isQuarantineKey,
   isSidecarKey,
+  quarantineFolder,
+  quarantineKeyFor,
   SIDECAR_SUFFIX,
   sidecarKeyFor,
 } from '../../../src/domain/document/blob-key';
@@ -79,5 +83,25 @@ describe('sidecar keys', () => {
     for (const name of ['x.attr.json', 'attr.json', '.attr.json', 'notes.attr.json.attr.json']) {
       expect(isSidecarKey(blobKeyFor(ID, name, DAY))).toBe(false);
     }
+  });
+});
+
+describe('file ids in keys and quarantine keys', () => {
+  it('reads the file id back from any key blobKeyFor made, and nothing from other keys', () => {
+    for (const name of ['report.pdf', 'no extension', 'a_b_c.tar.gz', 'Отчёт №5.PDF', 'x.attr.json'])
+      expect(fileIdOfBlobKey(blobKeyFor(ID, name, DAY))).toBe(ID);
+    expect(fileIdOfBlobKey(sidecarKeyFor(blobKeyFor(ID, 'a.pdf', DAY)))).toBeNull();
+    for (const key of ['2026/03/01/stray.bin', 'readme', `2026/03/01/${ID}.pdf`])
+      expect(fileIdOfBlobKey(key)).toBeNull();
+  });
+
+  it('keeps the original key under a dated quarantine prefix', () => {
+    const key = blobKeyFor(ID, 'report.pdf', DAY);
+    const folder = quarantineFolder(new Date('2026-03-02T10:20:30.456Z'), 'Ab3_x-9');
+    expect(folder).toBe('2026-03-02T10-20-30.456Z_Ab3_x-9');
+    const quarantined = quarantineKeyFor(key, folder);
+    expect(quarantined).toBe(`quarantine/${folder}/${key}`);
+    expect(isQuarantineKey(quarantined)).toBe(true);
+    expect(isQuarantineKey(key)).toBe(false);
   });
 });
