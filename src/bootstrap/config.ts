@@ -29,6 +29,32 @@ const storageElement = z.object({
 });
 export type StorageElementConfig = z.infer<typeof storageElement> & { readonly path: string };
 
+/** Where an S3 SE keeps its objects (S3BlobStore adds the trailing '/'). */
+function s3PrefixOf(se: z.infer<typeof storageElement>): string {
+  const prefix = se.s3_prefix ?? `${se.id}/`;
+  return prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+/**
+ * Two SEs in one bucket must not see each other's objects: reconcile would take the other's files
+ * for orphans and its multipart uploads for leftovers.
+ */
+function noSharedS3Prefixes(elements: z.infer<typeof storageElement>[], ctx: z.RefinementCtx): void {
+  const s3 = elements.filter((se) => se.backend === 's3');
+  for (const [i, a] of s3.entries()) {
+    for (const b of s3.slice(i + 1)) {
+      if (a.s3_endpoint !== b.s3_endpoint || a.s3_bucket !== b.s3_bucket) continue;
+      const [pa, pb] = [s3PrefixOf(a), s3PrefixOf(b)];
+      if (pa.startsWith(pb) || pb.startsWith(pa)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `storage elements '${a.id}' and '${b.id}' share bucket '${a.s3_bucket}' with overlapping prefixes '${pa}' and '${pb}'`,
+        });
+      }
+    }
+  }
+}
+
 const threshold = z
   .object({
     percent: z.number().min(0).max(100).default(0),
@@ -72,6 +98,7 @@ const schema = z.object({
   storage_elements: z
     .array(storageElement)
     .min(1)
+    .superRefine(noSharedS3Prefixes)
     .default([
       { id: 'edit-1', mode: 'edit', backend: 'local', dc: 'dc1', priority: 100 },
       { id: 'rw-1', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
@@ -83,6 +110,14 @@ const schema = z.object({
     .strict()
     .optional(),
   heartbeat_ms: integer(100, 600_000).default(5_000),
+  /** Scrub read rate per SE; scrubs run every `scrub_interval_s` (0: only when asked). */
+  scrub_rate_bytes_per_s: integer(1024, Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
+  // At most 24 days: the longest delay a Node timer takes.
+  scrub_interval_s: integer(0, 24 * 86_400).default(7 * 86_400),
+  /** Whole reads up to this size are checked against the sidecar checksum before a byte is sent. */
+  verify_on_read_max_bytes: integer(0, 256 * 1024 * 1024).default(1024 * 1024),
+  /** Temp files and incomplete uploads older than this are leftovers reconcile removes. */
+  stale_temp_after_s: integer(1, 30 * 86_400).default(3_600),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   failpoints: z.string().optional(),
   shutdown_timeout_ms: integer(0, 600_000).default(10_000),
@@ -193,6 +228,10 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_SE_ID: 'storage_element_id',
   ARTSTORE_DEFAULT_TTL_DAYS: 'default_ttl_days',
   ARTSTORE_HEARTBEAT_MS: 'heartbeat_ms',
+  ARTSTORE_SCRUB_RATE_BYTES_PER_S: 'scrub_rate_bytes_per_s',
+  ARTSTORE_SCRUB_INTERVAL_S: 'scrub_interval_s',
+  ARTSTORE_VERIFY_ON_READ_MAX_BYTES: 'verify_on_read_max_bytes',
+  ARTSTORE_STALE_TEMP_AFTER_S: 'stale_temp_after_s',
   ARTSTORE_LOG_LEVEL: 'log_level',
   ARTSTORE_FAILPOINTS: 'failpoints',
   ARTSTORE_SHUTDOWN_TIMEOUT_MS: 'shutdown_timeout_ms',

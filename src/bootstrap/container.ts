@@ -12,6 +12,7 @@ import { MemoryEventBus } from '../adapters/memory/memory-event-bus';
 import type { Orm } from '../adapters/persistence/database';
 import { MikroOrmFileCatalog } from '../adapters/persistence/mikro-orm-file-catalog';
 import { MikroOrmFileIndex } from '../adapters/persistence/mikro-orm-file-index';
+import { MikroOrmFixityLog } from '../adapters/persistence/mikro-orm-fixity-log';
 import { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
 import { CachingFileIndex } from '../adapters/cache/caching-file-index';
 import { MikroOrmStorageElementRegistry } from '../adapters/persistence/mikro-orm-registry';
@@ -81,6 +82,9 @@ function coreModule(infra: Infrastructure): ContainerModule {
         [T.orm, T.codec],
       )
       .inSingletonScope();
+    bind(T.fixityLog)
+      .toResolvedValue((orm: Orm) => new MikroOrmFixityLog(orm), [T.orm])
+      .inSingletonScope();
     bind(T.auditLog)
       .toResolvedValue((orm: Orm, clock) => new MikroOrmAuditLog(orm, clock), [T.orm, T.clock])
       .inSingletonScope();
@@ -118,8 +122,8 @@ const ingesterModule = new ContainerModule(({ bind }) => {
 const queryModule = new ContainerModule(({ bind }) => {
   bind(T.readDocuments)
     .toResolvedValue(
-      (catalog, directory, registry) => new ReadDocuments(catalog, directory, registry),
-      [T.catalog, T.directory, T.registryView],
+      (catalog, directory, registry, fixity) => new ReadDocuments(catalog, directory, registry, fixity),
+      [T.catalog, T.directory, T.registryView, T.fixityLog],
     )
     .inSingletonScope();
 });

@@ -12,7 +12,13 @@ import type { Config } from './config';
 import { buildContainer } from './container';
 import { buildIdentity, type Identity } from './identity';
 import { registerRoutes } from './routes';
-import { announce, openStorageElement, thresholdsFrom, type HostedElement } from './storage-elements';
+import {
+  announce,
+  openStorageElement,
+  scheduleScrubs,
+  storageObserver,
+  type HostedElement,
+} from './storage-elements';
 import { TOKENS as T } from './tokens';
 
 export interface RunningArtStore {
@@ -98,9 +104,16 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       codec: container.get(T.codec),
       clock: container.get(T.clock),
       ids: container.get(T.ids),
+      fixity: container.get(T.fixityLog),
+      observer: storageObserver(
+        container.get(T.registry),
+        container.get(T.events),
+        container.get(T.auditTrail),
+        log,
+      ),
     };
     for (const seConfig of config.hosted_storage_elements) {
-      const element: HostedElement = await openStorageElement(seConfig, thresholdsFrom(config), deps);
+      const element: HostedElement = await openStorageElement(seConfig, config, deps);
       resources.add(`storage element ${seConfig.id}`, () => element.close());
       hosted.set(seConfig.id, element.service);
       log.info(
@@ -112,7 +125,13 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
     const checks: ReadinessCheck[] = [
       { name: 'database', check: () => orm.em.fork().getConnection().execute('select 1') },
       ...(redis ? [{ name: 'redis', check: () => redis.publisher.ping() }] : []),
-      ...[...hosted.values()].map((se) => ({ name: `storage_element:${se.id}`, check: () => se.info() })),
+      ...[...hosted.values()].map((se) => ({
+        name: `storage_element:${se.id}`,
+        check: async () => {
+          const { health } = await se.info();
+          if (health.status === 'failing') throw new Error(health.problems.join('; '));
+        },
+      })),
     ];
     const ready = identity;
     const app = createApp(log, metrics, ready, (router) =>
@@ -134,6 +153,16 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
     }, config.heartbeat_ms);
     timer.unref();
     resources.add('heartbeat', async () => clearInterval(timer));
+    if (config.scrub_interval_s > 0) {
+      const scrubs = scheduleScrubs(
+        [...hosted.values()],
+        config.scrub_interval_s * 1000,
+        container.get(T.fixityLog),
+        clock,
+        log,
+      );
+      resources.add('scrub schedule', async () => scrubs.stop());
+    }
     const unsubscribe = await container.get(T.registryView).listen(container.get(T.events));
     resources.add('registry events', unsubscribe);
     resources.add('catalog events', await container.get(T.catalog).listen(container.get(T.events)));

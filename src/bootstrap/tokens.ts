@@ -8,6 +8,7 @@ import type { Clock, IdGenerator } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
 import type { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
 import type { FileIndex } from '../application/ports/file-index';
+import type { FixityLog } from '../application/ports/fixity-log';
 import type { StorageElementDirectory } from '../application/ports/storage-element-client';
 import type { StorageElementRegistry } from '../application/ports/storage-element-registry';
 import type { ReadDocuments } from '../application/query/read-documents';
@@ -35,6 +36,7 @@ export const TOKENS = {
   registryView: token<RegistryView>('registryView'),
   catalog: token<CachingFileCatalog>('catalog'),
   fileIndex: token<FileIndex>('fileIndex'),
+  fixityLog: token<FixityLog>('fixityLog'),
   hostedElements: token<ReadonlyMap<string, StorageElementService>>('hostedElements'),
   directory: token<StorageElementDirectory>('directory'),
   uploadDocument: token<UploadDocument>('uploadDocument'),

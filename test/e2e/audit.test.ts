@@ -90,7 +90,7 @@ describe('audit log (--role all)', () => {
       }),
     ]);
     expect(await entries({ action: 'storage_element.mode_changed' })).toEqual([
-      expect.objectContaining({ target: 'rw-1', details: { mode: 'ro', confirmed: false } }),
+      expect.objectContaining({ target: 'rw-1', details: { mode: 'ro', from: 'rw', confirmed: false } }),
     ]);
     expect((await entries({ action_prefix: 'key.' })).length).toBeGreaterThanOrEqual(1);
     const page = await json<{ items: Entry[]; next_cursor: string }>(

@@ -13,8 +13,13 @@ type Endpoint =
   | 'metadata'
   | 'content'
   | 'search'
+  | 'fixity'
   | 'se list'
   | 'se mode'
+  | 'se info'
+  | 'se reconcile'
+  | 'se scrub start'
+  | 'se scrub status'
   | 'account create'
   | 'account list'
   | 'account get'
@@ -32,8 +37,13 @@ const ENDPOINTS: readonly Endpoint[] = [
   'metadata',
   'content',
   'search',
+  'fixity',
   'se list',
   'se mode',
+  'se info',
+  'se reconcile',
+  'se scrub start',
+  'se scrub status',
   'account create',
   'account list',
   'account get',
@@ -55,7 +65,7 @@ const row = (
   Object.fromEntries(ENDPOINTS.map((e) => [e, exceptions[e] ?? otherwise])) as Record<Endpoint, number>;
 
 const ADMIN_ENDPOINTS: readonly Endpoint[] = ENDPOINTS.filter(
-  (e) => e.startsWith('account') || e.startsWith('keys') || e === 'se list' || e === 'se mode',
+  (e) => e.startsWith('account') || e.startsWith('keys') || (e.startsWith('se ') && e !== 'se internal info'),
 );
 
 /**
@@ -124,8 +134,19 @@ describe('authorization matrix (--role all)', () => {
         return send(`/api/v1/files/${fileId}/content`, token);
       case 'search':
         return send(`/api/v1/search?q=${word}`, token);
+      case 'fixity':
+        return send(`/api/v1/files/${fileId}/fixity`, token);
       case 'se list':
         return send('/api/v1/storage-elements', token);
+      case 'se info':
+        return send(`/api/v1/storage-elements/${SE}/info`, token);
+      case 'se reconcile':
+        // Report only: harmless when permitted.
+        return send(`/api/v1/storage-elements/${SE}/reconcile`, token, { method: 'POST', json: {} });
+      case 'se scrub start':
+        return send(`/api/v1/storage-elements/${SE}/scrub`, token, { method: 'POST', json: {} });
+      case 'se scrub status':
+        return send(`/api/v1/storage-elements/${SE}/scrub`, token);
       case 'se mode':
         // The same mode: a no-op when permitted, so the table can run in any order.
         return send(`/api/v1/storage-elements/${SE}/mode`, token, { method: 'POST', json: { mode: 'rw' } });
@@ -271,7 +292,10 @@ describe('authorization matrix (--role all)', () => {
       'metadata',
       'content',
       'search',
+      'fixity',
       'se list',
+      'se info',
+      'se scrub status',
       'account list',
       'account get',
       'keys list',
@@ -284,9 +308,9 @@ describe('authorization matrix (--role all)', () => {
   it('the admin token narrowed to files:read: reads only', async () => {
     const token = await clientToken(base, await bootstrapCredentials(dataDir), 'files:read');
     const cells = await sweep(token, victim.clientId);
-    const permitted: Endpoint[] = ['metadata', 'content', 'search'];
+    const permitted: Endpoint[] = ['metadata', 'content', 'search', 'fixity'];
     expect(unauthorizedSuccesses(cells, permitted)).toEqual([]);
-    expect(statuses(cells)).toEqual(row(403, { metadata: 200, content: 200, search: 200 }));
+    expect(statuses(cells)).toEqual(row(403, { metadata: 200, content: 200, search: 200, fixity: 200 }));
     expect(await searchIds(token)).toContain(fileId);
     await expectVictimUntouched();
   });
@@ -300,8 +324,9 @@ describe('authorization matrix (--role all)', () => {
     const token = await clientToken(base, limited);
     const cells = await sweep(token, victim.clientId);
     expect(unauthorizedSuccesses(cells, ['search'])).toEqual([]);
-    expect(statuses(cells)).toEqual(row(403, { metadata: 404, content: 404, search: 200 }));
+    expect(statuses(cells)).toEqual(row(403, { metadata: 404, content: 404, search: 200, fixity: 404 }));
     expect(cells.metadata.code).toBe('file_not_found');
+    expect(cells.fixity.code).toBe('file_not_found');
     expect(cells.content.code).toBe('file_not_found');
     expect(cells.upload.code).toBe('forbidden');
     // Indistinguishable from a file that does not exist.
@@ -369,9 +394,11 @@ describe('authorization matrix (--role all)', () => {
 
     const token = await clientToken(base, ordinary);
     const cells = await sweep(token, victim.clientId);
-    const permitted: Endpoint[] = ['upload', 'metadata', 'content', 'search'];
+    const permitted: Endpoint[] = ['upload', 'metadata', 'content', 'search', 'fixity'];
     expect(unauthorizedSuccesses(cells, permitted)).toEqual([]);
-    expect(statuses(cells)).toEqual(row(403, { upload: 201, metadata: 200, content: 200, search: 200 }));
+    expect(statuses(cells)).toEqual(
+      row(403, { upload: 201, metadata: 200, content: 200, search: 200, fixity: 200 }),
+    );
     expect(cells['se internal info'].challenge).toContain('scope="storage:read"');
     await expectVictimUntouched();
   });
@@ -397,6 +424,7 @@ describe('authorization matrix (--role all)', () => {
         'account create': 201,
         'keys rotate': 201,
         'account delete': 204,
+        'se scrub start': 202,
         'se internal info': 403,
       }),
     );

@@ -6,6 +6,7 @@ import { killAll, runCli, startServe, type ArtStoreProcess } from '../support/ar
 import { anonymousFetch, clientToken, type ClientCredentials } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { requireInfrastructure } from '../support/infrastructure';
+import { eventually } from '../support/poll';
 
 afterAll(killAll);
 
@@ -43,19 +44,6 @@ async function searchStatus(url: string, credentials: ClientCredentials): Promis
 async function jwksKids(url: string): Promise<string[]> {
   const response = await anonymousFetch(`${url}/.well-known/jwks.json`);
   return ((await response.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
-}
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 /** One line on stderr, no stack trace. */

@@ -1,26 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { killAll, runCli, startServe, type ArtStoreProcess } from '../support/artstore-process';
 import { anonymousFetch, bootstrapCredentials, clientToken, type ClientCredentials } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { decodeJwt } from '../support/jwt-forgery';
+import { until } from '../support/poll';
 
 afterAll(killAll);
 
 const kidOf = (token: string): string => String(decodeJwt(token).header.kid);
-
-/** Polls `probe` until it returns a value, at most `timeoutMs`; the interval only paces the polling. */
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
 
 interface KeyView {
   kid: string;

@@ -7,6 +7,7 @@ import { anonymousFetch, internalToken } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { download, expectProblem, json, rawUpload } from '../support/http';
 import { startSplit, type SplitDeployment } from '../support/split';
+import { until } from '../support/poll';
 
 afterAll(killAll);
 
@@ -78,17 +79,6 @@ interface AuditEntry {
   target: string | null;
   outcome: string;
   details: Record<string, unknown>;
-}
-
-/** Polls `probe` until it returns a value; fails with `what` after the deadline. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** The ARTSTORE_* environment startSplit gave a process (Linux /proc), to start it again alike. */
@@ -297,10 +287,7 @@ describe('storage-element mode tables of §3.3 over HTTP (split: admin, ingester
       },
     );
 
-    // KNOWN BUG, marked so it turns red once fixed: the ar SE refuses with 409
-    // mode_forbids_operation, but ReadDocuments.open (src/application/query/read-documents.ts)
-    // wraps every refusal but range_not_satisfiable into 503 storage_unavailable.
-    it.failing.each(MODES.filter((m) => !OPERATIONS[m].read))(
+    it.each(MODES.filter((m) => !OPERATIONS[m].read))(
       'refuses content of a file on %s with a 4xx problem (no restore exists yet)',
       async (mode) => {
         const response = await fetch(`${split.query.url}/api/v1/files/${fileOn(mode).fileId}/content`);
@@ -318,7 +305,7 @@ describe('storage-element mode tables of §3.3 over HTTP (split: admin, ingester
         return;
       }
       const kept = held.get(se)!;
-      await expectProblem(await remove(kept), 409, 'mode_forbids_operation');
+      await expectProblem(await remove(kept), 409, 'retention_active');
       expect(await holders(kept.fileId)).toEqual([se]);
       const ended = ending.get(se)!;
       await until('the retention of the ending file to pass', async () =>

@@ -7,6 +7,7 @@ import { killAll, runCli, startServe } from '../support/artstore-process';
 import { createTestDatabase } from '../support/database';
 import { download, json, rawUpload, sha256Hex } from '../support/http';
 import { requireInfrastructure, s3Client } from '../support/infrastructure';
+import { eventually } from '../support/poll';
 
 afterAll(killAll);
 
@@ -72,6 +73,62 @@ describe('a storage element on the S3 backend (--role all)', () => {
       const again = await download(second.url, file.file_id);
       expect(again.response.status).toBe(200);
       expect(again.body.equals(content)).toBe(true);
+
+      // Reconcile and scrub work the same on S3: rot and an orphan object end up under quarantine/.
+      const intact = await json<{ file_id: string }>(
+        await rawUpload(second.url, randomBytes(20_000), {
+          name: 'intact.bin',
+          retention_policy: 'permanent',
+        }),
+      );
+      const blobName = names.find((n) => !n.endsWith('.attr.json'))!;
+      const rotten = Buffer.from(content);
+      rotten[150_000]! ^= 0x01;
+      await client.putObject(bucket, blobName, rotten);
+      await client.putObject(
+        bucket,
+        'se/rw-s3/2026/01/01/stray_0190f1a2-0000-7000-8000-0000000000ff.bin',
+        'x',
+      );
+      const reconciled = await fetch(`${second.url}/api/v1/storage-elements/rw-s3/reconcile`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ repair: true, checksums: true }),
+      });
+      expect(reconciled.status).toBe(200);
+      const report = await json<{ findings: { kind: string; file_id: string | null; action: string }[] }>(
+        reconciled,
+      );
+      expect(report.findings.map((f) => [f.kind, f.file_id, f.action]).sort()).toEqual(
+        [
+          ['checksum_mismatch', file.file_id, 'quarantined'],
+          ['orphan_blob', '0190f1a2-0000-7000-8000-0000000000ff', 'quarantined'],
+        ].sort(),
+      );
+      const quarantined: string[] = [];
+      for await (const item of client.listObjectsV2(bucket, 'se/rw-s3/quarantine/', true) as AsyncIterable<{
+        name: string;
+      }>)
+        quarantined.push(item.name);
+      expect(quarantined).toHaveLength(3);
+      expect((await download(second.url, file.file_id)).response.status).toBe(503);
+      const scrub = await fetch(`${second.url}/api/v1/storage-elements/rw-s3/scrub`, { method: 'POST' });
+      expect(scrub.status).toBe(202);
+      const status = await eventually(
+        async () =>
+          json<{ state: string; files_checked: number; failure_count: number }>(
+            await fetch(`${second.url}/api/v1/storage-elements/rw-s3/scrub`),
+          ),
+        (s) => s.state !== 'running',
+      );
+      expect(status).toMatchObject({ state: 'finished', files_checked: 1, failure_count: 0 });
+      const history = await json<{ items: { result: string; trigger: string }[] }>(
+        await fetch(`${second.url}/api/v1/files/${intact.file_id}/fixity`),
+      );
+      expect(history.items.map((c) => [c.result, c.trigger]).sort()).toEqual([
+        ['ok', 'reconcile'],
+        ['ok', 'scrub'],
+      ]);
       expect(await second.stop()).toBe(0);
     } finally {
       const leftovers: string[] = [];

@@ -24,7 +24,12 @@ export interface SplitDeployment {
 export async function startSplit(options: {
   readonly databaseUrl: string;
   readonly dataDir: string;
-  readonly storageElements: readonly { readonly id: string; readonly mode: string }[];
+  readonly storageElements: readonly {
+    readonly id: string;
+    readonly mode: string;
+    /** More environment for this storage process (capacity, scrub settings, ...). */
+    readonly env?: Record<string, string>;
+  }[];
   readonly adminEnv?: Record<string, string>;
 }): Promise<SplitDeployment> {
   const { dataDir } = options;
@@ -49,11 +54,12 @@ export async function startSplit(options: {
   const [ingesterAccount, queryAccount] = await Promise.all([roleAccount('ingester'), roleAccount('query')]);
   const verifying = { ...shared, ARTSTORE_ISSUER_URL: admin.url };
   const storage = await Promise.all(
-    options.storageElements.map(({ id, mode }) =>
+    options.storageElements.map(({ id, mode, env }) =>
       startServe(['--role', 'storage', '--data-dir', join(dataDir, id)], {
         ...verifying,
         ARTSTORE_SE_ID: id,
         ARTSTORE_SE_MODE: mode,
+        ...env,
       }),
     ),
   );

@@ -11,16 +11,27 @@ import type {
   ContentExpectations,
   OpenedContent,
   RebuildReport,
+  ReconcileOptions,
+  ReconcileReport,
+  ScrubStatus,
   StorageElementClient,
   StorageElementInfo,
 } from '../../application/ports/storage-element-client';
 import type { DocumentAttributes, DocumentDraft } from '../../domain/document/document';
 import { DOMAIN_ERROR_CODES, DomainError, type DomainErrorCode } from '../../domain/errors';
 import type { StorageMode } from '../../domain/storage-mode/storage-mode';
-import { encodeDraft, INTERNAL_PREFIX, infoSchema } from '../http/internal-wire';
+import {
+  encodeDraft,
+  INTERNAL_PREFIX,
+  infoSchema,
+  reconcileSchema,
+  scrubSchema,
+} from '../http/internal-wire';
 import type { JsonSidecarCodec } from '../sidecar/json-sidecar-codec';
 
 const JSON_TIMEOUT_MS = 30_000;
+/** Reconcile answers when it has walked the whole SE (with checksums: re-read every byte). */
+const RECONCILE_TIMEOUT_MS = 6 * 60 * 60 * 1000;
 const STREAM_IDLE_MS = 60_000;
 
 interface Problem {
@@ -88,6 +99,7 @@ export class HttpStorageElementClient implements StorageElementClient {
     method: string,
     path: string,
     body?: unknown,
+    timeoutMs = JSON_TIMEOUT_MS,
   ): Promise<{ status: number; body: Buffer }> {
     const url = await this.url(path);
     const auth = await this.authorization();
@@ -99,9 +111,9 @@ export class HttpStorageElementClient implements StorageElementClient {
         headers: payload
           ? { ...auth, 'content-type': 'application/json', 'content-length': payload.length }
           : auth,
-        timeout: JSON_TIMEOUT_MS,
+        timeout: timeoutMs,
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${JSON_TIMEOUT_MS} ms`)));
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', (error) => reject(unreachable(this.id, error)));
       req.on('response', (res) => {
         readBody(res).then(
@@ -113,8 +125,8 @@ export class HttpStorageElementClient implements StorageElementClient {
     });
   }
 
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.call(method, path, body);
+  private async json<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+    const res = await this.call(method, path, body, timeoutMs);
     const parsed = res.body.length > 0 ? (JSON.parse(res.body.toString('utf8')) as unknown) : null;
     if (res.status >= 400) throw errorFrom(res.status, (parsed ?? {}) as Problem, this.id);
     return parsed as T;
@@ -223,5 +235,21 @@ export class HttpStorageElementClient implements StorageElementClient {
 
   async changeMode(to: StorageMode, confirmed: boolean): Promise<StorageElementInfo> {
     return infoSchema.parse(await this.json<unknown>('PUT', '/mode', { mode: to, confirm: confirmed }));
+  }
+
+  async reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
+    return reconcileSchema.parse(
+      await this.json<unknown>('POST', '/reconcile', options, RECONCILE_TIMEOUT_MS),
+    );
+  }
+
+  async startScrub(options: { rateBytesPerSecond: number | null }): Promise<ScrubStatus> {
+    return scrubSchema.parse(
+      await this.json<unknown>('POST', '/scrub', { rate_bytes_per_second: options.rateBytesPerSecond }),
+    );
+  }
+
+  async scrubStatus(): Promise<ScrubStatus> {
+    return scrubSchema.parse(await this.json<unknown>('GET', '/scrub'));
   }
 }

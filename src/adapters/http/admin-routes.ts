@@ -5,7 +5,14 @@ import type { RebuildCatalog } from '../../application/admin/rebuild-catalog';
 import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
 import type { RequestState } from './context';
 import { jsonBody, parseBody } from './validation';
-import { rebuildReportView, storageElementInfoView, storageElementView } from './views';
+import { reconcileRequest, scrubRequest } from './storage-routes';
+import {
+  rebuildReportView,
+  reconcileReportView,
+  scrubStatusView,
+  storageElementInfoView,
+  storageElementView,
+} from './views';
 
 const modeChange = z.strictObject({ mode: z.enum(STORAGE_MODES), confirm: z.boolean().default(false) });
 
@@ -41,6 +48,33 @@ export function registerAdminRoutes(
       body.confirm,
     );
     ctx.body = storageElementInfoView(info);
+  });
+  router.get('/api/v1/storage-elements/:id/info', async (ctx) => {
+    ctx.body = storageElementInfoView(
+      await manage.info((ctx.state as RequestState).principal, String(ctx.params.id)),
+    );
+  });
+  router.post('/api/v1/storage-elements/:id/reconcile', jsonBody, async (ctx) => {
+    const body = parseBody(ctx, reconcileRequest);
+    ctx.body = reconcileReportView(
+      await manage.reconcile((ctx.state as RequestState).principal, String(ctx.params.id), body),
+    );
+  });
+  router.post('/api/v1/storage-elements/:id/scrub', jsonBody, async (ctx) => {
+    const body = parseBody(ctx, scrubRequest);
+    ctx.status = 202;
+    ctx.body = scrubStatusView(
+      await manage.startScrub(
+        (ctx.state as RequestState).principal,
+        String(ctx.params.id),
+        body.rate_bytes_per_second,
+      ),
+    );
+  });
+  router.get('/api/v1/storage-elements/:id/scrub', async (ctx) => {
+    ctx.body = scrubStatusView(
+      await manage.scrubStatus((ctx.state as RequestState).principal, String(ctx.params.id)),
+    );
   });
   router.post('/api/v1/storage-elements/:id/rebuild', async (ctx) => {
     ctx.body = rebuildReportView(

@@ -1,7 +1,14 @@
 import { CAPACITY_LEVELS } from '../../domain/storage-element/capacity-level';
 import { z } from 'zod';
 import type { DocumentDraft } from '../../domain/document/document';
-import type { StorageElementInfo } from '../../application/ports/storage-element-client';
+import {
+  HEALTH_STATUSES,
+  RECONCILE_FINDINGS,
+  SCRUB_STATES,
+  type ReconcileReport,
+  type ScrubStatus,
+  type StorageElementInfo,
+} from '../../application/ports/storage-element-client';
 import { BLOB_BACKENDS } from '../../domain/storage-element/storage-element';
 import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
 
@@ -68,6 +75,70 @@ export function decodeDraft(line: string): DocumentDraft {
   };
 }
 
+const dateOrNull = isoDate.nullable();
+
+export const scrubSchema = z
+  .object({
+    state: z.enum(SCRUB_STATES),
+    started_at: dateOrNull,
+    finished_at: dateOrNull,
+    rate_bytes_per_second: z.number().nullable(),
+    files_total: z.number(),
+    files_checked: z.number(),
+    bytes_checked: z.number(),
+    failure_count: z.number(),
+    failures: z.array(z.object({ file_id: z.string(), problem: z.string() })),
+    error: z.string().nullable(),
+  })
+  .transform((s): ScrubStatus => ({
+    state: s.state,
+    startedAt: s.started_at,
+    finishedAt: s.finished_at,
+    rateBytesPerSecond: s.rate_bytes_per_second,
+    filesTotal: s.files_total,
+    filesChecked: s.files_checked,
+    bytesChecked: s.bytes_checked,
+    failureCount: s.failure_count,
+    failures: s.failures.map((f) => ({ fileId: f.file_id, problem: f.problem })),
+    error: s.error,
+  }));
+
+export const reconcileSchema = z
+  .object({
+    repair: z.boolean(),
+    checksums: z.boolean(),
+    started_at: isoDate,
+    finished_at: isoDate,
+    scanned: z.object({ objects: z.number(), sidecars: z.number(), rows: z.number() }),
+    counts: z.record(z.enum(RECONCILE_FINDINGS), z.number()),
+    findings: z.array(
+      z.object({
+        kind: z.enum(RECONCILE_FINDINGS),
+        key: z.string().nullable(),
+        file_id: z.string().nullable(),
+        detail: z.string(),
+        action: z.enum(['repaired', 'quarantined', 'removed', 'reported']),
+      }),
+    ),
+    truncated: z.boolean(),
+  })
+  .transform((r): ReconcileReport => ({
+    repair: r.repair,
+    checksums: r.checksums,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    scanned: r.scanned,
+    counts: r.counts,
+    findings: r.findings.map((f) => ({
+      kind: f.kind,
+      key: f.key,
+      fileId: f.file_id,
+      detail: f.detail,
+      action: f.action,
+    })),
+    truncated: r.truncated,
+  }));
+
 export const infoSchema = z
   .object({
     id: z.string(),
@@ -80,6 +151,8 @@ export const infoSchema = z
     capacity_level: z.enum(CAPACITY_LEVELS),
     file_count: z.number(),
     wal_pending: z.number(),
+    health: z.object({ status: z.enum(HEALTH_STATUSES), problems: z.array(z.string()) }),
+    scrub: scrubSchema,
     version: z.string(),
   })
   .transform((i): StorageElementInfo => ({
@@ -92,5 +165,7 @@ export const infoSchema = z
     capacityLevel: i.capacity_level,
     fileCount: i.file_count,
     walPending: i.wal_pending,
+    health: i.health,
+    scrub: i.scrub,
     version: i.version,
   }));

@@ -10,7 +10,7 @@ import type { DocumentAttributes } from '../../domain/document/document';
 import type { RequestState } from './context';
 import { reprDigest } from './digests';
 import { parseQuery } from './validation';
-import { documentView } from './views';
+import { documentView, fixityCheckView } from './views';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu;
 
@@ -104,6 +104,7 @@ async function content(ctx: Context, reads: ReadDocuments): Promise<void> {
   ctx.length = length;
 }
 
+const fixityQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 const searchQuery = z.strictObject({
   q: z.string().trim().min(1, 'must not be empty').max(256),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -116,6 +117,15 @@ export function registerReadRoutes(router: Router, reads: ReadDocuments): void {
     ctx.body = documentView(entry.file);
   });
   router.get('/api/v1/files/:id/content', (ctx) => content(ctx, reads));
+  router.get('/api/v1/files/:id/fixity', async (ctx) => {
+    const query = parseQuery(ctx, fixityQuery);
+    const checks = await reads.fixityHistory(
+      (ctx.state as RequestState).principal,
+      fileIdParam(ctx),
+      query.limit,
+    );
+    ctx.body = { items: checks.map(fixityCheckView) };
+  });
   router.get('/api/v1/search', async (ctx) => {
     const query = parseQuery(ctx, searchQuery);
     const page = await reads.search((ctx.state as RequestState).principal, {

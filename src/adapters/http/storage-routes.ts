@@ -12,7 +12,7 @@ import { decodeDraft, INTERNAL_PREFIX, MAX_DRAFT_BYTES } from './internal-wire';
 import { readFirstLine } from './line-prefix';
 import { fileIdParam } from './read-routes';
 import { jsonBody, parseBody, parseQuery } from './validation';
-import { rebuildReportView, storageElementInfoView } from './views';
+import { rebuildReportView, reconcileReportView, scrubStatusView, storageElementInfoView } from './views';
 
 const hexDigest = (length: number) =>
   z
@@ -29,6 +29,13 @@ const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 const modeChange = z.strictObject({ mode: z.enum(STORAGE_MODES), confirm: z.boolean().default(false) });
+export const reconcileRequest = z.strictObject({
+  repair: z.boolean().default(false),
+  checksums: z.boolean().default(false),
+});
+export const scrubRequest = z.strictObject({
+  rate_bytes_per_second: z.number().int().min(1024).nullable().default(null),
+});
 
 /** `bytes=a-b` exactly: the internal API serves one concrete range the caller already resolved. */
 function internalRange(header: string): { start: number; end: number } | undefined {
@@ -141,6 +148,21 @@ export function registerStorageRoutes(
 
   router.post(`${base}/rebuild`, async (ctx) => {
     ctx.body = rebuildReportView(await se(ctx).rebuild());
+  });
+
+  router.post(`${base}/reconcile`, jsonBody, async (ctx) => {
+    const body = parseBody(ctx, reconcileRequest);
+    ctx.body = reconcileReportView(await se(ctx).reconcile(body));
+  });
+
+  router.post(`${base}/scrub`, jsonBody, async (ctx) => {
+    const body = parseBody(ctx, scrubRequest);
+    ctx.status = 202;
+    ctx.body = scrubStatusView(await se(ctx).startScrub({ rateBytesPerSecond: body.rate_bytes_per_second }));
+  });
+
+  router.get(`${base}/scrub`, async (ctx) => {
+    ctx.body = scrubStatusView(await se(ctx).scrubStatus());
   });
 
   router.put(`${base}/mode`, jsonBody, async (ctx) => {

@@ -1,6 +1,13 @@
 import type { DocumentAttributes } from '../../domain/document/document';
 import type { StorageElementDescriptor } from '../../domain/storage-element/storage-element';
-import type { RebuildReport, StorageElementInfo } from '../../application/ports/storage-element-client';
+import type { FixityCheck } from '../../application/ports/fixity-log';
+import { scrubProgress } from '../../application/storage/scrub';
+import type {
+  RebuildReport,
+  ReconcileReport,
+  ScrubStatus,
+  StorageElementInfo,
+} from '../../application/ports/storage-element-client';
 
 /** The public view of a document: an allow-list, snake_case, no storage internals (§5). */
 export function documentView(file: DocumentAttributes): Record<string, unknown> {
@@ -53,7 +60,56 @@ export function storageElementInfoView(info: StorageElementInfo): Record<string,
     capacity_level: info.capacityLevel,
     file_count: info.fileCount,
     wal_pending: info.walPending,
+    health: { status: info.health.status, problems: info.health.problems },
+    scrub: scrubStatusView(info.scrub),
     version: info.version,
+  };
+}
+
+const isoOrNull = (date: Date | null): string | null => date?.toISOString() ?? null;
+
+export function scrubStatusView(scrub: ScrubStatus): Record<string, unknown> {
+  return {
+    state: scrub.state,
+    started_at: isoOrNull(scrub.startedAt),
+    finished_at: isoOrNull(scrub.finishedAt),
+    rate_bytes_per_second: scrub.rateBytesPerSecond,
+    files_total: scrub.filesTotal,
+    files_checked: scrub.filesChecked,
+    bytes_checked: scrub.bytesChecked,
+    progress: scrubProgress(scrub),
+    failure_count: scrub.failureCount,
+    failures: scrub.failures.map((f) => ({ file_id: f.fileId, problem: f.problem })),
+    error: scrub.error,
+  };
+}
+
+export function reconcileReportView(report: ReconcileReport): Record<string, unknown> {
+  return {
+    repair: report.repair,
+    checksums: report.checksums,
+    started_at: report.startedAt.toISOString(),
+    finished_at: report.finishedAt.toISOString(),
+    scanned: report.scanned,
+    counts: report.counts,
+    findings: report.findings.map((f) => ({
+      kind: f.kind,
+      key: f.key,
+      file_id: f.fileId,
+      detail: f.detail,
+      action: f.action,
+    })),
+    truncated: report.truncated,
+  };
+}
+
+export function fixityCheckView(check: FixityCheck): Record<string, unknown> {
+  return {
+    storage_element: check.seId,
+    checked_at: check.checkedAt.toISOString(),
+    result: check.ok ? 'ok' : 'failed',
+    detail: check.detail,
+    trigger: check.trigger,
   };
 }
 

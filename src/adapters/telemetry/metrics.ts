@@ -53,6 +53,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly seScrubProgress = new Gauge({
+    name: 'artstore_se_scrub_progress_ratio',
+    help: 'Share of files the current or last scrub of a storage element has checked (0 to 1)',
+    labelNames: ['se'] as const,
+    registers: [this.registry],
+  });
+  readonly seScrubDamaged = new Gauge({
+    name: 'artstore_se_scrub_damaged_files',
+    help: 'Damaged files the current or last scrub of a storage element found (and quarantined)',
+    labelNames: ['se'] as const,
+    registers: [this.registry],
+  });
+  readonly seScrubState = new Gauge({
+    name: 'artstore_se_scrub_state',
+    help: 'Scrub state of a storage element: 1 for its current state (idle, running, finished, failed)',
+    labelNames: ['se', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly seHealth = new Gauge({
+    name: 'artstore_se_health',
+    help: 'Health of a storage element: 1 for its current status (ok, degraded, failing)',
+    labelNames: ['se', 'status'] as const,
+    registers: [this.registry],
+  });
+
   constructor(labels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(labels);
     collectDefaultMetrics({ register: this.registry });

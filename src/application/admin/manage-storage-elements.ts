@@ -6,6 +6,9 @@ import { ApplicationError } from '../errors';
 import type { EventBus } from '../ports/event-bus';
 import type {
   RebuildReport,
+  ReconcileOptions,
+  ReconcileReport,
+  ScrubStatus,
   StorageElementDirectory,
   StorageElementInfo,
 } from '../ports/storage-element-client';
@@ -41,15 +44,26 @@ export class ManageStorageElements {
     confirmed: boolean,
   ): Promise<StorageElementInfo> {
     requireScope(principal, 'admin:write');
-    await this.known(seId);
+    const before = await this.known(seId);
     // The SE holds its mode durably and checks the move itself (a registry row may lag behind it).
-    const info = await this.directory.client(seId).changeMode(to, confirmed);
+    const info = await this.directory
+      .client(seId)
+      .changeMode(to, confirmed)
+      .catch((error: unknown) =>
+        this.audit.refused(principal, 'storage_element.mode_changed', error, {
+          target: seId,
+          details: { mode: to, from: before.mode, confirmed },
+        }),
+      );
     await this.registry.recordMode(seId, info.mode);
     await this.events.publish('storage_element.changed', { seId });
-    await this.audit.record(principal, 'storage_element.mode_changed', 'success', {
-      target: seId,
-      details: { mode: info.mode, confirmed },
-    });
+    // A same-mode request changes nothing; the registry row may lag an SE's own switch, and then it is news.
+    if (before.mode !== info.mode) {
+      await this.audit.record(principal, 'storage_element.mode_changed', 'success', {
+        target: seId,
+        details: { mode: info.mode, from: before.mode, confirmed },
+      });
+    }
     return info;
   }
 
@@ -57,6 +71,45 @@ export class ManageStorageElements {
     requireScope(principal, 'admin:write');
     await this.known(seId);
     return this.directory.client(seId).rebuild();
+  }
+
+  /** The SE's own live view: mode, capacity, counts, health, scrub progress, version. */
+  async info(principal: Principal, seId: string): Promise<StorageElementInfo> {
+    requireScope(principal, 'admin:read');
+    await this.known(seId);
+    return this.directory.client(seId).info();
+  }
+
+  async reconcile(principal: Principal, seId: string, options: ReconcileOptions): Promise<ReconcileReport> {
+    requireScope(principal, 'admin:write');
+    await this.known(seId);
+    const report = await this.directory.client(seId).reconcile(options);
+    await this.audit.record(principal, 'storage_element.reconciled', 'success', {
+      target: seId,
+      details: { repair: options.repair, checksums: options.checksums, counts: { ...report.counts } },
+    });
+    return report;
+  }
+
+  async startScrub(
+    principal: Principal,
+    seId: string,
+    rateBytesPerSecond: number | null,
+  ): Promise<ScrubStatus> {
+    requireScope(principal, 'admin:write');
+    await this.known(seId);
+    const status = await this.directory.client(seId).startScrub({ rateBytesPerSecond });
+    await this.audit.record(principal, 'storage_element.scrub_started', 'success', {
+      target: seId,
+      details: { rate_bytes_per_second: status.rateBytesPerSecond },
+    });
+    return status;
+  }
+
+  async scrubStatus(principal: Principal, seId: string): Promise<ScrubStatus> {
+    requireScope(principal, 'admin:read');
+    await this.known(seId);
+    return this.directory.client(seId).scrubStatus();
   }
 
   private async known(seId: string): Promise<StorageElementDescriptor> {

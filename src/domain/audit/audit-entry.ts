@@ -18,6 +18,9 @@ export const AUDIT_ACTIONS = [
   'user.changed',
   'user.locked',
   'storage_element.mode_changed',
+  'storage_element.reconciled',
+  'storage_element.scrub_started',
+  'file.quarantined',
   'file.deleted',
   'retention.changed',
 ] as const;

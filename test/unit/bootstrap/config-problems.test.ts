@@ -96,6 +96,28 @@ describe('loadConfig problems', () => {
     expect(problems).toEqual(["storage_elements: duplicate storage element id 'a-1'"]);
   });
 
+  it('refuses two S3 SEs whose prefixes in one bucket overlap, and takes distinct ones', () => {
+    const s3 = {
+      backend: 's3',
+      s3_endpoint: 'http://s3:9000',
+      s3_bucket: 'docs',
+      s3_access_key: 'k',
+      s3_secret_key: 's',
+    };
+    const sources = (prefixes: (string | undefined)[]): ConfigSources => ({
+      env: { ARTSTORE_CONFIG_FILE: '/c.json' },
+      readFile: () =>
+        JSON.stringify({
+          storage_elements: prefixes.map((s3_prefix, i) => ({ id: `s3-${i}`, mode: 'rw', ...s3, s3_prefix })),
+        }),
+    });
+    expect(problemsOf(sources(['se/', 'se/a']))).toEqual([
+      "storage_elements: storage elements 's3-0' and 's3-1' share bucket 'docs' with overlapping prefixes 'se/' and 'se/a/'",
+    ]);
+    expect(problemsOf(sources(['', undefined]))).toHaveLength(1);
+    expect(() => loadConfig(sources(['a', 'ab', undefined]))).not.toThrow();
+  });
+
   it('refuses an SE defined by ARTSTORE_SE_* that duplicates one from the file', () => {
     const problems = problemsOf({
       env: { ARTSTORE_CONFIG_FILE: '/c.json', ARTSTORE_SE_ID: 'rw-1', ARTSTORE_SE_MODE: 'rw' },
