@@ -229,8 +229,65 @@ describe('storage integrity in split mode', () => {
     );
   });
 
+  it('rw → ro waits for an upload in flight over HTTP, which completes first', async () => {
+    let push!: (chunk: Uint8Array | null) => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (chunk) => (chunk === null ? controller.close() : controller.enqueue(chunk));
+      },
+    });
+    const content = randomBytes(200_000);
+    const events: string[] = [];
+    const uploading = fetch(
+      `${split.ingester.url}/api/v1/files?${new URLSearchParams({ name: 'in-flight.bin', retention_policy: 'permanent' }).toString()}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body,
+        duplex: 'half',
+      } as RequestInit,
+    ).then((response) => {
+      events.push('upload answered');
+      return response;
+    });
+    push(content.subarray(0, 100_000));
+    // The SE has begun the write once its WAL holds the intent.
+    const info = async () =>
+      json<{ wal_pending: number; mode: string; pending_mode: string | null }>(
+        await fetch(`${split.admin.url}/api/v1/storage-elements/rw-1/info`),
+      );
+    expect((await eventually(info, (i) => i.wal_pending > 0)).wal_pending).toBeGreaterThan(0);
+    const changing = fetch(`${split.admin.url}/api/v1/storage-elements/rw-1/mode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'ro' }),
+    }).then((response) => {
+      events.push('mode answered');
+      return response;
+    });
+    // The change is waiting on the drain, still rw, while the upload holds it up.
+    expect(await eventually(info, (i) => i.pending_mode === 'ro')).toMatchObject({
+      mode: 'rw',
+      pending_mode: 'ro',
+    });
+    expect(events).toEqual([]);
+    push(content.subarray(100_000));
+    push(null);
+    const [uploaded, changed] = await Promise.all([uploading, changing]);
+    expect(uploaded.status).toBe(201);
+    expect(changed.status).toBe(200);
+    expect(events).toEqual(['upload answered', 'mode answered']);
+    const file = await json<{ file_id: string; sha256: string }>(uploaded);
+    expect(file.sha256).toBe(sha256Hex(content));
+    expect((await info()).mode).toBe('ro');
+    const back = Buffer.from(
+      await (await fetch(`${split.query.url}/api/v1/files/${file.file_id}/content`)).arrayBuffer(),
+    );
+    expect(back.equals(content)).toBe(true);
+  });
+
   it('audits the switch of a full rw SE to ro, and the registry shows it within seconds', async () => {
-    // rw-1 is preferred (priority 100); make it read-only so uploads land on rw-small.
+    // rw-1 is preferred (priority 100) and read-only since the test above: uploads land on rw-small.
     const toRo = await fetch(`${split.admin.url}/api/v1/storage-elements/rw-1/mode`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

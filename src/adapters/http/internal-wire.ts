@@ -143,6 +143,7 @@ export const infoSchema = z
   .object({
     id: z.string(),
     mode: z.enum(STORAGE_MODES),
+    pending_mode: z.enum(STORAGE_MODES).nullable(),
     backend: z.enum(BLOB_BACKENDS),
     dc: z.string(),
     priority: z.number(),
@@ -158,6 +159,7 @@ export const infoSchema = z
   .transform((i): StorageElementInfo => ({
     id: i.id,
     mode: i.mode,
+    pendingMode: i.pending_mode,
     backend: i.backend,
     dc: i.dc,
     priority: i.priority,

@@ -52,6 +52,7 @@ export function storageElementInfoView(info: StorageElementInfo): Record<string,
   return {
     id: info.id,
     mode: info.mode,
+    pending_mode: info.pendingMode,
     backend: info.backend,
     dc: info.dc,
     priority: info.priority,

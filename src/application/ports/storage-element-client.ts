@@ -86,6 +86,8 @@ export interface ReconcileReport {
 export interface StorageElementInfo {
   readonly id: string;
   readonly mode: StorageMode;
+  /** While a gated transition waits (draining writes, scrubbing): the mode it moves to. */
+  readonly pendingMode: StorageMode | null;
   readonly backend: BlobBackend;
   readonly dc: string;
   readonly priority: number;

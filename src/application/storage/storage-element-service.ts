@@ -102,6 +102,8 @@ export class StorageElementService implements StorageElementClient {
   private reservedBytes = 0;
   private readonly writes = new Set<Promise<unknown>>();
   private draining = false;
+  /** The mode a gated transition is moving to while its gates run, else null. */
+  private pendingMode: StorageMode | null = null;
   /** One map per running scan (rebuild, reconcile): files written or deleted while it runs. */
   private readonly watchers = new Set<Map<string, 'put' | 'delete'>>();
   private rebuilding = false;
@@ -531,6 +533,7 @@ export class StorageElementService implements StorageElementClient {
     return {
       id: this.id,
       mode: this.mode,
+      pendingMode: this.pendingMode,
       backend: this.settings.backend,
       dc: this.settings.dc,
       priority: this.settings.priority,
@@ -660,10 +663,17 @@ export class StorageElementService implements StorageElementClient {
   async changeMode(to: StorageMode, confirmed: boolean): Promise<StorageElementInfo> {
     const plan = planTransition(this.mode, to, confirmed);
     if (!plan.noop) {
-      if (plan.gates.includes('drain_writes')) await this.drainWrites();
-      if (plan.gates.includes('passing_scrub')) await this.requirePassingScrub();
-      await this.deps.state.save({ mode: to });
-      this.mode = to;
+      if (this.pendingMode !== null)
+        throw new ApplicationError('conflict', `'${this.id}' is already changing to '${this.pendingMode}'`);
+      this.pendingMode = to;
+      try {
+        if (plan.gates.includes('drain_writes')) await this.drainWrites();
+        if (plan.gates.includes('passing_scrub')) await this.requirePassingScrub();
+        await this.deps.state.save({ mode: to });
+        this.mode = to;
+      } finally {
+        this.pendingMode = null;
+      }
     }
     return this.info();
   }
