@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { failpoint } from '../system/failpoints';
 
 async function fsyncPath(path: string): Promise<void> {
+  failpoint('fs.dir_fsync');
   const handle = await open(path, 'r');
   try {
     await handle.sync();
@@ -155,26 +157,25 @@ async function writeFully(handle: FileHandle, buffers: Buffer[]): Promise<void> 
 
 /**
  * Streams `source` into the file with one writev per ~1 MiB, the next batch filling while the
- * previous one is written; a failed batch (a full disk) ends the stream at the next chunk, not
- * a batch later. (A FileHandle write stream with autoClose: false keeps the handle referenced
- * and its close() never resolves, so the stream API does not fit fsync-then-close.)
+ * previous one is written. A failed write (a full disk) destroys `source` at once, so the upload
+ * ends then, not whenever its next chunk arrives. (A FileHandle write stream with autoClose: false
+ * keeps the handle referenced and its close() never resolves, so the stream API does not fit
+ * fsync-then-close.)
  */
-export async function writeStream(handle: FileHandle, source: AsyncIterable<Buffer>): Promise<number> {
+export async function writeStream(handle: FileHandle, source: Readable): Promise<number> {
   let size = 0;
   let batch: Buffer[] = [];
   let batchBytes = 0;
   let writing: Promise<void> = Promise.resolve();
-  const failure: { error?: unknown } = {};
   try {
-    for await (const chunk of source) {
-      if ('error' in failure) throw failure.error;
+    for await (const chunk of source as AsyncIterable<Buffer>) {
       batch.push(chunk);
       batchBytes += chunk.length;
       size += chunk.length;
       if (batchBytes >= BATCH_BYTES) {
         await writing;
         writing = writeFully(handle, batch);
-        writing.catch((error: unknown) => (failure.error = error));
+        writing.catch((error: unknown) => source.destroy(error as Error));
         batch = [];
         batchBytes = 0;
       }

@@ -1,30 +1,44 @@
 /**
  * Named failpoints for crash and fault tests (etcd's gofail, SQLite's crash tests). Configured
  * once at start from ARTSTORE_FAILPOINTS, e.g. `fs.after_rename=kill@2,wal.after_fsync=error`:
- * `kill` ends the process with SIGKILL, `error` throws an EIO-like error; `@N` fires on the Nth
- * hit only. With nothing configured a failpoint is one null check.
+ * `kill` ends the process with SIGKILL, `error` throws an EIO-like error, `enospc` an ENOSPC one
+ * (a full disk); `@N` fires on the Nth hit only, `@N+` on every hit from the Nth on, no `@` on
+ * every hit. With nothing configured a failpoint is one null check.
  */
-type Action = 'kill' | 'error';
+type Action = 'kill' | 'error' | 'enospc';
 interface Rule {
   readonly action: Action;
-  readonly onHit: number | null;
+  readonly fromHit: number;
+  /** Fires on hit `fromHit` alone, or on every hit from it on. */
+  readonly repeats: boolean;
   hits: number;
 }
+
+const ERRORS: Readonly<Record<Exclude<Action, 'kill'>, { code: string; message: string }>> = {
+  error: { code: 'EIO', message: 'an I/O error' },
+  enospc: { code: 'ENOSPC', message: 'no space left on device' },
+};
 
 let rules: Map<string, Rule> | null = null;
 
 export function configureFailpoints(spec: string | undefined): void {
   rules = null;
   if (!spec) return;
-  rules = new Map();
+  const parsed = new Map<string, Rule>();
   for (const part of spec
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    const match = /^([a-z0-9_.]+)=(kill|error)(?:@(\d+))?$/u.exec(part);
-    if (!match) throw new Error(`invalid failpoint '${part}': expected name=kill|error[@N]`);
-    rules.set(match[1]!, { action: match[2] as Action, onHit: match[3] ? Number(match[3]) : null, hits: 0 });
+    const match = /^([a-z0-9_.]+)=(kill|error|enospc)(?:@([1-9]\d*)(\+)?)?$/u.exec(part);
+    if (!match) throw new Error(`invalid failpoint '${part}': expected name=kill|error|enospc[@N[+]]`);
+    parsed.set(match[1]!, {
+      action: match[2] as Action,
+      fromHit: match[3] ? Number(match[3]) : 1,
+      repeats: match[3] === undefined || match[4] === '+',
+      hits: 0,
+    });
   }
+  rules = parsed;
 }
 
 export function failpoint(name: string): void {
@@ -32,9 +46,13 @@ export function failpoint(name: string): void {
   const rule = rules.get(name);
   if (!rule) return;
   rule.hits += 1;
-  if (rule.onHit !== null && rule.hits !== rule.onHit) return;
-  if (rule.action === 'kill') process.kill(process.pid, 'SIGKILL');
-  const error = new Error(`failpoint ${name} injected an I/O error`) as NodeJS.ErrnoException;
-  error.code = 'EIO';
+  if (rule.hits < rule.fromHit || (!rule.repeats && rule.hits !== rule.fromHit)) return;
+  if (rule.action === 'kill') {
+    process.kill(process.pid, 'SIGKILL');
+    return;
+  }
+  const { code, message } = ERRORS[rule.action];
+  const error = new Error(`failpoint ${name} injected ${message}`) as NodeJS.ErrnoException;
+  error.code = code;
   throw error;
 }

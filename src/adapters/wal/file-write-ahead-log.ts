@@ -17,6 +17,8 @@ type Record =
 interface Pending {
   readonly line: string;
   readonly durable: boolean;
+  /** Runs once the record is written, before anything else reads the open set. */
+  readonly written: (() => void) | null;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -27,7 +29,10 @@ const ROTATE_BYTES = 16 * 1024 * 1024;
 /**
  * The WAL as JSON lines in numbered segments on the SE's local disk. Appends are group-committed:
  * records queued while a write + fdatasync runs go out together in the next one. A torn last line
- * (crash mid-append) is ignored on open; new records always go to a fresh segment.
+ * (crash mid-append) is ignored on open; new records always go to a fresh segment. A failed write
+ * or fdatasync (a full disk, an I/O error) fails every record of its batch and cuts the segment
+ * back to where the batch began, so no torn or unacknowledged record stays for later records to
+ * be appended to.
  */
 export class FileWriteAheadLog implements WriteAheadLog {
   private readonly open = new Map<string, WalIntent>();
@@ -37,6 +42,8 @@ export class FileWriteAheadLog implements WriteAheadLog {
   private handle: FileHandle | null = null;
   private segment = 0;
   private segmentBytes = 0;
+  /** Set when a failed batch could not be cut off: the segment's end is unknown, nothing more is appended. */
+  private broken: Error | null = null;
   private readonly dirs = new DirectorySync();
 
   private constructor(private readonly dir: string) {}
@@ -95,31 +102,37 @@ export class FileWriteAheadLog implements WriteAheadLog {
     }
   }
 
-  begin(intent: WalIntent): Promise<void> {
+  /** Open from now on, so a rotation meanwhile carries it; a begin that failed never opened. */
+  async begin(intent: WalIntent): Promise<void> {
     this.open.set(intent.txn, intent);
-    return this.append(
-      { t: 'begin', txn: intent.txn, op: intent.op, file_id: intent.fileId, key: intent.key },
-      true,
-    );
+    try {
+      await this.append(
+        { t: 'begin', txn: intent.txn, op: intent.op, file_id: intent.fileId, key: intent.key },
+        true,
+        null,
+      );
+    } catch (error) {
+      this.open.delete(intent.txn);
+      throw error;
+    }
   }
 
+  /** Finished once its record is written: a commit or abort that failed leaves the transaction open. */
   commit(txn: string): Promise<void> {
-    this.open.delete(txn);
-    return this.append({ t: 'commit', txn }, false);
+    return this.append({ t: 'commit', txn }, false, () => this.open.delete(txn));
   }
 
   abort(txn: string): Promise<void> {
-    this.open.delete(txn);
-    return this.append({ t: 'abort', txn }, false);
+    return this.append({ t: 'abort', txn }, false, () => this.open.delete(txn));
   }
 
   async unfinished(): Promise<WalIntent[]> {
     return [...this.open.values()];
   }
 
-  private append(record: Record, durable: boolean): Promise<void> {
+  private append(record: Record, durable: boolean, written: (() => void) | null): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ line: `${JSON.stringify(record)}\n`, durable, resolve, reject });
+      this.queue.push({ line: `${JSON.stringify(record)}\n`, durable, written, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         void this.serially(() => this.flushQueued());
@@ -142,23 +155,51 @@ export class FileWriteAheadLog implements WriteAheadLog {
     this.flushScheduled = false;
     const batch = this.queue.splice(0);
     try {
-      const handle = this.handle;
-      if (!handle) throw new Error('the write-ahead log is closed');
-      const chunk = batch.map((p) => p.line).join('');
-      failpoint('wal.before_append');
-      await handle.write(chunk);
-      this.segmentBytes += Buffer.byteLength(chunk);
-      failpoint('wal.after_append');
-      if (batch.some((p) => p.durable)) {
-        await handle.datasync();
-        failpoint('wal.after_fsync');
-      }
-      batch.forEach((p) => p.resolve());
+      await this.writeRecords(
+        batch.map((p) => p.line).join(''),
+        batch.some((p) => p.durable),
+      );
     } catch (error) {
       batch.forEach((p) => p.reject(error));
       return;
     }
+    batch.forEach((p) => p.written?.());
+    batch.forEach((p) => p.resolve());
     if (this.segmentBytes > ROTATE_BYTES) await this.rotate().catch(() => undefined);
+  }
+
+  /**
+   * Appends `chunk` to the current segment in full (a write may take fewer bytes than asked, e.g.
+   * at the last free block), then fdatasyncs when `durable`. On failure the segment is truncated
+   * back to its previous end; if even that fails, the log stops taking records.
+   */
+  private async writeRecords(chunk: string, durable: boolean): Promise<void> {
+    const handle = this.handle;
+    if (this.broken) throw this.broken;
+    if (!handle) throw new Error('the write-ahead log is closed');
+    const bytes = Buffer.from(chunk);
+    const start = this.segmentBytes;
+    try {
+      failpoint('wal.before_append');
+      for (let offset = 0; offset < bytes.length;) {
+        offset += (await handle.write(bytes, offset)).bytesWritten;
+      }
+      failpoint('wal.after_append');
+      if (durable) {
+        failpoint('wal.before_fsync');
+        await handle.datasync();
+        failpoint('wal.after_fsync');
+      }
+    } catch (error) {
+      await handle.truncate(start).catch((cause: unknown) => {
+        this.broken = new Error(
+          'the write-ahead log could not be cut back after a failed append; restart the storage element',
+          { cause },
+        );
+      });
+      throw error;
+    }
+    this.segmentBytes = start + bytes.length;
   }
 
   compact(): Promise<void> {
@@ -176,11 +217,8 @@ export class FileWriteAheadLog implements WriteAheadLog {
       .join('');
     const next = this.segment + 1;
     await this.startSegment(next);
-    if (carried) {
-      await this.handle!.write(carried);
-      await this.handle!.datasync();
-      this.segmentBytes = Buffer.byteLength(carried);
-    }
+    // Should this fail, the older segments stay: they still hold every open transaction's begin.
+    if (carried) await this.writeRecords(carried, true);
     await Promise.all(old.filter((n) => n < next).map((n) => rm(this.segmentPath(n), { force: true })));
     await this.dirs.sync(this.dir);
   }
