@@ -230,18 +230,13 @@ describe('StorageElementService when the disk fills up or an fsync fails', () =>
       await expectWritable(recovered);
     });
 
-    // Fails until StorageElementService.write() normalizes a failed wal.begin like its other steps
-    // (see the report of this test's commit); then turn it into `it`.
-    it.failing(
-      'WAL full: the refusal is storage_full (507), so the ingester can try the next SE',
-      async () => {
-        const se = await openSe(await walOnTmpfs());
-        await fillUp(mount, 0);
-        await expect(se.put(aDraft(), slowly(randomBytes(10)), { size: null })).rejects.toMatchObject({
-          code: 'storage_full',
-        });
-      },
-    );
+    it('WAL full: the refusal is storage_full (507), so the ingester can try the next SE', async () => {
+      const se = await openSe(await walOnTmpfs());
+      await fillUp(mount, 0);
+      await expect(se.put(aDraft(), slowly(randomBytes(10)), { size: null })).rejects.toMatchObject({
+        code: 'storage_full',
+      });
+    });
 
     it('WAL segment ending mid-block: a record cut short by the full disk is failed and cut off, never acknowledged', async () => {
       const dir = join(mount, 'wal');
@@ -295,12 +290,17 @@ describe('StorageElementService when the disk fills up or an fsync fails', () =>
       // [failpoint spec, what fails, content size, the error it must surface as]
       ['fs.write=enospc@2', 'ENOSPC mid-data (second 1 MiB batch)', big, 'storage_full'],
       ['fs.write=enospc@2', 'ENOSPC writing the sidecar', small, 'storage_full'],
-      ['fs.before_data_fsync=error', 'fsync of the data file', small, 'EIO'],
-      ['fs.before_data_fsync=error@2', 'fsync of the sidecar', small, 'EIO'],
-      ['fs.before_dir_fsync=error', 'directory fsync after the blob rename', small, 'EIO'],
-      ['fs.before_dir_fsync=error@2', 'directory fsync after the sidecar rename', small, 'EIO'],
-      ['wal.before_fsync=error', 'fsync of the WAL begin record', small, 'EIO'],
-      ['wal.after_fsync=error', 'the WAL begin record (error after its fsync)', small, 'EIO'],
+      ['fs.before_data_fsync=error', 'fsync of the data file', small, 'storage_unavailable'],
+      ['fs.before_data_fsync=error@2', 'fsync of the sidecar', small, 'storage_unavailable'],
+      ['fs.before_dir_fsync=error', 'directory fsync after the blob rename', small, 'storage_unavailable'],
+      [
+        'fs.before_dir_fsync=error@2',
+        'directory fsync after the sidecar rename',
+        small,
+        'storage_unavailable',
+      ],
+      ['wal.before_fsync=error', 'fsync of the WAL begin record', small, 'storage_unavailable'],
+      ['wal.after_fsync=error', 'the WAL begin record (error after its fsync)', small, 'storage_unavailable'],
     ])(
       '%s (%s): the write fails, nothing is left or served, before or after a restart',
       async (spec, _what, size, code) => {
@@ -335,9 +335,7 @@ describe('StorageElementService when the disk fills up or an fsync fails', () =>
       await expectWritable(recovered);
     });
 
-    // Fails until StorageElementService.undoCreate also takes back what mutateIndex counted when
-    // a step after the cache row fails (see the report of this test's commit); then turn it into `it`.
-    it.failing('a write whose WAL commit failed is not counted in the SE info', async () => {
+    it('a write whose WAL commit failed is not counted in the SE info', async () => {
       const se = await openSe(layoutAt(root));
       configureFailpoints('wal.before_append=enospc@2');
       await expect(se.put(aDraft(), slowly(randomBytes(small)), { size: null })).rejects.toMatchObject({
@@ -369,7 +367,7 @@ describe('StorageElementService when the disk fills up or an fsync fails', () =>
       configureFailpoints('fs.dir_fsync=error');
       const first = aDraft({ name: 'first.bin', uploadedAt });
       await expect(se.put(first, slowly(randomBytes(small)), { size: null })).rejects.toMatchObject({
-        code: 'EIO',
+        code: 'storage_unavailable',
       });
       configureFailpoints(undefined);
       await expectNoTrace(se, layout, first);
@@ -379,7 +377,7 @@ describe('StorageElementService when the disk fills up or an fsync fails', () =>
       configureFailpoints('fs.dir_fsync=error@3');
       const second = aDraft({ name: 'second.bin', uploadedAt });
       await expect(se.put(second, slowly(randomBytes(small)), { size: null })).rejects.toMatchObject({
-        code: 'EIO',
+        code: 'storage_unavailable',
       });
       configureFailpoints(undefined);
       await expectNoTrace(se, layout, second);

@@ -238,7 +238,14 @@ export class StorageElementService implements StorageElementClient {
     txn: string,
   ): Promise<DocumentAttributes> {
     const { blobs, wal, index, sidecars, clock } = this.deps;
-    await wal.begin({ txn, op: 'create', fileId: draft.fileId, key });
+    try {
+      // Not a byte read yet: a full WAL disk is a storage_full the ingester can take elsewhere.
+      await wal.begin({ txn, op: 'create', fileId: draft.fileId, key });
+    } catch (error) {
+      throw normalizeWriteError(error);
+    }
+    /** Bytes counted in when the row was written, so an undo takes back exactly that. */
+    let counted: number | null = null;
     try {
       const digesting = new DigestingStream(
         limit,
@@ -262,6 +269,7 @@ export class StorageElementService implements StorageElementClient {
         () => {
           this.usedBytes += size;
           this.fileCount += 1;
+          counted = size;
         },
       );
       this.touch(file.fileId, 'put');
@@ -269,7 +277,14 @@ export class StorageElementService implements StorageElementClient {
       return file;
     } catch (error) {
       try {
-        await this.undoCreate(draft.fileId, key);
+        await this.mutateIndex(
+          () => this.undoCreate(draft.fileId, key),
+          () => {
+            if (counted === null) return;
+            this.usedBytes -= counted;
+            this.fileCount -= 1;
+          },
+        );
         await wal.abort(txn);
       } catch {
         // The WAL record stays open, so the next start's replay finishes the rollback.
@@ -313,7 +328,10 @@ export class StorageElementService implements StorageElementClient {
       const whole = file.stored.size > 0 ? { start: 0, end: file.stored.size - 1 } : undefined;
       const stream = await this.deps.blobs.get(file.stored.key, whole);
       if (file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES)) {
-        return { ...opened, stream: Readable.from([await this.verifiedWhole(file, stream)]) };
+        return {
+          ...opened,
+          stream: Readable.from([await this.verifiedWhole(file, stream)], { objectMode: false }),
+        };
       }
       const verifying = verifyingStream(file, async (problem) => {
         await this.checked(file, problem, 'read').catch(() => undefined);
@@ -786,6 +804,15 @@ function normalizeWriteError(error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new ApplicationError('storage_full', 'the storage medium is full', {}, { cause: error });
+  }
+  if (code === 'EIO' || code === 'EROFS') {
+    // The medium failed (a write or fsync error): the write did not happen; not a bug of ours.
+    return new ApplicationError(
+      'storage_unavailable',
+      `the storage medium failed the write (${code})`,
+      {},
+      { cause: error },
+    );
   }
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED') {
     return new ApplicationError(
