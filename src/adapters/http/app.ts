@@ -6,6 +6,16 @@ import type { Context } from 'koa';
 import { authentication, type Authenticator } from './authenticate';
 import { requestContext } from './context';
 
+/**
+ * An answer given before the request body was read to its end (an upload refused part-way, or
+ * before it began) closes the connection: the rest of the body would otherwise sit in it and
+ * block the next request on a kept-alive socket. Clients see `Connection: close` and reconnect.
+ */
+async function closeAfterUnreadBody(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+  await next();
+  if (!ctx.req.complete && !ctx.headerSent) ctx.set('Connection', 'close');
+}
+
 /** One Koa app per process; each role contributes its routes through `register`. */
 export function createApp(
   log: Logger,
@@ -15,6 +25,7 @@ export function createApp(
 ): Koa {
   const app = new Koa();
   app.on('error', (error: Error) => log.debug({ err: error }, 'response stream error'));
+  app.use(closeAfterUnreadBody);
   app.use(requestContext(log, metrics));
   app.use(authentication(auth.authenticate, auth.issuerOf));
   const router = new Router();
