@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { pipeline, Readable, Transform } from 'node:stream';
+import { PassThrough, pipeline, type Readable, Transform } from 'node:stream';
 import { blobKeyFor, quarantineFolder, sidecarKeyFor } from '../../domain/document/blob-key';
 import {
   completeDocument,
@@ -324,15 +324,15 @@ export class StorageElementService implements StorageElementClient {
     const partial = range !== undefined && (range.start > 0 || range.end < file.stored.size - 1);
     try {
       if (partial) return { ...opened, stream: await this.deps.blobs.get(file.stored.key, range) };
+      if (file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES)) {
+        const content = await this.verifiedWhole(file, await this.deps.blobs.read(file.stored.key));
+        const stream = new PassThrough();
+        stream.end(content);
+        return { ...opened, stream };
+      }
       // A bounded read even for the whole blob: the stream then never reads past the known size.
       const whole = file.stored.size > 0 ? { start: 0, end: file.stored.size - 1 } : undefined;
       const stream = await this.deps.blobs.get(file.stored.key, whole);
-      if (file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES)) {
-        return {
-          ...opened,
-          stream: Readable.from([await this.verifiedWhole(file, stream)], { objectMode: false }),
-        };
-      }
       const verifying = verifyingStream(file, async (problem) => {
         await this.checked(file, problem, 'read').catch(() => undefined);
         return this.corrupt(file, problem);
@@ -355,11 +355,8 @@ export class StorageElementService implements StorageElementClient {
     }
   }
 
-  /** Reads a small blob whole and checks it before a byte goes out; damage is quarantined. */
-  private async verifiedWhole(file: DocumentAttributes, stream: Readable): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    const content = Buffer.concat(chunks);
+  /** Checks a small blob read whole before a byte goes out; damage is quarantined. */
+  private async verifiedWhole(file: DocumentAttributes, content: Buffer): Promise<Buffer> {
     const problem =
       content.length !== file.stored.size
         ? `size ${content.length} differs from the recorded ${file.stored.size}`

@@ -21,7 +21,7 @@ class ChunkedBlobStore extends MemoryBlobStore {
   }
 }
 
-/** Holds the next get until released, so a test can run something in between. */
+/** Holds the next read of a blob until released, so a test can run something in between. */
 class GatedBlobStore extends MemoryBlobStore {
   private gate: { arrived: () => void; wait: Promise<void> } | null = null;
   holdNextGet(): { reached: Promise<void>; release: () => void } {
@@ -32,14 +32,21 @@ class GatedBlobStore extends MemoryBlobStore {
     this.gate = { arrived, wait };
     return { reached, release };
   }
-  override async get(key: string, range?: ByteRange): Promise<Readable> {
+  private async pass(): Promise<void> {
     const gate = this.gate;
     this.gate = null;
     if (gate) {
       gate.arrived();
       await gate.wait;
     }
+  }
+  override async get(key: string, range?: ByteRange): Promise<Readable> {
+    await this.pass();
     return super.get(key, range);
+  }
+  override async read(key: string): Promise<Buffer> {
+    await this.pass();
+    return super.read(key);
   }
 }
 
