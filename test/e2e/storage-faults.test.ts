@@ -1,15 +1,14 @@
-import { execFile } from 'node:child_process';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-process';
 import { internalToken, signInAsBootstrapAdmin } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { download, expectProblem, json, rawUpload } from '../support/http';
 import { until } from '../support/poll';
+import { filesUnder, mountTmpfs, NO_TMPFS, unmountTmpfs } from '../support/tmpfs';
 
 /**
  * §4 over HTTP: a write the disk cannot take (ENOSPC) or whose fsync fails is answered with a
@@ -17,16 +16,9 @@ import { until } from '../support/poll';
  * needs root to mount: where that fails the tests fail with the reason, unless
  * ARTSTORE_TEST_NO_TMPFS=1 skips them.
  */
-const execFileAsync = promisify(execFile);
-const NO_TMPFS = process.env.ARTSTORE_TEST_NO_TMPFS === '1';
 const KiB = 1024;
 
 afterAll(killAll);
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-}
 
 /** The SE holds no file and no unfinished WAL record. */
 async function expectNothingStored(base: string, seId: string): Promise<void> {
@@ -111,7 +103,7 @@ describe('uploads when the disk is full or an fsync fails', () => {
   });
   afterEach(async () => {
     await killAll();
-    if (mounted) await execFileAsync('umount', [mounted]);
+    if (mounted) await unmountTmpfs(mounted);
     mounted = null;
     await db.drop();
     await rm(dir, { recursive: true, force: true });
@@ -121,16 +113,7 @@ describe('uploads when the disk is full or an fsync fails', () => {
   async function serveOnTmpfs(): Promise<{ proc: ArtStoreProcess; token: string; sePath: string }> {
     const sePath = join(dir, 'se');
     await mkdir(sePath);
-    if (process.getuid?.() !== 0) {
-      throw new Error(
-        'a small tmpfs is needed and mounting one needs root: set ARTSTORE_TEST_NO_TMPFS=1 to skip',
-      );
-    }
-    await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', sePath]).catch((error: Error) => {
-      throw new Error(
-        `mount -t tmpfs failed (${error.message.trim()}): set ARTSTORE_TEST_NO_TMPFS=1 to skip`,
-      );
-    });
+    await mountTmpfs(sePath, 2 * 1024 * KiB);
     mounted = sePath;
     const config = join(dir, 'artstore.json');
     await writeFile(

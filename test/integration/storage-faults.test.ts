@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, stat, statfs, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { ApplicationError } from '../../src/application/errors';
 import type { StorageElementService } from '../../src/application/storage/storage-element-service';
 import { MikroOrmFileIndex } from '../../src/adapters/persistence/mikro-orm-file-index';
@@ -16,31 +14,15 @@ import type { DocumentDraft } from '../../src/domain/document/document';
 import { aDraft, sha256 } from '../support/builders';
 import { openTestOrm } from '../support/database';
 import { openLocalElement, type LocalElement } from '../support/local-element';
+import { filesUnder, mountTmpfs, NO_TMPFS, unmountTmpfs } from '../support/tmpfs';
 
 /**
  * §4: "ENOSPC or an fsync failure during a write fails that write definitely (never a 2xx), leaves
  * no temp file behind and never serves unsynced data as committed." The storage element on its
- * real adapters (local FS, file WAL, PostgreSQL cache), with the disk really full (a small tmpfs)
- * or the fault injected by a failpoint.
- *
- * Real ENOSPC needs a tmpfs, and mounting one needs root (as on the CI machines). Where it cannot
- * be mounted those tests fail with the reason; ARTSTORE_TEST_NO_TMPFS=1 skips them instead.
+ * real adapters (local FS, file WAL, PostgreSQL cache), with the disk really full (a small tmpfs,
+ * see test/support/tmpfs.ts) or the fault injected by a failpoint.
  */
-const execFileAsync = promisify(execFile);
-const NO_TMPFS = process.env.ARTSTORE_TEST_NO_TMPFS === '1';
 const MiB = 1024 * 1024;
-
-async function mountTmpfs(dir: string, bytes: number): Promise<void> {
-  const hint = 'set ARTSTORE_TEST_NO_TMPFS=1 to skip the real-ENOSPC tests';
-  if (process.getuid?.() !== 0) {
-    throw new Error(`a small tmpfs is needed for real ENOSPC and mounting one needs root: ${hint}`);
-  }
-  try {
-    await execFileAsync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir]);
-  } catch (error) {
-    throw new Error(`mount -t tmpfs at ${dir} failed (${(error as Error).message.trim()}): ${hint}`);
-  }
-}
 
 /** Takes all but `leave` bytes of the file system holding `dir`, as another program filling the disk would. */
 async function fillUp(dir: string, leave: number): Promise<void> {
@@ -64,11 +46,6 @@ function slowly(content: Buffer, beforeFirst: () => Promise<void> = async () => 
       for (let at = 0; at < content.length; at += 64 * 1024) yield content.subarray(at, at + 64 * 1024);
     })(),
   );
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
 }
 
 /** Where an SE keeps its files: `<root>/blobs` (maybe a symlink to another disk), `<root>/wal`, `<root>/state.json`. */
@@ -173,7 +150,7 @@ describe('StorageElementService when the disk fills up or an fsync fails', () =>
       if (!mounted) return;
       // Nothing may hold a file open on the tmpfs, or umount refuses.
       await closeAll();
-      await execFileAsync('umount', [mount]);
+      await unmountTmpfs(mount);
       mounted = false;
     });
 

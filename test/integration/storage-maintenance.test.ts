@@ -127,7 +127,7 @@ describe('storage element maintenance on local FS + WAL + PostgreSQL', () => {
     expect((await se.info()).fileCount).toBe(3);
   });
 
-  it('scrubs at a limited rate, keeps a fixity history per file in PostgreSQL, and quarantines rot', async () => {
+  it('scrubs with a rate set (the pacing itself: scrub-pacer.test.ts), keeps a fixity history per file in PostgreSQL, and quarantines rot', async () => {
     const files = [];
     for (let i = 0; i < 4; i += 1) files.push(await store(`s-${i}.bin`, randomBytes(200_000)));
     await flipByte(files[2]!.stored.key, 123_456);

@@ -1,11 +1,9 @@
 import type Router from '@koa/router';
-import { z } from 'zod';
 import type { ManageStorageElements } from '../../application/admin/manage-storage-elements';
 import type { RebuildCatalog } from '../../application/admin/rebuild-catalog';
-import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
 import type { RequestState } from './context';
 import { jsonBody, parseBody } from './validation';
-import { reconcileRequest, scrubRequest } from './storage-routes';
+import { modeChange, reconcileRequest, scrubRequest } from './internal-wire';
 import {
   rebuildReportView,
   reconcileReportView,
@@ -13,8 +11,6 @@ import {
   storageElementInfoView,
   storageElementView,
 } from './views';
-
-const modeChange = z.strictObject({ mode: z.enum(STORAGE_MODES), confirm: z.boolean().default(false) });
 
 export function registerAdminRoutes(
   router: Router,

@@ -75,6 +75,19 @@ export function decodeDraft(line: string): DocumentDraft {
   };
 }
 
+/** Request bodies the admin API and the SE's internal API share (the admin passes them on). */
+export const modeChange = z.strictObject({
+  mode: z.enum(STORAGE_MODES),
+  confirm: z.boolean().default(false),
+});
+export const reconcileRequest = z.strictObject({
+  repair: z.boolean().default(false),
+  checksums: z.boolean().default(false),
+});
+export const scrubRequest = z.strictObject({
+  rate_bytes_per_second: z.number().int().min(1024).nullable().default(null),
+});
+
 const dateOrNull = isoDate.nullable();
 
 export const scrubSchema = z

@@ -5,10 +5,16 @@ import type { AuditTrail } from '../../application/audit/audit-trail';
 import { ApplicationError } from '../../application/errors';
 import { requireScope } from '../../application/shared/authorize';
 import type { StorageElementService } from '../../application/storage/storage-element-service';
-import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
 import type { JsonSidecarCodec } from '../sidecar/json-sidecar-codec';
 import type { RequestState } from './context';
-import { decodeDraft, INTERNAL_PREFIX, MAX_DRAFT_BYTES } from './internal-wire';
+import {
+  decodeDraft,
+  INTERNAL_PREFIX,
+  MAX_DRAFT_BYTES,
+  modeChange,
+  reconcileRequest,
+  scrubRequest,
+} from './internal-wire';
 import { readFirstLine } from './line-prefix';
 import { fileIdParam } from './read-routes';
 import { jsonBody, parseBody, parseQuery } from './validation';
@@ -27,14 +33,6 @@ const putHeaders = z.object({
 const listQuery = z.strictObject({
   cursor: z.string().max(512).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
-});
-const modeChange = z.strictObject({ mode: z.enum(STORAGE_MODES), confirm: z.boolean().default(false) });
-export const reconcileRequest = z.strictObject({
-  repair: z.boolean().default(false),
-  checksums: z.boolean().default(false),
-});
-export const scrubRequest = z.strictObject({
-  rate_bytes_per_second: z.number().int().min(1024).nullable().default(null),
 });
 
 /** `bytes=a-b` exactly: the internal API serves one concrete range the caller already resolved. */

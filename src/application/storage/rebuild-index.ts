@@ -4,6 +4,7 @@ import type { BlobStore } from '../ports/blob-store';
 import type { FileIndex, Page } from '../ports/file-index';
 import type { SidecarCodec } from '../ports/sidecar-codec';
 import type { RebuildReport } from '../ports/storage-element-client';
+import { BLOB_MISSING } from './verify';
 
 interface RebuildDeps {
   readonly blobs: BlobStore;
@@ -37,7 +38,7 @@ export async function rebuildIndex(
     if (file.status !== 'active') continue;
     const stat = await deps.blobs.stat(file.stored.key);
     if (!stat) {
-      problems.push({ key, problem: 'blob missing' });
+      problems.push({ key, problem: BLOB_MISSING });
       continue;
     }
     if (stat.size !== file.stored.size) {

@@ -18,7 +18,7 @@ import {
   type ReconcileReport,
 } from '../ports/storage-element-client';
 import type { WriteAheadLog } from '../ports/write-ahead-log';
-import { verifyStoredFile } from './verify';
+import { BLOB_MISSING, sizeProblem, verifyStoredFile } from './verify';
 
 export interface ReconcileDeps {
   readonly blobs: BlobStore;
@@ -240,18 +240,14 @@ async function damageOf(
   checksums: boolean,
 ): Promise<{ kind: ReconcileFindingKind; detail: string; checked: boolean } | null> {
   const stat = await deps.blobs.stat(file.stored.key);
-  if (!stat) return { kind: 'missing_blob', detail: 'blob missing', checked: false };
-  if (stat.size !== file.stored.size)
-    return {
-      kind: 'size_mismatch',
-      detail: `size ${stat.size} differs from the recorded ${file.stored.size}`,
-      checked: false,
-    };
+  if (!stat) return { kind: 'missing_blob', detail: BLOB_MISSING, checked: false };
+  const wrongSize = sizeProblem(file, stat.size);
+  if (wrongSize !== null) return { kind: 'size_mismatch', detail: wrongSize, checked: false };
   if (!checksums) return null;
   const problem = await verifyStoredFile(deps.blobs, file);
   if (problem === null) return null;
   return {
-    kind: problem === 'blob missing' ? 'missing_blob' : 'checksum_mismatch',
+    kind: problem === BLOB_MISSING ? 'missing_blob' : 'checksum_mismatch',
     detail: problem,
     checked: true,
   };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, pipeline, type Readable, Transform } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { blobKeyFor, quarantineFolder, sidecarKeyFor } from '../../domain/document/blob-key';
 import {
   completeDocument,
@@ -46,7 +46,7 @@ import { reconcileStorage } from './reconcile';
 import { replayWriteAheadLog } from './replay';
 import { moveToQuarantine } from './quarantine';
 import { Scrubber } from './scrub';
-import { verifyStoredFile } from './verify';
+import { BLOB_MISSING, fixityProblem, verifyingStream, verifyStoredFile } from './verify';
 
 export interface StorageElementSettings {
   readonly id: string;
@@ -101,8 +101,7 @@ export class StorageElementService implements StorageElementClient {
   private fileCount = 0;
   private reservedBytes = 0;
   private readonly writes = new Set<Promise<unknown>>();
-  private draining = false;
-  /** The mode a gated transition is moving to while its gates run, else null. */
+  /** The mode a transition is moving to while its gates run (rw → ro drains writes), else null. */
   private pendingMode: StorageMode | null = null;
   /** One map per running scan (rebuild, reconcile): files written or deleted while it runs. */
   private readonly watchers = new Set<Map<string, 'put' | 'delete'>>();
@@ -154,10 +153,10 @@ export class StorageElementService implements StorageElementClient {
     return this.mode;
   }
 
-  /** Mode and drain state: checked synchronously, so a write and a mode change in one turn cannot both win. */
+  /** Mode and pending change: checked synchronously, so a write and a mode change in one turn cannot both win. */
   private assertAcceptsWrites(): void {
     assertOperationAllowed(this.mode, 'create');
-    if (this.draining) {
+    if (this.pendingMode !== null) {
       throw new ApplicationError(
         'storage_unavailable',
         `storage element '${this.id}' is draining writes for a mode change`,
@@ -341,7 +340,7 @@ export class StorageElementService implements StorageElementClient {
     } catch (error) {
       if (error instanceof BlobNotFound) {
         // Deleted while we looked: simply gone. Otherwise the blob is lost.
-        if (!(await this.checked(file, 'blob missing', 'read')))
+        if (!(await this.checked(file, BLOB_MISSING, 'read')))
           throw new ApplicationError(
             'file_not_found',
             `file ${fileId} is not on storage element '${this.id}'`,
@@ -357,12 +356,9 @@ export class StorageElementService implements StorageElementClient {
 
   /** Checks a small blob read whole before a byte goes out; damage is quarantined. */
   private async verifiedWhole(file: DocumentAttributes, content: Buffer): Promise<Buffer> {
-    const problem =
-      content.length !== file.stored.size
-        ? `size ${content.length} differs from the recorded ${file.stored.size}`
-        : createHash('sha256').update(content).digest('hex') !== file.stored.sha256
-          ? 'checksum differs from the sidecar'
-          : null;
+    const problem = fixityProblem(file, content.length, () =>
+      createHash('sha256').update(content).digest('hex'),
+    );
     if (problem === null) return content;
     if (!(await this.checked(file, problem, 'read')))
       throw new ApplicationError(
@@ -398,19 +394,21 @@ export class StorageElementService implements StorageElementClient {
       // Quarantine first: a fixity history that cannot be written must not keep a bad copy servable.
       await this.quarantine(file.stored.key, file.fileId, problem);
     }
-    await this.deps.fixity
-      .record({
-        seId: this.id,
-        fileId: file.fileId,
-        checkedAt: this.deps.clock.now(),
-        ok: problem === null,
-        detail: problem,
-        trigger,
-      })
-      .catch((error: unknown) => {
-        if (problem === null) throw error;
-      });
+    await this.recordFixity(file.fileId, problem, trigger).catch((error: unknown) => {
+      if (problem === null) throw error;
+    });
     return true;
+  }
+
+  private recordFixity(fileId: string, problem: string | null, trigger: FixityTrigger): Promise<void> {
+    return this.deps.fixity.record({
+      seId: this.id,
+      fileId,
+      checkedAt: this.deps.clock.now(),
+      ok: problem === null,
+      detail: problem,
+      trigger,
+    });
   }
 
   /**
@@ -645,15 +643,7 @@ export class StorageElementService implements StorageElementClient {
           touched,
           quarantine: (blobKey, fileId, reason) => this.quarantine(blobKey, fileId, reason),
           changing: (fileId) => this.changing.has(fileId),
-          fixity: (fileId, problem) =>
-            this.deps.fixity.record({
-              seId: this.id,
-              fileId,
-              checkedAt: this.deps.clock.now(),
-              ok: problem === null,
-              detail: problem,
-              trigger: 'reconcile',
-            }),
+          fixity: (fileId, problem) => this.recordFixity(fileId, problem, 'reconcile'),
           staleTempAfterMs: this.settings.staleTempAfterMs ?? DEFAULT_STALE_TEMP_AFTER_MS,
         }),
       );
@@ -700,22 +690,17 @@ export class StorageElementService implements StorageElementClient {
 
   /** §3.3: a `rw` SE that reached *full* takes no more writes: it moves itself to `ro`. */
   private async switchWhenFull(): Promise<void> {
-    if (this.mode !== 'rw' || this.draining) return;
+    if (this.mode !== 'rw' || this.pendingMode !== null) return;
     if (!switchesToReadOnly(this.mode, await this.capacityLevel())) return;
     // Another write may have switched meanwhile: only the one that moves the mode reports it.
-    if (this.mode !== 'rw' || this.draining) return;
+    if (this.mode !== 'rw' || this.pendingMode !== null) return;
     await this.changeMode('ro', false);
     await this.deps.observer?.modeSwitched(this.id, 'rw', 'ro', 'capacity reached the full threshold');
   }
 
-  /** `rw → ro`: refuse new writes, wait for those in flight (§3.3 gate). */
+  /** `rw → ro`: new writes are refused while the change is pending; wait for those in flight (§3.3 gate). */
   private async drainWrites(): Promise<void> {
-    this.draining = true;
-    try {
-      await Promise.allSettled([...this.writes]);
-    } finally {
-      this.draining = false;
-    }
+    await Promise.allSettled([...this.writes]);
   }
 
   /** `ro → ar`: a full scrub now, every stored file matching its sidecar checksum. */
@@ -737,36 +722,6 @@ export class StorageElementService implements StorageElementClient {
 
 const PROBE_KEY = '.artstore-probe';
 const PROBE_TIMEOUT_MS = 2_000;
-
-/**
- * Passes a whole blob through while hashing it, holding back the last chunk until the end: a
- * mismatch then fails the stream before the final bytes go out (once the copy is quarantined), so
- * the reader never receives a complete, corrupt copy.
- */
-function verifyingStream(file: DocumentAttributes, damaged: (problem: string) => Promise<Error>): Transform {
-  const hash = createHash('sha256');
-  let size = 0;
-  let held: Buffer | null = null;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      const previous = held;
-      held = chunk;
-      callback(null, previous ?? undefined);
-    },
-    flush(callback) {
-      const problem =
-        size !== file.stored.size
-          ? `size ${size} differs from the recorded ${file.stored.size}`
-          : hash.digest('hex') !== file.stored.sha256
-            ? 'checksum differs from the sidecar'
-            : null;
-      if (problem === null) callback(null, held ?? undefined);
-      else void damaged(problem).then(callback);
-    },
-  });
-}
 
 function checkExpectations(
   expect: ContentExpectations,

@@ -17,6 +17,10 @@ describe('the scrub schedule', () => {
     expect((await element.service.scrubStatus()).state).toBe('finished');
   }
 
+  /** A weekly schedule over the one element, the way lifecycle.ts starts it. */
+  const weekly = (element: Awaited<ReturnType<typeof anElement>>) =>
+    scheduleScrubs([element.service], 7 * DAY, element.fixity, element.clock, createLogger('fatal'));
+
   async function anElement() {
     const element = await aStartedElement({ mode: 'rw' });
     await element.service.put(aDraft(), source('scrub me'), { size: 8 });
@@ -25,13 +29,7 @@ describe('the scrub schedule', () => {
 
   it('scrubs an SE that never was, then not again until the interval has passed since', async () => {
     const element = await anElement();
-    const schedule = scheduleScrubs(
-      [element.service],
-      7 * DAY,
-      element.fixity,
-      element.clock,
-      createLogger('fatal'),
-    );
+    const schedule = weekly(element);
     try {
       await jest.advanceTimersByTimeAsync(HOUR);
       await settled(element);
@@ -60,13 +58,7 @@ describe('the scrub schedule', () => {
       detail: null,
       trigger: 'scrub',
     });
-    const schedule = scheduleScrubs(
-      [element.service],
-      7 * DAY,
-      element.fixity,
-      element.clock,
-      createLogger('fatal'),
-    );
+    const schedule = weekly(element);
     try {
       await jest.advanceTimersByTimeAsync(3 * HOUR);
       expect(element.fixity.checks).toHaveLength(1);
