@@ -161,8 +161,9 @@ export async function buildIdentity(
     const crypto = new NodeKeyCrypto(await loadMasterKey(config));
     const ring = new KeyRing(new MikroOrmSigningKeyStore(orm), crypto, clock, keyRingPolicy(config));
     const cached = memoize(() => ring.jwks(), 5_000, now);
-    // Unknown kids re-read the ring at most once a second, so forged kids cannot flood the database.
-    const fresh = memoize(() => ring.jwks(), 1_000, now);
+    // Unknown kids re-read the ring at most four times a second, so forged kids cannot flood the
+    // database; well inside the publish lead (at least 1 s), so a new key is always read in time.
+    const fresh = memoize(() => ring.jwks(), 250, now);
     const current = localKeySet(cached);
     const latest = localKeySet(fresh);
     localKeys = async (header, token) => {

@@ -114,8 +114,11 @@ export class KeyRing {
 
   private async rotateFrom(keys: readonly SigningKeyRecord[], now: Date): Promise<SigningKeyRecord> {
     const generated = await this.crypto.generate();
-    const activatesAt = at(now.getTime() + this.policy.publishLeadMs);
-    const successor = { ...generated, createdAt: now, activatesAt, retiredAt: null };
+    // The lead counts from when the key becomes visible, not from before its (slow) generation:
+    // a verifier that read the ring meanwhile has the whole lead to read it again.
+    const published = new Date(Math.max(now.getTime(), this.clock.now().getTime()));
+    const activatesAt = at(published.getTime() + this.policy.publishLeadMs);
+    const successor = { ...generated, createdAt: published, activatesAt, retiredAt: null };
     // Published before anything else changes: a crash between saves leaves an extra key, never a gap.
     await this.store.save(successor);
     for (const key of keys) {
