@@ -32,6 +32,13 @@ export const APPLICATION_ERROR_CODES = [
   'account_not_found',
   'user_not_found',
   'signing_key_unavailable',
+  // resumable uploads (tus)
+  'upload_not_found',
+  'upload_expired',
+  'upload_failed',
+  'upload_locked',
+  'offset_mismatch',
+  'checksum_mismatch',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 

@@ -118,6 +118,14 @@ const schema = z.object({
   verify_on_read_max_bytes: integer(0, 256 * 1024 * 1024).default(1024 * 1024),
   /** Temp files and incomplete uploads older than this are leftovers reconcile removes. */
   stale_temp_after_s: integer(1, 30 * 86_400).default(3_600),
+  /** Partial resumable uploads; every ingester replica must reach the same directory. Default `<data_dir>/staging`. */
+  staging_dir: z.string().min(1).optional(),
+  /** An unfinished resumable upload expires this long after its creation (Upload-Expires). */
+  upload_expiry_s: integer(1, 365 * 86_400).default(86_400),
+  /** How often an ingester removes expired uploads and finishes completions whose process died (0: only at start). */
+  upload_sweep_interval_s: integer(0, 86_400).default(300),
+  /** The largest upload accepted (Upload-Length of a resumable upload). */
+  max_upload_bytes: integer(1, Number.MAX_SAFE_INTEGER).default(2 ** 40),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   failpoints: z.string().optional(),
   shutdown_timeout_ms: integer(0, 600_000).default(10_000),
@@ -200,8 +208,9 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
 }
 
 export type Config = Readonly<
-  Omit<z.infer<typeof schema>, 'storage_elements'> & {
+  Omit<z.infer<typeof schema>, 'storage_elements' | 'staging_dir'> & {
     storage_elements: readonly StorageElementConfig[];
+    staging_dir: string;
     /** Storage elements this process hosts. */
     hosted_storage_elements: readonly StorageElementConfig[];
     all_in_one: boolean;
@@ -232,6 +241,10 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_SCRUB_INTERVAL_S: 'scrub_interval_s',
   ARTSTORE_VERIFY_ON_READ_MAX_BYTES: 'verify_on_read_max_bytes',
   ARTSTORE_STALE_TEMP_AFTER_S: 'stale_temp_after_s',
+  ARTSTORE_STAGING_DIR: 'staging_dir',
+  ARTSTORE_UPLOAD_EXPIRY_S: 'upload_expiry_s',
+  ARTSTORE_UPLOAD_SWEEP_INTERVAL_S: 'upload_sweep_interval_s',
+  ARTSTORE_MAX_UPLOAD_BYTES: 'max_upload_bytes',
   ARTSTORE_LOG_LEVEL: 'log_level',
   ARTSTORE_FAILPOINTS: 'failpoints',
   ARTSTORE_SHUTDOWN_TIMEOUT_MS: 'shutdown_timeout_ms',
@@ -320,6 +333,7 @@ export function loadConfig(sources: ConfigSources): Config {
   return deepFreeze({
     ...c,
     data_dir: dataDir,
+    staging_dir: resolve(c.staging_dir ?? `${dataDir}/staging`),
     storage_elements: elements,
     hosted_storage_elements: hosted,
     all_in_one: allInOne,

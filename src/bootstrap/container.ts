@@ -5,6 +5,12 @@ import { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import { AuditTrail } from '../application/audit/audit-trail';
 import { MikroOrmAuditLog } from '../adapters/persistence/mikro-orm-audit-log';
 import { UploadDocument } from '../application/ingester/upload-document';
+import { ResumableUploads } from '../application/ingester/resumable-uploads';
+import { MemoryLocker } from '@tus/server';
+import { describeTusUpload } from '../adapters/http/tus-metadata';
+import { MikroOrmUploadStore } from '../adapters/persistence/mikro-orm-upload-store';
+import { FsStagingArea } from '../adapters/staging/fs-staging-area';
+import { RedisLocker } from '../adapters/tus/redis-locker';
 import { ReadDocuments } from '../application/query/read-documents';
 import { RegistryView } from '../application/shared/registry-view';
 import type { StorageElementService } from '../application/storage/storage-element-service';
@@ -41,6 +47,8 @@ export interface Infrastructure {
 const INDEX_CACHE_ENTRIES = 4096;
 /** Catalog entries kept in memory for reads; the TTL bounds staleness if a change event is lost. */
 const CATALOG_CACHE = { maxEntries: 4096, ttlMs: 30_000 };
+/** A resumable-upload lock whose holder died frees itself after this long. */
+const UPLOAD_LOCK_TTL_MS = 5_000;
 
 function coreModule(infra: Infrastructure): ContainerModule {
   return new ContainerModule(({ bind }) => {
@@ -91,6 +99,18 @@ function coreModule(infra: Infrastructure): ContainerModule {
     bind(T.auditTrail)
       .toResolvedValue((log) => new AuditTrail(log), [T.auditLog])
       .inSingletonScope();
+    // The resumable-upload lock: across replicas through Redis when there is one.
+    bind(T.uploadLocker)
+      .toResolvedValue(() =>
+        redis
+          ? new RedisLocker(redis.publisher, {
+              prefix: infra.config.redis_prefix,
+              ttlMs: UPLOAD_LOCK_TTL_MS,
+              acquireTimeoutMs: 30_000,
+            })
+          : new MemoryLocker(),
+      )
+      .inSingletonScope();
     bind(T.directory)
       .toResolvedValue(
         (hosted, registry, codec) => storageElementDirectory(hosted, registry, codec, infra.serviceToken),
@@ -115,6 +135,30 @@ const ingesterModule = new ContainerModule(({ bind }) => {
           { registry, directory, catalog, events, clock, ids },
         ),
       [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids],
+    )
+    .inSingletonScope();
+  bind(T.resumableUploads)
+    .toResolvedValue(
+      (config: Config, orm: Orm, ingest: UploadDocument, catalog, clock, ids) =>
+        new ResumableUploads(
+          {
+            maxUploadBytes: config.max_upload_bytes,
+            expiryMs: config.upload_expiry_s * 1000,
+            defaultTtlDays: config.default_ttl_days,
+            completionLeaseMs: 30_000,
+            commitEveryBytes: 8 * 1024 * 1024,
+          },
+          {
+            store: new MikroOrmUploadStore(orm),
+            staging: new FsStagingArea(config.staging_dir),
+            ingest,
+            catalog,
+            clock,
+            ids,
+            describe: describeTusUpload,
+          },
+        ),
+      [T.config, T.orm, T.uploadDocument, T.catalog, T.clock, T.ids],
     )
     .inSingletonScope();
 });

@@ -163,6 +163,23 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       );
       resources.add('scrub schedule', async () => scrubs.stop());
     }
+    if (config.role.includes('ingester')) {
+      const uploads = container.get(T.resumableUploads);
+      const sweep = (): void => {
+        uploads
+          .sweep()
+          .then(({ finished, removed }) => {
+            if (finished + removed > 0) log.info({ finished, removed }, 'resumable uploads swept');
+          })
+          .catch((error: unknown) => log.warn({ err: error }, 'resumable upload sweep failed'));
+      };
+      sweep();
+      if (config.upload_sweep_interval_s > 0) {
+        const sweeper = setInterval(sweep, config.upload_sweep_interval_s * 1000);
+        sweeper.unref();
+        resources.add('upload sweep', async () => clearInterval(sweeper));
+      }
+    }
     const unsubscribe = await container.get(T.registryView).listen(container.get(T.events));
     resources.add('registry events', unsubscribe);
     resources.add('catalog events', await container.get(T.catalog).listen(container.get(T.events)));

@@ -4,6 +4,8 @@ import type { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import type { AuditTrail } from '../application/audit/audit-trail';
 import type { AuditLog } from '../application/ports/audit-log';
 import type { UploadDocument } from '../application/ingester/upload-document';
+import type { ResumableUploads } from '../application/ingester/resumable-uploads';
+import type { Locker } from '@tus/utils';
 import type { Clock, IdGenerator } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
 import type { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
@@ -40,6 +42,8 @@ export const TOKENS = {
   hostedElements: token<ReadonlyMap<string, StorageElementService>>('hostedElements'),
   directory: token<StorageElementDirectory>('directory'),
   uploadDocument: token<UploadDocument>('uploadDocument'),
+  resumableUploads: token<ResumableUploads>('resumableUploads'),
+  uploadLocker: token<Locker>('uploadLocker'),
   readDocuments: token<ReadDocuments>('readDocuments'),
   manageStorageElements: token<ManageStorageElements>('manageStorageElements'),
   rebuildCatalog: token<RebuildCatalog>('rebuildCatalog'),

@@ -54,6 +54,7 @@ const ENTITY_TABLES = [
   'service_accounts',
   'signing_keys',
   'storage_elements',
+  'uploads',
   'user_sessions',
   'users',
 ];

@@ -32,6 +32,8 @@ const quoted = (text: string): string => `"${text.replace(/["\\]/gu, '')}"`;
 export function authentication(authenticate: Authenticator, issuerOf: (ctx: Context) => string) {
   return async (ctx: Context, next: Next): Promise<void> => {
     if (PUBLIC_PATHS.has(ctx.path)) return next();
+    // tus discovery (and CORS preflight, which never carries credentials) reveals no upload.
+    if (ctx.method === 'OPTIONS' && /^\/api\/v1\/uploads(\/|$)/u.test(ctx.path)) return next();
     const state = ctx.state as RequestState;
     const header = ctx.get('authorization');
     if (!header) {

@@ -14,7 +14,7 @@ import { documentView } from './views';
 
 const MEDIA_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/iu;
 
-function mediaType(value: string | undefined): string {
+export function mediaType(value: string | undefined): string {
   const essence = (value ?? '').split(';')[0]!.trim().toLowerCase();
   if (essence === '') return 'application/octet-stream';
   if (!MEDIA_TYPE.test(essence))

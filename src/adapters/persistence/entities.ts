@@ -1,5 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/postgresql';
 import { AUDIT_ENTITIES } from './audit-entities';
+import { UPLOAD_ENTITIES } from './upload-entities';
 import { USER_ENTITIES } from './user-entities';
 
 /** The storage-element registry (§2: admin owns it; every SE announces itself here). */
@@ -128,4 +129,5 @@ export const ENTITIES = [
   ServiceAccountRow,
   ...AUDIT_ENTITIES,
   ...USER_ENTITIES,
+  ...UPLOAD_ENTITIES,
 ];

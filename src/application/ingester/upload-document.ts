@@ -29,6 +29,8 @@ export interface UploadCommand {
   readonly ttlDays?: number | undefined;
   readonly retainUntil?: Date | undefined;
   readonly expect: ContentExpectations;
+  /** A file id reserved beforehand (a resumable upload's completion), so a retry stores the same file. */
+  readonly fileId?: string;
 }
 
 export interface IngestSettings {
@@ -126,7 +128,7 @@ export class UploadDocument {
     requireCollectionWrite(principal, collection);
     const uploadedAt = this.deps.clock.now();
     return {
-      fileId: this.deps.ids.fileId(),
+      fileId: command.fileId ?? this.deps.ids.fileId(),
       name: validateFileName(command.name),
       contentType: command.contentType,
       collection,

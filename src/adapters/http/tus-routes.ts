@@ -1,0 +1,187 @@
+import type { Context } from 'koa';
+import { Readable } from 'node:stream';
+import type Router from '@koa/router';
+import { Server as TusServer } from '@tus/server';
+import { ERRORS, type Locker } from '@tus/utils';
+import { ApplicationError } from '../../application/errors';
+import type { ChunkChecksum, ResumableUploads } from '../../application/ingester/resumable-uploads';
+import type { UploadRecord } from '../../application/ports/upload-store';
+import { DomainError } from '../../domain/errors';
+import { ArtStoreDataStore, tusRequest, type TusRequestContext } from '../tus/artstore-data-store';
+import type { Metrics } from '../telemetry/metrics';
+import type { RequestState } from './context';
+import { HttpError } from './problem';
+
+export const UPLOADS_PATH = '/api/v1/uploads';
+export const FILE_ID_HEADER = 'ArtStore-File-Id';
+
+/** tus checksum extension: algorithm name → node:crypto hash and digest length. */
+const CHECKSUMS: Readonly<Record<string, { hash: string; bytes: number }>> = {
+  sha1: { hash: 'sha1', bytes: 20 },
+  sha256: { hash: 'sha256', bytes: 32 },
+  sha512: { hash: 'sha512', bytes: 64 },
+  md5: { hash: 'md5', bytes: 16 },
+};
+const CHECKSUM_ALGORITHMS = Object.keys(CHECKSUMS).join(',');
+
+/** `Upload-Checksum: <algorithm> <base64 digest>` (tus 1.0.0, checksum extension). */
+export function parseUploadChecksum(header: string): ChunkChecksum | undefined {
+  if (header === '') return undefined;
+  const match = /^([A-Za-z0-9-]+) +([A-Za-z0-9+/]+={0,2})$/u.exec(header.trim());
+  if (!match) {
+    throw new ApplicationError('invalid_request', 'Upload-Checksum must be "<algorithm> <base64 digest>"', {
+      field: 'upload-checksum',
+    });
+  }
+  const algorithm = match[1]!.toLowerCase();
+  const known = CHECKSUMS[algorithm];
+  if (!known) {
+    throw new ApplicationError(
+      'invalid_request',
+      `checksum algorithm '${algorithm}' is not supported; use one of ${CHECKSUM_ALGORITHMS}`,
+      { field: 'upload-checksum', supported: Object.keys(CHECKSUMS) },
+    );
+  }
+  const digest = Buffer.from(match[2]!, 'base64');
+  if (digest.length !== known.bytes) {
+    throw new ApplicationError(
+      'invalid_request',
+      `a ${algorithm} digest is ${known.bytes} bytes; Upload-Checksum has ${digest.length}`,
+      { field: 'upload-checksum' },
+    );
+  }
+  return { algorithm: known.hash, digest };
+}
+
+/** tus's own refusals (plain text) as our problem details. */
+function fromTus(error: unknown): unknown {
+  if (error instanceof ApplicationError || error instanceof DomainError || error instanceof HttpError)
+    return error;
+  const tus = error as { status_code?: unknown; body?: unknown } | null;
+  if (!tus || typeof tus.status_code !== 'number' || typeof tus.body !== 'string') return error;
+  const detail = tus.body.trim();
+  if (error === ERRORS.ERR_LOCK_TIMEOUT)
+    return new ApplicationError('upload_locked', 'another request holds this upload; retry shortly');
+  if (error === ERRORS.INVALID_METADATA)
+    return new ApplicationError('invalid_request', detail, { field: 'upload-metadata' });
+  switch (tus.status_code) {
+    case 404:
+      return new ApplicationError('upload_not_found', detail);
+    case 409:
+      return new ApplicationError('offset_mismatch', detail);
+    case 410:
+      return new ApplicationError('upload_expired', detail);
+    case 412:
+      return new HttpError('tus_resumable_required', detail);
+    case 413:
+      return new ApplicationError('content_too_large', detail);
+    case 423:
+      return new ApplicationError('upload_locked', detail);
+    case 501:
+      return new HttpError('unsupported_tus_extension', detail);
+    default:
+      return tus.status_code < 500 ? new ApplicationError('invalid_request', detail) : error;
+  }
+}
+
+function webRequest(ctx: Context): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  const hasBody = ctx.method === 'POST' || ctx.method === 'PATCH';
+  // A client that hangs up mid-body errors the request; tus's write path reports it.
+  ctx.req.on('error', () => undefined);
+  return new Request(`http://localhost${ctx.path}`, {
+    method: ctx.method,
+    headers,
+    body: hasBody ? (Readable.toWeb(ctx.req) as ReadableStream) : null,
+    duplex: 'half',
+  } as RequestInit);
+}
+
+/** A finished upload's row, once its completion (here or elsewhere) has run. */
+async function settle(uploads: ResumableUploads, record: UploadRecord): Promise<UploadRecord> {
+  if (record.status === 'failed') {
+    throw new ApplicationError('upload_failed', `upload ${record.id} failed: ${record.error?.detail ?? ''}`, {
+      cause: record.error,
+    });
+  }
+  const allArrived = record.length !== null && record.offset === record.length;
+  if (allArrived && (record.status === 'uploading' || record.status === 'completing'))
+    return uploads.complete(record.id);
+  return record;
+}
+
+/**
+ * tus 1.0.0 resumable uploads (core, creation, creation-with-upload, expiration, checksum,
+ * termination) through @tus/server with our data store. Behind authentication like every API
+ * route; an upload is visible only to the principal that created it. tus's answers pass through
+ * Koa, so its errors become our problem details.
+ */
+export function registerTusRoutes(
+  router: Router,
+  uploads: ResumableUploads,
+  locker: Locker,
+  metrics: Metrics,
+): void {
+  const tus = new TusServer({
+    path: UPLOADS_PATH,
+    datastore: new ArtStoreDataStore(uploads),
+    locker,
+    relativeLocation: true,
+    maxSize: uploads.maxUploadBytes,
+    allowedHeaders: ['Upload-Checksum', 'X-Request-Id'],
+    exposedHeaders: [FILE_ID_HEADER, 'Upload-Expires', 'Tus-Checksum-Algorithm', 'X-Request-Id'],
+    onUploadFinish: async (_req, upload) => {
+      const done = await uploads.complete(upload.id);
+      if (done.status !== 'completed' || !done.fileId) return {};
+      metrics.uploadedBytes.inc(done.length ?? 0);
+      return { headers: { [FILE_ID_HEADER]: done.fileId } };
+    },
+    onResponseError: (_req, error) => {
+      const context = tusRequest.getStore();
+      if (context) context.error ??= error;
+      return undefined;
+    },
+  });
+
+  const handle = async (ctx: Context): Promise<void> => {
+    const { principal } = ctx.state as RequestState;
+    ctx.set('Tus-Resumable', '1.0.0');
+    const id = (ctx.params as { id?: string }).id;
+    let record: UploadRecord | null = null;
+    if (id !== undefined && ctx.method !== 'OPTIONS') {
+      record = await uploads.find(principal, id);
+      if (ctx.method !== 'DELETE') record = await settle(uploads, record);
+    }
+    if (ctx.method === 'POST') {
+      const length = ctx.get('upload-length');
+      if (/^\d+$/u.test(length)) uploads.checkLength(Number(length));
+    }
+    const context: TusRequestContext = {
+      principal,
+      checksum: ctx.method === 'PATCH' ? parseUploadChecksum(ctx.get('upload-checksum')) : undefined,
+    };
+    const response = await tusRequest.run(context, () => tus.handleWeb(webRequest(ctx)));
+    if (context.error !== undefined) throw fromTus(context.error);
+    const body = await response.text();
+    if (response.status >= 400) throw fromTus({ status_code: response.status, body });
+    ctx.status = response.status;
+    response.headers.forEach((value, name) => {
+      if (name !== 'content-length' && name !== 'connection') ctx.set(name, value);
+    });
+    if (ctx.method === 'OPTIONS') ctx.set('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS);
+    if (ctx.method === 'HEAD' && record?.status === 'completed' && record.fileId)
+      ctx.set(FILE_ID_HEADER, record.fileId);
+    if (response.status !== 204) ctx.body = body;
+  };
+
+  router.options(UPLOADS_PATH, handle);
+  router.post(UPLOADS_PATH, handle);
+  router.options(`${UPLOADS_PATH}/:id`, handle);
+  router.head(`${UPLOADS_PATH}/:id`, handle);
+  router.patch(`${UPLOADS_PATH}/:id`, handle);
+  router.delete(`${UPLOADS_PATH}/:id`, handle);
+}
