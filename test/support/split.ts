@@ -7,6 +7,8 @@ import { requireInfrastructure } from './infrastructure';
 export interface SplitDeployment {
   readonly admin: ArtStoreProcess;
   readonly ingester: ArtStoreProcess;
+  /** Every ingester process (`ingester` is the first); more than one with the `ingesters` option. */
+  readonly ingesters: readonly ArtStoreProcess[];
   readonly query: ArtStoreProcess;
   /** By storage element id. */
   readonly storage: ReadonlyMap<string, ArtStoreProcess>;
@@ -31,6 +33,10 @@ export async function startSplit(options: {
     readonly env?: Record<string, string>;
   }[];
   readonly adminEnv?: Record<string, string>;
+  /** How many ingester processes (replicas sharing the database and Redis); default 1. */
+  readonly ingesters?: number;
+  /** More environment for every ingester process (a shared staging directory, ...). */
+  readonly ingesterEnv?: Record<string, string>;
 }): Promise<SplitDeployment> {
   const { dataDir } = options;
   const shared = {
@@ -75,19 +81,33 @@ export async function startSplit(options: {
         ...verifying,
         ARTSTORE_CLIENT_ID: account.clientId,
         ARTSTORE_CLIENT_SECRET: account.clientSecret,
+        ...(role === 'ingester' ? options.ingesterEnv : {}),
       }),
     ),
   );
   processes.push(ingester!, query!);
+  const replicas = await Promise.all(
+    Array.from({ length: (options.ingesters ?? 1) - 1 }, (_, i) =>
+      startServe(['--role', 'ingester', '--data-dir', join(dataDir, `ingester-${i + 2}`)], {
+        ...verifying,
+        ARTSTORE_CLIENT_ID: ingesterAccount.clientId,
+        ARTSTORE_CLIENT_SECRET: ingesterAccount.clientSecret,
+        ...options.ingesterEnv,
+      }),
+    ),
+  );
+  processes.push(...replicas);
   const adminToken = await signInAsBootstrapAdmin(
     admin.url,
     join(dataDir, 'admin'),
     ingester!.url,
     query!.url,
+    ...replicas.map((r) => r.url),
   );
   return {
     admin,
     ingester: ingester!,
+    ingesters: [ingester!, ...replicas],
     query: query!,
     storage: new Map(options.storageElements.map(({ id }, i) => [id, storage[i]!])),
     processes,
