@@ -9,7 +9,7 @@ export const UploadRow = defineEntity({
     owner: p.text(),
     principal: p.json<Record<string, unknown>>(),
     length: p.bigint('number').nullable(),
-    offset: p.bigint('number').default(0),
+    offset: p.bigint('number'),
     metadata: p.json<Record<string, string>>(),
     stagedKey: p.text(),
     fileId: p.uuid().nullable(),
