@@ -101,6 +101,14 @@ describe('tus 1.0.0 at /api/v1/uploads (--role all)', () => {
     expect(response.headers.get('access-control-expose-headers')).toContain('ArtStore-File-Id');
   });
 
+  it('answers a request without Tus-Resumable with 412 and the supported version', async () => {
+    const response = await fetch(`${base}${UPLOADS}`, { method: 'POST', headers: { 'upload-length': '3' } });
+    await expectProblem(response, 412, 'tus_resumable_required');
+    expect(response.headers.get('tus-version')).toBe('1.0.0');
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('access-control-expose-headers')).toContain('ArtStore-File-Id');
+  });
+
   it('needs a bearer token for everything else', async () => {
     const response = await anonymousFetch(`${base}${UPLOADS}`, {
       method: 'POST',
@@ -135,6 +143,7 @@ describe('tus 1.0.0 at /api/v1/uploads (--role all)', () => {
     expect(head.headers.get('upload-offset')).toBe('0');
     expect(head.headers.get('upload-length')).toBe(String(content.length));
     expect(head.headers.get('cache-control')).toBe('no-store');
+    expect(head.headers.get('upload-expires')).toBe(response.headers.get('upload-expires'));
     expect(head.headers.get('upload-metadata')).toContain(
       `filename ${Buffer.from('chunked report.pdf').toString('base64')}`,
     );

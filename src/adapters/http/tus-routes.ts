@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';
 import { Server as TusServer } from '@tus/server';
-import { ERRORS, type Locker } from '@tus/utils';
+import { ERRORS, HEADERS, type Locker } from '@tus/utils';
 import { ApplicationError } from '../../application/errors';
 import type { ChunkChecksum, ResumableUploads } from '../../application/ingester/resumable-uploads';
 import type { UploadRecord } from '../../application/ports/upload-store';
@@ -23,6 +23,8 @@ const CHECKSUMS: Readonly<Record<string, { hash: string; bytes: number }>> = {
   md5: { hash: 'md5', bytes: 16 },
 };
 const CHECKSUM_ALGORITHMS = Object.keys(CHECKSUMS).join(',');
+const EXTRA_EXPOSED = [FILE_ID_HEADER, 'Upload-Expires', 'Tus-Checksum-Algorithm', 'X-Request-Id'];
+const EXPOSED_HEADERS = [...HEADERS, ...EXTRA_EXPOSED].join(', ');
 
 /** `Upload-Checksum: <algorithm> <base64 digest>` (tus 1.0.0, checksum extension). */
 export function parseUploadChecksum(header: string): ChunkChecksum | undefined {
@@ -133,7 +135,7 @@ export function registerTusRoutes(
     relativeLocation: true,
     maxSize: uploads.maxUploadBytes,
     allowedHeaders: ['Upload-Checksum', 'X-Request-Id'],
-    exposedHeaders: [FILE_ID_HEADER, 'Upload-Expires', 'Tus-Checksum-Algorithm', 'X-Request-Id'],
+    exposedHeaders: EXTRA_EXPOSED,
     onUploadFinish: async (_req, upload) => {
       const done = await uploads.complete(upload.id);
       if (done.status !== 'completed' || !done.fileId) return {};
@@ -150,6 +152,9 @@ export function registerTusRoutes(
   const handle = async (ctx: Context): Promise<void> => {
     const { principal } = ctx.state as RequestState;
     ctx.set('Tus-Resumable', '1.0.0');
+    // Our problem answers bypass tus's CORS headers: a browser client must still read them.
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.set('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     const id = (ctx.params as { id?: string }).id;
     let record: UploadRecord | null = null;
     if (id !== undefined && ctx.method !== 'OPTIONS') {
@@ -167,6 +172,7 @@ export function registerTusRoutes(
     const response = await tusRequest.run(context, () => tus.handleWeb(webRequest(ctx)));
     if (context.error !== undefined) throw fromTus(context.error);
     const body = await response.text();
+    if (response.status === 412) ctx.set('Tus-Version', '1.0.0');
     if (response.status >= 400) throw fromTus({ status_code: response.status, body });
     ctx.status = response.status;
     response.headers.forEach((value, name) => {
@@ -175,6 +181,8 @@ export function registerTusRoutes(
     if (ctx.method === 'OPTIONS') ctx.set('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS);
     if (ctx.method === 'HEAD' && record?.status === 'completed' && record.fileId)
       ctx.set(FILE_ID_HEADER, record.fileId);
+    if (ctx.method === 'HEAD' && record?.status === 'uploading')
+      ctx.set('Upload-Expires', record.expiresAt.toUTCString());
     if (response.status !== 204) ctx.body = body;
   };
 
