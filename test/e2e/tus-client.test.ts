@@ -121,6 +121,31 @@ describe('tus-js-client against --role all', () => {
     const head = await tus(url, 'HEAD');
     expect(head.headers.get('artstore-file-id')).toBe(finished.fileId);
   });
+
+  it('an upload survives a restart of the server and continues on the same path', async () => {
+    const content = randomBytes(12 * MiB);
+    const first = runUpload(
+      content,
+      { endpoint: `${proc.url}${UPLOADS}`, token: tokenFor(proc.url) },
+      { stopAt: (accepted) => accepted >= 4 * MiB, interrupt: (upload) => upload.abort() },
+    );
+    await first.done;
+    const path = new URL(first.upload.url!).pathname;
+    const offset = await serverOffset(`${proc.url}${path}`);
+    expect(await proc.stop()).toBe(0);
+    proc = await startServe(['--data-dir', dataDir], {
+      ARTSTORE_DATABASE_URL: db.url,
+      ARTSTORE_STAGING_DIR: staging,
+    });
+    await signInAsBootstrapAdmin(proc.url, dataDir);
+    expect(await serverOffset(`${proc.url}${path}`)).toBe(offset);
+    const finished = await runUpload(content, { uploadUrl: `${proc.url}${path}`, token: tokenFor(proc.url) })
+      .done;
+    expect(finished.patchOffsets[0]).toBe(offset);
+    const { body } = await download(proc.url, finished.fileId!);
+    expect(sha256Hex(body)).toBe(sha256Hex(content));
+    expect(await readdir(staging)).toEqual([]);
+  });
 });
 
 describe('tus-js-client across two ingester processes (split roles)', () => {
