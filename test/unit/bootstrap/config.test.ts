@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadConfig, ROLES, type ConfigSources } from '../../../src/bootstrap/config';
+import { loadConfig, ROLES, type ConfigError, type ConfigSources } from '../../../src/bootstrap/config';
 import { thresholdsFrom } from '../../../src/bootstrap/storage-elements';
 import { DEFAULT_THRESHOLDS } from '../../../src/domain/storage-element/capacity-level';
 
@@ -174,5 +174,45 @@ describe('capacity thresholds', () => {
         readFile: () => JSON.stringify({ capacity_thresholds: { rw: { full: { percent: 120 } }, ro: {} } }),
       }),
     ).toThrow(/capacity_thresholds/u);
+  });
+});
+
+describe('loadConfig: resumable uploads', () => {
+  it('stages under <data_dir>/staging, expires after a day, sweeps every 5 minutes, accepts up to 1 TiB', () => {
+    const config = loadConfig({ env: { ARTSTORE_DATA_DIR: '/srv/artstore' } });
+    expect(config.staging_dir).toBe('/srv/artstore/staging');
+    expect(config.upload_expiry_s).toBe(86_400);
+    expect(config.upload_sweep_interval_s).toBe(300);
+    expect(config.max_upload_bytes).toBe(2 ** 40);
+  });
+
+  it('takes a shared staging directory and limits from the environment, and refuses nonsense', () => {
+    const config = loadConfig({
+      env: {
+        ARTSTORE_STAGING_DIR: '/mnt/shared/staging',
+        ARTSTORE_UPLOAD_EXPIRY_S: '600',
+        ARTSTORE_UPLOAD_SWEEP_INTERVAL_S: '0',
+        ARTSTORE_MAX_UPLOAD_BYTES: '1048576',
+      },
+    });
+    expect(config).toMatchObject({
+      staging_dir: '/mnt/shared/staging',
+      upload_expiry_s: 600,
+      upload_sweep_interval_s: 0,
+      max_upload_bytes: 1_048_576,
+    });
+    let problems: readonly string[] = [];
+    try {
+      loadConfig({ env: { ARTSTORE_MAX_UPLOAD_BYTES: '0', ARTSTORE_UPLOAD_EXPIRY_S: 'x' } });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^upload_expiry_s \(ARTSTORE_UPLOAD_EXPIRY_S\)/u),
+        expect.stringMatching(/^max_upload_bytes \(ARTSTORE_MAX_UPLOAD_BYTES\)/u),
+      ]),
+    );
+    expect(problems).toHaveLength(2);
   });
 });

@@ -1,4 +1,7 @@
 import Router from '@koa/router';
+import { MemoryLocker } from '@tus/server';
+import type { Redis } from 'ioredis';
+import { RedisLocker } from '../../../src/adapters/tus/redis-locker';
 import { ManageStorageElements } from '../../../src/application/admin/manage-storage-elements';
 import { UploadDocument } from '../../../src/application/ingester/upload-document';
 import { ReadDocuments } from '../../../src/application/query/read-documents';
@@ -100,6 +103,8 @@ describe('buildContainer', () => {
       const paths = router.stack.map((layer) => String(layer.path));
       expect(paths).toContain('/metrics');
       expect(paths.some((p) => p.startsWith(INTERNAL_PREFIX))).toBe(roles.includes('storage'));
+      expect(paths.includes('/api/v1/uploads/:id')).toBe(roles.includes('ingester'));
+      expect(container.isBound(TOKENS.resumableUploads)).toBe(roles.includes('ingester'));
     },
   );
 
@@ -108,6 +113,8 @@ describe('buildContainer', () => {
     const infra = infrastructureFor(roles);
     const container = buildContainer(infra, roles, hostedFor(infra));
     expect(container.get(TOKENS.uploadDocument)).toBe(container.get(TOKENS.uploadDocument));
+    expect(container.get(TOKENS.resumableUploads)).toBe(container.get(TOKENS.resumableUploads));
+    expect(container.get(TOKENS.uploadLocker)).toBe(container.get(TOKENS.uploadLocker));
     expect(container.get(TOKENS.directory)).toBe(container.get(TOKENS.directory));
     expect(container.get(TOKENS.events)).toBe(container.get(TOKENS.events));
   });
@@ -120,5 +127,20 @@ describe('buildContainer', () => {
     expect(directory.client('rw-1')).toBe(hosted.get('rw-1'));
     expect(directory.client('elsewhere-1')).not.toBe(undefined);
     expect(directory.client('elsewhere-1').id).toBe('elsewhere-1');
+  });
+});
+
+describe('the resumable-upload lock', () => {
+  it("is @tus/server's MemoryLocker without Redis and a RedisLocker with it", () => {
+    const roles = [...ROLES];
+    const infra = infrastructureFor(roles);
+    expect(buildContainer(infra, roles, hostedFor(infra)).get(TOKENS.uploadLocker)).toBeInstanceOf(
+      MemoryLocker,
+    );
+    const redis = {} as Redis;
+    const withRedis = { ...infra, redis: { publisher: redis, subscriber: redis } };
+    expect(buildContainer(withRedis, roles, hostedFor(withRedis)).get(TOKENS.uploadLocker)).toBeInstanceOf(
+      RedisLocker,
+    );
   });
 });
