@@ -31,6 +31,7 @@ export const APPLICATION_ERROR_CODES = [
   'rate_limited',
   'account_not_found',
   'user_not_found',
+  'saga_not_found',
   'signing_key_unavailable',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
