@@ -32,6 +32,7 @@ export const APPLICATION_ERROR_CODES = [
   'account_not_found',
   'user_not_found',
   'saga_not_found',
+  'replicas_missing',
   'signing_key_unavailable',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];

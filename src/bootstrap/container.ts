@@ -183,8 +183,12 @@ const queryModule = new ContainerModule(({ bind }) => {
 const adminModule = new ContainerModule(({ bind }) => {
   bind(T.manageStorageElements)
     .toResolvedValue(
-      (registry, directory, events, audit) => new ManageStorageElements(registry, directory, events, audit),
-      [T.registry, T.directory, T.events, T.auditTrail],
+      (registry, directory, events, audit, catalog, config: Config) =>
+        new ManageStorageElements(registry, directory, events, audit, {
+          catalog,
+          required: config.replication_permanent,
+        }),
+      [T.registry, T.directory, T.events, T.auditTrail, T.catalog, T.config],
     )
     .inSingletonScope();
   bind(T.readSagas)

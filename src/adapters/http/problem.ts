@@ -76,6 +76,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { status: number; title: s
   account_not_found: { status: 404, title: 'Service account not found' },
   user_not_found: { status: 404, title: 'User not found' },
   saga_not_found: { status: 404, title: 'Saga not found' },
+  replicas_missing: { status: 409, title: 'Copies missing' },
   signing_key_unavailable: { status: 503, title: 'Signing key unavailable' },
   malformed_request: { status: 400, title: 'Malformed request' },
   headers_too_large: { status: 431, title: 'Request header fields too large' },
