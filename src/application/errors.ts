@@ -31,6 +31,8 @@ export const APPLICATION_ERROR_CODES = [
   'rate_limited',
   'account_not_found',
   'user_not_found',
+  'saga_not_found',
+  'replicas_missing',
   'signing_key_unavailable',
   // resumable uploads (tus)
   'upload_not_found',

@@ -11,6 +11,13 @@ import { describeTusUpload } from '../adapters/http/tus-metadata';
 import { MikroOrmUploadStore } from '../adapters/persistence/mikro-orm-upload-store';
 import { FsStagingArea } from '../adapters/staging/fs-staging-area';
 import { RedisLocker } from '../adapters/tus/redis-locker';
+import { FinalizeDocument } from '../application/ingester/finalize-document';
+import { DeleteDocument } from '../application/ingester/delete-document';
+import type { FileLifecycleDeps } from '../application/ingester/lifecycle-deps';
+import { ReadSagas } from '../application/admin/read-sagas';
+import { SagaRunner } from '../application/sagas/saga-runner';
+import { MikroOrmSagaStore } from '../adapters/persistence/mikro-orm-saga-store';
+import { failpoint } from '../adapters/system/failpoints';
 import { ReadDocuments } from '../application/query/read-documents';
 import { RegistryView } from '../application/shared/registry-view';
 import type { StorageElementService } from '../application/storage/storage-element-service';
@@ -111,6 +118,23 @@ function coreModule(infra: Infrastructure): ContainerModule {
           : new MemoryLocker(),
       )
       .inSingletonScope();
+    bind(T.sagaStore)
+      .toResolvedValue((orm: Orm) => new MikroOrmSagaStore(orm), [T.orm])
+      .inSingletonScope();
+    bind(T.sagaRunner)
+      .toResolvedValue(
+        (store, clock, ids) =>
+          new SagaRunner(
+            {
+              leaseMs: infra.config.saga_lease_ms,
+              retryAfterMs: Math.min(infra.config.saga_lease_ms, 5_000),
+              maxAttempts: 100,
+            },
+            { store, clock, ids, failpoint, log: infra.logger },
+          ),
+        [T.sagaStore, T.clock, T.ids],
+      )
+      .inSingletonScope();
     bind(T.directory)
       .toResolvedValue(
         (hosted, registry, codec) => storageElementDirectory(hosted, registry, codec, infra.serviceToken),
@@ -129,12 +153,16 @@ function storageModule(hosted: ReadonlyMap<string, StorageElementService>): Cont
 const ingesterModule = new ContainerModule(({ bind }) => {
   bind(T.uploadDocument)
     .toResolvedValue(
-      (config: Config, registry, directory, catalog, events, clock, ids) =>
+      (config: Config, registry, directory, catalog, events, clock, ids, sagas) =>
         new UploadDocument(
-          { defaultTtlDays: config.default_ttl_days, staleAfterMs: 3 * config.heartbeat_ms },
-          { registry, directory, catalog, events, clock, ids },
+          {
+            defaultTtlDays: config.default_ttl_days,
+            staleAfterMs: 3 * config.heartbeat_ms,
+            replication: { temporary: config.replication_temporary, permanent: config.replication_permanent },
+          },
+          { registry, directory, catalog, events, clock, ids, sagas },
         ),
-      [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids],
+      [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids, T.sagaRunner],
     )
     .inSingletonScope();
   bind(T.resumableUploads)
@@ -161,6 +189,30 @@ const ingesterModule = new ContainerModule(({ bind }) => {
       [T.config, T.orm, T.uploadDocument, T.catalog, T.clock, T.ids],
     )
     .inSingletonScope();
+  const lifecycleDeps = [
+    T.registryView,
+    T.directory,
+    T.catalog,
+    T.events,
+    T.clock,
+    T.sagaRunner,
+    T.auditTrail,
+  ] as const;
+  const lifecycle = (...[registry, directory, catalog, events, clock, sagas, audit]: unknown[]) =>
+    ({ registry, directory, catalog, events, clock, sagas, audit }) as FileLifecycleDeps;
+  bind(T.finalizeDocument)
+    .toResolvedValue(
+      (config: Config, ...deps: unknown[]) =>
+        new FinalizeDocument(
+          { replication: config.replication_permanent, staleAfterMs: 3 * config.heartbeat_ms },
+          lifecycle(...deps),
+        ),
+      [T.config, ...lifecycleDeps],
+    )
+    .inSingletonScope();
+  bind(T.deleteDocument)
+    .toResolvedValue((...deps: unknown[]) => new DeleteDocument(lifecycle(...deps)), [...lifecycleDeps])
+    .inSingletonScope();
 });
 
 const queryModule = new ContainerModule(({ bind }) => {
@@ -175,9 +227,16 @@ const queryModule = new ContainerModule(({ bind }) => {
 const adminModule = new ContainerModule(({ bind }) => {
   bind(T.manageStorageElements)
     .toResolvedValue(
-      (registry, directory, events, audit) => new ManageStorageElements(registry, directory, events, audit),
-      [T.registry, T.directory, T.events, T.auditTrail],
+      (registry, directory, events, audit, catalog, config: Config) =>
+        new ManageStorageElements(registry, directory, events, audit, {
+          catalog,
+          required: config.replication_permanent,
+        }),
+      [T.registry, T.directory, T.events, T.auditTrail, T.catalog, T.config],
     )
+    .inSingletonScope();
+  bind(T.readSagas)
+    .toResolvedValue((store) => new ReadSagas(store), [T.sagaStore])
     .inSingletonScope();
   bind(T.rebuildCatalog)
     .toResolvedValue(

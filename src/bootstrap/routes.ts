@@ -7,6 +7,7 @@ import { registerReadRoutes } from '../adapters/http/read-routes';
 import { registerStorageRoutes } from '../adapters/http/storage-routes';
 import { registerUploadRoutes } from '../adapters/http/upload-routes';
 import { registerTusRoutes } from '../adapters/http/tus-routes';
+import { registerLifecycleRoutes, registerSagaRoutes } from '../adapters/http/lifecycle-routes';
 import type { Role } from './config';
 import type { Identity } from './identity';
 import { registerAccountRoutes, registerKeyRoutes } from '../adapters/http/account-routes';
@@ -40,10 +41,13 @@ export function registerRoutes(
       container.get(T.uploadLocker),
       container.get(T.metrics),
     );
+    registerLifecycleRoutes(router, container.get(T.finalizeDocument), container.get(T.deleteDocument));
   }
   if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
-  if (roles.includes('admin'))
+  if (roles.includes('admin')) {
     registerAdminRoutes(router, container.get(T.manageStorageElements), container.get(T.rebuildCatalog));
+    registerSagaRoutes(router, container.get(T.readSagas));
+  }
   if (roles.includes('storage'))
     registerStorageRoutes(
       router,

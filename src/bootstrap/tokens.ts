@@ -6,6 +6,11 @@ import type { AuditLog } from '../application/ports/audit-log';
 import type { UploadDocument } from '../application/ingester/upload-document';
 import type { ResumableUploads } from '../application/ingester/resumable-uploads';
 import type { Locker } from '@tus/utils';
+import type { FinalizeDocument } from '../application/ingester/finalize-document';
+import type { DeleteDocument } from '../application/ingester/delete-document';
+import type { ReadSagas } from '../application/admin/read-sagas';
+import type { SagaStore } from '../application/ports/saga-store';
+import type { SagaRunner } from '../application/sagas/saga-runner';
 import type { Clock, IdGenerator } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
 import type { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
@@ -44,6 +49,11 @@ export const TOKENS = {
   uploadDocument: token<UploadDocument>('uploadDocument'),
   resumableUploads: token<ResumableUploads>('resumableUploads'),
   uploadLocker: token<Locker>('uploadLocker'),
+  finalizeDocument: token<FinalizeDocument>('finalizeDocument'),
+  deleteDocument: token<DeleteDocument>('deleteDocument'),
+  sagaStore: token<SagaStore>('sagaStore'),
+  sagaRunner: token<SagaRunner>('sagaRunner'),
+  readSagas: token<ReadSagas>('readSagas'),
   readDocuments: token<ReadDocuments>('readDocuments'),
   manageStorageElements: token<ManageStorageElements>('manageStorageElements'),
   rebuildCatalog: token<RebuildCatalog>('rebuildCatalog'),

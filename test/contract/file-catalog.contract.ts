@@ -68,6 +68,19 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
       expect(sortedCopies(got?.copies ?? [])).toEqual(sortedCopies(entry.copies));
     });
 
+    it('counts the active files of an SE that have fewer copies than required', async () => {
+      const se = `se-${randomUUID().slice(0, 8)}`;
+      const other = `se-${randomUUID().slice(0, 8)}`;
+      await h.catalog.add(anEntry(aFile('one-copy.pdf'), [se]));
+      await h.catalog.add(anEntry(aFile('two-copies.pdf'), [se, other]));
+      await h.catalog.add(anEntry(withStatus(aFile('deleted.pdf'), 'deleted'), [se]));
+      await h.catalog.add(anEntry(aFile('elsewhere.pdf'), [other]));
+      expect(await h.catalog.countUnderReplicated(se, 2)).toBe(1);
+      expect(await h.catalog.countUnderReplicated(se, 3)).toBe(2);
+      expect(await h.catalog.countUnderReplicated(se, 1)).toBe(0);
+      expect(await h.catalog.countUnderReplicated(other, 2)).toBe(1);
+    });
+
     it('answers null for an unknown file', async () => {
       await expect(h.catalog.get(randomUUID())).resolves.toBeNull();
     });

@@ -58,6 +58,7 @@ export interface MemoryElementOptions {
   readonly capacityBytes?: number | null;
   readonly thresholds?: ThresholdsByMode;
   readonly priority?: number;
+  readonly dc?: string;
   readonly blobs?: MemoryBlobStore;
   readonly wal?: MemoryWriteAheadLog;
   readonly index?: MemoryFileIndex;
@@ -81,7 +82,7 @@ export function aMemoryElement(options: MemoryElementOptions = {}): MemoryElemen
     {
       id: options.id ?? 'se-1',
       backend: 'local',
-      dc: 'dc1',
+      dc: options.dc ?? 'dc1',
       priority: options.priority ?? 100,
       capacityBytes: options.capacityBytes ?? null,
       ...(options.thresholds ? { thresholds: options.thresholds } : {}),

@@ -36,6 +36,10 @@ export class CachingFileCatalog implements FileCatalog {
     return this.inner.search(query);
   }
 
+  countUnderReplicated(seId: string, required: number): Promise<number> {
+    return this.inner.countUnderReplicated(seId, required);
+  }
+
   restore(entry: CatalogEntry): Promise<void> {
     return this.cache.writing(entry.file.fileId, () => this.inner.restore(entry));
   }

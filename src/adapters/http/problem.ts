@@ -77,6 +77,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { status: number; title: s
   rate_limited: { status: 429, title: 'Too many requests' },
   account_not_found: { status: 404, title: 'Service account not found' },
   user_not_found: { status: 404, title: 'User not found' },
+  saga_not_found: { status: 404, title: 'Saga not found' },
+  replicas_missing: { status: 409, title: 'Copies missing' },
   signing_key_unavailable: { status: 503, title: 'Signing key unavailable' },
   upload_not_found: { status: 404, title: 'Upload not found' },
   upload_expired: { status: 410, title: 'Upload expired' },

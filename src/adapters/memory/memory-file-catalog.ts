@@ -21,6 +21,15 @@ export class MemoryFileCatalog implements FileCatalog {
     return this.entries.get(fileId) ?? null;
   }
 
+  async countUnderReplicated(seId: string, required: number): Promise<number> {
+    return [...this.entries.values()].filter(
+      (e) =>
+        e.file.status === 'active' &&
+        e.copies.some((c) => c.seId === seId) &&
+        new Set(e.copies.map((c) => c.seId)).size < required,
+    ).length;
+  }
+
   async search(query: CatalogSearch): Promise<Page<DocumentAttributes>> {
     const needle = query.text.toLowerCase();
     const after = query.cursor ? decodeCursor(query.cursor, ['millis', 'uuid']) : null;

@@ -106,6 +106,18 @@ export class MikroOrmFileCatalog implements FileCatalog {
     };
   }
 
+  async countUnderReplicated(seId: string, required: number): Promise<number> {
+    const [row] = await this.orm.em.getConnection().execute<{ n: string | number }[]>(
+      `select count(*) as n from (
+         select c.file_id from file_copies c join files f on f.file_id = c.file_id
+          where f.status = 'active'
+            and c.file_id in (select file_id from file_copies where se_id = ?)
+          group by c.file_id having count(*) < ?) short`,
+      [seId, required],
+    );
+    return Number(row?.n ?? 0);
+  }
+
   /** Name search for now (substring, case-insensitive); newest first with a keyset cursor. */
   async search(query: CatalogSearch): Promise<Page<DocumentAttributes>> {
     const params: unknown[] = [`%${query.text.replace(/[\\%_]/gu, (c) => `\\${c}`)}%`];

@@ -255,7 +255,10 @@ export class ResumableUploads {
         const intent = describe(record.metadata);
         const { sha256, ...rest } = intent;
         const command: UploadCommand = { ...rest, fileId, expect: { size: length, sha256 } };
-        await ingest.execute(principalOf(record.principal), command, staging.read(record.stagedKey, length));
+        // Reopenable: the pipeline may read the staged bytes again (another SE after a refusal).
+        await ingest.execute(principalOf(record.principal), command, () =>
+          staging.read(record.stagedKey, length),
+        );
       }
     } catch (error) {
       if (!isPermanent(error)) {

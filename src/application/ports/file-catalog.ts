@@ -26,4 +26,6 @@ export interface FileCatalog {
   search(query: CatalogSearch): Promise<Page<DocumentAttributes>>;
   /** Replaces what the catalog knows about a file from an SE's authoritative sidecar (rebuild). */
   restore(entry: CatalogEntry): Promise<void>;
+  /** How many active files with a copy on `seId` have fewer than `required` copies in all. */
+  countUnderReplicated(seId: string, required: number): Promise<number>;
 }

@@ -22,6 +22,7 @@ export const AUDIT_ACTIONS = [
   'storage_element.scrub_started',
   'file.quarantined',
   'file.deleted',
+  'file.finalized',
   'retention.changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -4,7 +4,7 @@ import { MemoryStagingArea } from '../../../src/adapters/memory/memory-staging-a
 import { MemoryUploadStore } from '../../../src/adapters/memory/memory-upload-store';
 import { ApplicationError } from '../../../src/application/errors';
 import { ResumableUploads, type UploadIntent } from '../../../src/application/ingester/resumable-uploads';
-import type { UploadCommand } from '../../../src/application/ingester/upload-document';
+import type { UploadCommand, UploadContent } from '../../../src/application/ingester/upload-document';
 import type { Principal } from '../../../src/domain/access/principal';
 import { aPrincipal, FixedClock, SequenceIds } from '../../support/builders';
 
@@ -29,8 +29,8 @@ function setup(options: { failWith?: Error } = {}) {
   const catalogued = new Set<string>();
   const calls: Call[] = [];
   const ingest = {
-    execute: async (principal: Principal, command: UploadCommand, content: Readable) => {
-      const bytes = await readAll(content);
+    execute: async (principal: Principal, command: UploadCommand, content: UploadContent) => {
+      const bytes = await readAll(typeof content === 'function' ? content() : content);
       calls.push({ principal, command, content: bytes });
       if (options.failWith) throw options.failWith;
       catalogued.add(command.fileId!);
