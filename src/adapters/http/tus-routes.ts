@@ -111,9 +111,15 @@ async function settle(uploads: ResumableUploads, record: UploadRecord): Promise<
     });
   }
   const allArrived = record.length !== null && record.offset === record.length;
-  if (allArrived && (record.status === 'uploading' || record.status === 'completing'))
-    return uploads.complete(record.id);
-  return record;
+  if (!allArrived || (record.status !== 'uploading' && record.status !== 'completing')) return record;
+  const settled = await uploads.complete(record.id);
+  if (settled.status === 'completing') {
+    // Another replica is storing it: a tus client retries a 423 and then gets the file id.
+    throw new ApplicationError('upload_locked', `upload ${record.id} is being stored; retry shortly`, {
+      retry_after: 1,
+    });
+  }
+  return settled;
 }
 
 /**
