@@ -1,25 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Principal } from '../../domain/access/principal';
-import { DEFAULT_COLLECTION, isValidCollection } from '../../domain/document/document';
-import { validateFileName } from '../../domain/document/file-name';
 import { DomainError } from '../../domain/errors';
-import { decideRetention } from '../../domain/retention/retention';
 import { ApplicationError } from '../errors';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { FileCatalog } from '../ports/file-catalog';
 import type { StagingArea } from '../ports/staging-area';
-import type { PrincipalSnapshot, UploadProblem, UploadRecord, UploadStore } from '../ports/upload-store';
-import { requireCollectionWrite } from '../shared/authorize';
+import type { UploadProblem, UploadRecord, UploadStore } from '../ports/upload-store';
 import type { UploadCommand, UploadDocument } from './upload-document';
+import { principalOf, snapshot, validateIntent, type DescribeUpload } from './upload-intent';
 
-/** What the client asked for in Upload-Metadata, as a direct upload's command without its content checks. */
-export type UploadIntent = Omit<UploadCommand, 'expect' | 'fileId'> & {
-  readonly sha256?: string | undefined;
-};
-
-/** Parses Upload-Metadata; throws the same 4xx errors as a direct upload's fields. */
-export type DescribeUpload = (metadata: Readonly<Record<string, string>>) => UploadIntent;
+export type { DescribeUpload, UploadIntent } from './upload-intent';
 
 export interface ResumableUploadSettings {
   readonly maxUploadBytes: number;
@@ -62,15 +53,6 @@ function isPermanent(error: unknown): boolean {
   return error instanceof ApplicationError && PERMANENT.has(error.code);
 }
 
-const snapshot = (p: Principal): PrincipalSnapshot => ({
-  kind: p.kind,
-  subject: p.subject,
-  scopes: [...p.scopes],
-  collections: p.collections,
-});
-
-const principalOf = (s: PrincipalSnapshot): Principal => ({ ...s, scopes: new Set(s.scopes) });
-
 const notFound = (id: string): ApplicationError =>
   new ApplicationError('upload_not_found', `upload ${id} does not exist`);
 
@@ -103,7 +85,12 @@ export class ResumableUploads {
     upload: { id: string; length: number; metadata: Readonly<Record<string, string>> },
   ): Promise<UploadRecord> {
     this.checkLength(upload.length);
-    this.validate(principal, this.deps.describe(upload.metadata));
+    validateIntent(
+      principal,
+      this.deps.describe(upload.metadata),
+      this.deps.clock.now(),
+      this.settings.defaultTtlDays,
+    );
     const now = this.deps.clock.now();
     const record: UploadRecord = {
       id: upload.id,
@@ -313,23 +300,5 @@ export class ResumableUploads {
       if (await store.remove(record.id)) removed += 1;
     }
     return { finished, removed };
-  }
-
-  private validate(principal: Principal, intent: UploadIntent): void {
-    const collection = intent.collection ?? DEFAULT_COLLECTION;
-    if (!isValidCollection(collection)) {
-      throw new DomainError(
-        'invalid_collection',
-        'collection must be 1-63 characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
-        { field: 'collection' },
-      );
-    }
-    requireCollectionWrite(principal, collection);
-    validateFileName(intent.name);
-    decideRetention(
-      { policy: intent.retentionPolicy, ttlDays: intent.ttlDays, retainUntil: intent.retainUntil },
-      this.deps.clock.now(),
-      this.settings.defaultTtlDays,
-    );
   }
 }

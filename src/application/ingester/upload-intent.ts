@@ -1,0 +1,49 @@
+import type { Principal } from '../../domain/access/principal';
+import { DEFAULT_COLLECTION, isValidCollection } from '../../domain/document/document';
+import { validateFileName } from '../../domain/document/file-name';
+import { DomainError } from '../../domain/errors';
+import { decideRetention } from '../../domain/retention/retention';
+import type { PrincipalSnapshot } from '../ports/upload-store';
+import { requireCollectionWrite } from '../shared/authorize';
+import type { UploadCommand } from './upload-document';
+
+/** What the client asked for in Upload-Metadata, as a direct upload's command without its content checks. */
+export type UploadIntent = Omit<UploadCommand, 'expect' | 'fileId'> & {
+  readonly sha256?: string | undefined;
+};
+
+/** Parses Upload-Metadata; throws the same 4xx errors as a direct upload's fields. */
+export type DescribeUpload = (metadata: Readonly<Record<string, string>>) => UploadIntent;
+
+export const snapshot = (p: Principal): PrincipalSnapshot => ({
+  kind: p.kind,
+  subject: p.subject,
+  scopes: [...p.scopes],
+  collections: p.collections,
+});
+
+export const principalOf = (s: PrincipalSnapshot): Principal => ({ ...s, scopes: new Set(s.scopes) });
+
+/** Everything a direct upload would refuse before reading a byte. */
+export function validateIntent(
+  principal: Principal,
+  intent: UploadIntent,
+  now: Date,
+  defaultTtlDays: number,
+): void {
+  const collection = intent.collection ?? DEFAULT_COLLECTION;
+  if (!isValidCollection(collection)) {
+    throw new DomainError(
+      'invalid_collection',
+      'collection must be 1-63 characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
+      { field: 'collection' },
+    );
+  }
+  requireCollectionWrite(principal, collection);
+  validateFileName(intent.name);
+  decideRetention(
+    { policy: intent.retentionPolicy, ttlDays: intent.ttlDays, retainUntil: intent.retainUntil },
+    now,
+    defaultTtlDays,
+  );
+}
