@@ -32,6 +32,8 @@ export const APPLICATION_ERROR_CODES = [
   'account_not_found',
   'user_not_found',
   'signing_key_unavailable',
+  // metadata updates (issue 5)
+  'attr_version_mismatch',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 

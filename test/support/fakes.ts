@@ -205,6 +205,7 @@ export class UnreachableElement implements StorageElementClient {
   head = () => this.fail();
   open = () => this.fail();
   delete = () => this.fail();
+  update = () => this.fail();
   discard = () => this.fail();
   info = () => this.fail();
   listAttributes = () => this.fail();

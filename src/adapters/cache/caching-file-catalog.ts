@@ -36,6 +36,10 @@ export class CachingFileCatalog implements FileCatalog {
     return this.inner.search(query);
   }
 
+  update(file: DocumentAttributes): Promise<boolean> {
+    return this.cache.writing(file.fileId, () => this.inner.update(file));
+  }
+
   restore(entry: CatalogEntry): Promise<void> {
     return this.cache.writing(entry.file.fileId, () => this.inner.restore(entry));
   }

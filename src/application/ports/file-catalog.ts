@@ -26,4 +26,10 @@ export interface FileCatalog {
   search(query: CatalogSearch): Promise<Page<DocumentAttributes>>;
   /** Replaces what the catalog knows about a file from an SE's authoritative sidecar (rebuild). */
   restore(entry: CatalogEntry): Promise<void>;
+  /**
+   * Replaces a catalogued file's attributes after a metadata change; its copies stay. A version
+   * not newer than the one held is ignored (a retried or late step never rolls a newer change
+   * back). False when the catalog does not know the file.
+   */
+  update(file: DocumentAttributes): Promise<boolean>;
 }
