@@ -4,7 +4,9 @@ import { ManageStorageElements } from '../application/admin/manage-storage-eleme
 import { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import { AuditTrail } from '../application/audit/audit-trail';
 import { MikroOrmAuditLog } from '../adapters/persistence/mikro-orm-audit-log';
+import { UpdateDocument } from '../application/ingester/update-document';
 import { UploadDocument } from '../application/ingester/upload-document';
+import { LIMITS } from '../adapters/http/upload-fields';
 import { ReadDocuments } from '../application/query/read-documents';
 import { RegistryView } from '../application/shared/registry-view';
 import type { StorageElementService } from '../application/storage/storage-element-service';
@@ -115,6 +117,16 @@ const ingesterModule = new ContainerModule(({ bind }) => {
           { registry, directory, catalog, events, clock, ids },
         ),
       [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids],
+    )
+    .inSingletonScope();
+  bind(T.updateDocument)
+    .toResolvedValue(
+      (catalog, directory, registry, events, audit, clock) =>
+        new UpdateDocument(
+          { metadataEntries: LIMITS.metadataEntries },
+          { catalog, directory, registry, events, audit, clock },
+        ),
+      [T.catalog, T.directory, T.registryView, T.events, T.auditTrail, T.clock],
     )
     .inSingletonScope();
 });

@@ -5,6 +5,7 @@ import { registerAdminRoutes } from '../adapters/http/admin-routes';
 import { registerHealthRoutes } from '../adapters/http/health-routes';
 import { registerReadRoutes } from '../adapters/http/read-routes';
 import { registerStorageRoutes } from '../adapters/http/storage-routes';
+import { registerUpdateRoutes } from '../adapters/http/update-routes';
 import { registerUploadRoutes } from '../adapters/http/upload-routes';
 import type { Role } from './config';
 import type { Identity } from './identity';
@@ -31,8 +32,10 @@ export function registerRoutes(
     registerUserRoutes(router, identity.admin.sessions, identity.admin.users, identity.issuerOf);
     registerAuditRoutes(router, new ReadAudit(container.get(T.auditLog)));
   }
-  if (roles.includes('ingester'))
+  if (roles.includes('ingester')) {
     registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));
+    registerUpdateRoutes(router, container.get(T.updateDocument));
+  }
   if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
   if (roles.includes('admin'))
     registerAdminRoutes(router, container.get(T.manageStorageElements), container.get(T.rebuildCatalog));

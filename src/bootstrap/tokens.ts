@@ -3,6 +3,7 @@ import type { ManageStorageElements } from '../application/admin/manage-storage-
 import type { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import type { AuditTrail } from '../application/audit/audit-trail';
 import type { AuditLog } from '../application/ports/audit-log';
+import type { UpdateDocument } from '../application/ingester/update-document';
 import type { UploadDocument } from '../application/ingester/upload-document';
 import type { Clock, IdGenerator } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
@@ -40,6 +41,7 @@ export const TOKENS = {
   hostedElements: token<ReadonlyMap<string, StorageElementService>>('hostedElements'),
   directory: token<StorageElementDirectory>('directory'),
   uploadDocument: token<UploadDocument>('uploadDocument'),
+  updateDocument: token<UpdateDocument>('updateDocument'),
   readDocuments: token<ReadDocuments>('readDocuments'),
   manageStorageElements: token<ManageStorageElements>('manageStorageElements'),
   rebuildCatalog: token<RebuildCatalog>('rebuildCatalog'),
