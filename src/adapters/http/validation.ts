@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { koaBody } from 'koa-body';
+import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { z } from 'zod';
 import { ApplicationError } from '../../application/errors';
 import { HttpError } from './problem';
@@ -33,6 +33,8 @@ function jsonParserUpTo(kib: number) {
     multipart: false,
     jsonLimit: `${kib}kb`,
     jsonStrict: true,
+    // A DELETE may carry a body too (the reason for releasing a legal hold).
+    parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
   });
 }
 

@@ -170,8 +170,8 @@ export class UpdateDocument {
     reason: string | null,
     context: UpdateContext = {},
   ): Promise<DocumentAttributes> {
-    requireScope(principal, 'files:legal_hold');
     requireScope(principal, 'files:write');
+    requireScope(principal, 'files:legal_hold');
     const entry = await this.visibleEntry(principal, fileId);
     requireCollectionWrite(principal, entry.file.collection);
     const action = hold ? 'file.legal_hold_set' : 'file.legal_hold_cleared';
