@@ -511,7 +511,6 @@ export class StorageElementService implements StorageElementClient {
         field: 'target_attr_version',
       });
     const row = await this.head(fileId);
-    if (changesDescriptiveFields(change)) assertOperationAllowed(this.mode, 'update_metadata');
     if (this.changing.has(fileId))
       throw new ApplicationError('conflict', `file ${fileId} is being changed on '${this.id}'; try again`);
     this.changing.add(fileId);
@@ -551,6 +550,8 @@ export class StorageElementService implements StorageElementClient {
         );
       return current;
     }
+    // After the retry check: a change that landed before the SE became read-only is still done.
+    if (changesDescriptiveFields(change)) assertOperationAllowed(this.mode, 'update_metadata');
     if (expected >= 0 && current.attrVersion !== expected)
       throw new ApplicationError(
         'attr_version_mismatch',

@@ -158,6 +158,19 @@ describe('StorageElementService.update', () => {
     );
   });
 
+  it('answers a retry as done even when the SE became read-only after the change landed', async () => {
+    const { element, file } = await stored('rw', PERMANENT);
+    const change: AttributeChange = { tags: ['landed'] };
+    const first = await element.service.update(file.fileId, change, { targetAttrVersion: 2 });
+    await element.service.changeMode('ro', false);
+    await expect(element.service.update(file.fileId, change, { targetAttrVersion: 2 })).resolves.toEqual(
+      first,
+    );
+    await expect(
+      element.service.update(file.fileId, { tags: ['new'] }, { targetAttrVersion: 3 }),
+    ).rejects.toMatchObject({ code: 'mode_forbids_operation' });
+  });
+
   it('writes the sidecar before the cache: a failing cache write leaves the new sidecar, and a retry, replay or rebuild agrees with it', async () => {
     const index = new FlakyIndex();
     const { element, file } = await stored('edit', undefined, { index });
