@@ -536,8 +536,15 @@ export class StorageElementService implements StorageElementClient {
   ): Promise<DocumentAttributes> {
     const { blobs, wal, index, sidecars, clock, ids } = this.deps;
     const key = row.stored.key;
-    const current = sidecars.decode(await blobs.read(sidecarKeyFor(key)));
-    if (current.status !== 'active' || current.fileId !== row.fileId)
+    const current = await blobs.read(sidecarKeyFor(key)).then(
+      (raw) => sidecars.decode(raw),
+      (error: unknown) => {
+        // Deleted between the row lookup and now: simply gone.
+        if (error instanceof BlobNotFound) return null;
+        throw error;
+      },
+    );
+    if (!current || current.status !== 'active' || current.fileId !== row.fileId)
       throw new ApplicationError(
         'file_not_found',
         `file ${row.fileId} is not on storage element '${this.id}'`,
