@@ -34,6 +34,8 @@ export const APPLICATION_ERROR_CODES = [
   'saga_not_found',
   'replicas_missing',
   'signing_key_unavailable',
+  // metadata updates (issue 5)
+  'attr_version_mismatch',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 

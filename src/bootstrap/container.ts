@@ -4,6 +4,7 @@ import { ManageStorageElements } from '../application/admin/manage-storage-eleme
 import { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import { AuditTrail } from '../application/audit/audit-trail';
 import { MikroOrmAuditLog } from '../adapters/persistence/mikro-orm-audit-log';
+import { UpdateDocument } from '../application/ingester/update-document';
 import { UploadDocument } from '../application/ingester/upload-document';
 import { FinalizeDocument } from '../application/ingester/finalize-document';
 import { DeleteDocument } from '../application/ingester/delete-document';
@@ -12,6 +13,7 @@ import { ReadSagas } from '../application/admin/read-sagas';
 import { SagaRunner } from '../application/sagas/saga-runner';
 import { MikroOrmSagaStore } from '../adapters/persistence/mikro-orm-saga-store';
 import { failpoint } from '../adapters/system/failpoints';
+import { LIMITS } from '../adapters/http/upload-fields';
 import { ReadDocuments } from '../application/query/read-documents';
 import { RegistryView } from '../application/shared/registry-view';
 import type { StorageElementService } from '../application/storage/storage-element-service';
@@ -168,6 +170,16 @@ const ingesterModule = new ContainerModule(({ bind }) => {
     .inSingletonScope();
   bind(T.deleteDocument)
     .toResolvedValue((...deps: unknown[]) => new DeleteDocument(lifecycle(...deps)), [...lifecycleDeps])
+    .inSingletonScope();
+  bind(T.updateDocument)
+    .toResolvedValue(
+      (catalog, directory, registry, events, audit, clock, sagas) =>
+        new UpdateDocument(
+          { metadataEntries: LIMITS.metadataEntries },
+          { catalog, directory, registry, events, audit, clock, sagas },
+        ),
+      [T.catalog, T.directory, T.registryView, T.events, T.auditTrail, T.clock, T.sagaRunner],
+    )
     .inSingletonScope();
 });
 

@@ -5,6 +5,7 @@ import { registerAdminRoutes } from '../adapters/http/admin-routes';
 import { registerHealthRoutes } from '../adapters/http/health-routes';
 import { registerReadRoutes } from '../adapters/http/read-routes';
 import { registerStorageRoutes } from '../adapters/http/storage-routes';
+import { registerUpdateRoutes } from '../adapters/http/update-routes';
 import { registerUploadRoutes } from '../adapters/http/upload-routes';
 import { registerLifecycleRoutes, registerSagaRoutes } from '../adapters/http/lifecycle-routes';
 import type { Role } from './config';
@@ -35,6 +36,7 @@ export function registerRoutes(
   if (roles.includes('ingester')) {
     registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));
     registerLifecycleRoutes(router, container.get(T.finalizeDocument), container.get(T.deleteDocument));
+    registerUpdateRoutes(router, container.get(T.updateDocument));
   }
   if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
   if (roles.includes('admin')) {
