@@ -41,6 +41,8 @@ export const APPLICATION_ERROR_CODES = [
   'upload_locked',
   'offset_mismatch',
   'checksum_mismatch',
+  // metadata updates (issue 5)
+  'attr_version_mismatch',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 

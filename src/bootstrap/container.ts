@@ -4,6 +4,7 @@ import { ManageStorageElements } from '../application/admin/manage-storage-eleme
 import { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import { AuditTrail } from '../application/audit/audit-trail';
 import { MikroOrmAuditLog } from '../adapters/persistence/mikro-orm-audit-log';
+import { UpdateDocument } from '../application/ingester/update-document';
 import { UploadDocument } from '../application/ingester/upload-document';
 import { ResumableUploads } from '../application/ingester/resumable-uploads';
 import { MemoryLocker } from '@tus/server';
@@ -18,6 +19,7 @@ import { ReadSagas } from '../application/admin/read-sagas';
 import { SagaRunner } from '../application/sagas/saga-runner';
 import { MikroOrmSagaStore } from '../adapters/persistence/mikro-orm-saga-store';
 import { failpoint } from '../adapters/system/failpoints';
+import { LIMITS } from '../adapters/http/upload-fields';
 import { ReadDocuments } from '../application/query/read-documents';
 import { RegistryView } from '../application/shared/registry-view';
 import type { StorageElementService } from '../application/storage/storage-element-service';
@@ -212,6 +214,16 @@ const ingesterModule = new ContainerModule(({ bind }) => {
     .inSingletonScope();
   bind(T.deleteDocument)
     .toResolvedValue((...deps: unknown[]) => new DeleteDocument(lifecycle(...deps)), [...lifecycleDeps])
+    .inSingletonScope();
+  bind(T.updateDocument)
+    .toResolvedValue(
+      (catalog, directory, registry, events, audit, clock, sagas) =>
+        new UpdateDocument(
+          { metadataEntries: LIMITS.metadataEntries },
+          { catalog, directory, registry, events, audit, clock, sagas },
+        ),
+      [T.catalog, T.directory, T.registryView, T.events, T.auditTrail, T.clock, T.sagaRunner],
+    )
     .inSingletonScope();
 });
 

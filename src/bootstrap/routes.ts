@@ -5,6 +5,7 @@ import { registerAdminRoutes } from '../adapters/http/admin-routes';
 import { registerHealthRoutes } from '../adapters/http/health-routes';
 import { registerReadRoutes } from '../adapters/http/read-routes';
 import { registerStorageRoutes } from '../adapters/http/storage-routes';
+import { registerUpdateRoutes } from '../adapters/http/update-routes';
 import { registerUploadRoutes } from '../adapters/http/upload-routes';
 import { registerTusRoutes } from '../adapters/http/tus-routes';
 import { registerLifecycleRoutes, registerSagaRoutes } from '../adapters/http/lifecycle-routes';
@@ -42,6 +43,7 @@ export function registerRoutes(
       container.get(T.metrics),
     );
     registerLifecycleRoutes(router, container.get(T.finalizeDocument), container.get(T.deleteDocument));
+    registerUpdateRoutes(router, container.get(T.updateDocument));
   }
   if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
   if (roles.includes('admin')) {

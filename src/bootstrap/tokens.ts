@@ -3,6 +3,7 @@ import type { ManageStorageElements } from '../application/admin/manage-storage-
 import type { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import type { AuditTrail } from '../application/audit/audit-trail';
 import type { AuditLog } from '../application/ports/audit-log';
+import type { UpdateDocument } from '../application/ingester/update-document';
 import type { UploadDocument } from '../application/ingester/upload-document';
 import type { ResumableUploads } from '../application/ingester/resumable-uploads';
 import type { Locker } from '@tus/utils';
@@ -54,6 +55,7 @@ export const TOKENS = {
   sagaStore: token<SagaStore>('sagaStore'),
   sagaRunner: token<SagaRunner>('sagaRunner'),
   readSagas: token<ReadSagas>('readSagas'),
+  updateDocument: token<UpdateDocument>('updateDocument'),
   readDocuments: token<ReadDocuments>('readDocuments'),
   manageStorageElements: token<ManageStorageElements>('manageStorageElements'),
   rebuildCatalog: token<RebuildCatalog>('rebuildCatalog'),

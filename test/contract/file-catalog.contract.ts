@@ -120,6 +120,50 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
       await expect(h.catalog.get(file.fileId)).resolves.toEqual(anEntry(file, ['se-1']));
     });
 
+    it('update replaces the attributes of a catalogued file and keeps its copies', async () => {
+      const uploadedAt = new Date('2026-03-01T10:00:00.000Z');
+      const file = aFile('held.pdf', {
+        uploadedAt,
+        retention: decideRetention({ policy: 'permanent' }, uploadedAt),
+      });
+      await h.catalog.add(anEntry(file, ['se-1', 'se-2']));
+      const changed: DocumentAttributes = {
+        ...file,
+        description: 'changed',
+        tags: ['a', 'b'],
+        metadata: { case: '42', ключ: 'значение' },
+        retention: {
+          policy: 'permanent',
+          retainUntil: new Date('2040-01-01T00:00:00.000Z'),
+          legalHold: true,
+        },
+        attrVersion: file.attrVersion + 1,
+        updatedAt: new Date(file.updatedAt.getTime() + 1_000),
+      };
+      await expect(h.catalog.update(changed)).resolves.toBe(true);
+
+      const got = await h.catalog.get(file.fileId);
+      expect(got?.file).toEqual(changed);
+      expect(sortedCopies(got?.copies ?? [])).toEqual(sortedCopies(anEntry(file, ['se-1', 'se-2']).copies));
+      expect((await h.catalog.search(query('held'))).items).toEqual([changed]);
+    });
+
+    it('update ignores a version not newer than the one it holds (a late or retried step)', async () => {
+      const file = aFile('versions.txt');
+      await h.catalog.add(anEntry(file));
+      const v3: DocumentAttributes = { ...file, description: 'third', attrVersion: 3 };
+      await h.catalog.update(v3);
+      await expect(h.catalog.update({ ...file, description: 'second', attrVersion: 2 })).resolves.toBe(true);
+      await expect(h.catalog.update({ ...v3, description: 'third again' })).resolves.toBe(true);
+      expect((await h.catalog.get(file.fileId))?.file).toEqual(v3);
+    });
+
+    it('update of a file it does not know answers false and adds nothing', async () => {
+      const file = aFile('unknown.txt');
+      await expect(h.catalog.update({ ...file, attrVersion: 2 })).resolves.toBe(false);
+      await expect(h.catalog.get(file.fileId)).resolves.toBeNull();
+    });
+
     it('finds files by a case-insensitive substring of the name, in any script', async () => {
       for (const name of ['Annual REPORT 2026.pdf', 'report-draft.docx', 'Отчёт за МАРТ.pdf', 'photo.jpg'])
         await h.catalog.add(anEntry(aFile(name)));

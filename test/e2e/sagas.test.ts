@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-process';
@@ -251,6 +251,36 @@ describe('kill -9 between saga steps, restart: all or nothing', () => {
     fetch(`${proc.url}/api/v1/files/${fileId}`, { method: 'DELETE' });
   const uploadPermanentId = async (proc: ArtStoreProcess): Promise<string> =>
     (await json<{ file_id: string }>(await uploadPermanent(proc))).file_id;
+
+  const describeAs = (text: string) => async (proc: ArtStoreProcess, fileId: string | null) =>
+    fetch(`${proc.url}/api/v1/files/${fileId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ description: text }),
+    });
+
+  it('a metadata update killed after its first copy reaches every copy and the catalog', async () => {
+    const { proc, saga, fileId } = await crashAt(
+      'saga.update.after_first_copy',
+      uploadPermanentId,
+      describeAs('written before the crash'),
+      'update',
+    );
+    expect(saga.status).toBe('done');
+    expect(await json(await fetch(`${proc.url}/api/v1/files/${fileId}`))).toMatchObject({
+      description: 'written before the crash',
+      attr_version: 2,
+    });
+    for (const se of ['rw-1', 'rw-2']) {
+      const root = join(dataDir, 'se', se, 'blobs');
+      const entries = await readdir(root, { withFileTypes: true, recursive: true });
+      const sidecar = entries.find((e) => e.name.includes(fileId!) && e.name.endsWith('.attr.json'))!;
+      const document = JSON.parse(await readFile(join(sidecar.parentPath, sidecar.name), 'utf8')) as {
+        description: string;
+      };
+      expect(document.description).toBe('written before the crash');
+    }
+  });
 
   it.each(['saga.delete.after_tombstone', 'saga.delete.after_remove_copies'])(
     'delete killed at %s still removes every copy',

@@ -1,3 +1,6 @@
+import { MemorySagaStore } from '../../src/adapters/memory/memory-saga-store';
+import type { SagaStore } from '../../src/application/ports/saga-store';
+import { SagaRunner } from '../../src/application/sagas/saga-runner';
 import { Readable } from 'node:stream';
 import { MemoryBlobStore } from '../../src/adapters/memory/memory-blob-store';
 import { MemoryFileIndex } from '../../src/adapters/memory/memory-file-index';
@@ -206,6 +209,7 @@ export class UnreachableElement implements StorageElementClient {
   head = () => this.fail();
   open = () => this.fail();
   delete = () => this.fail();
+  update = () => this.fail();
   discard = () => this.fail();
   info = () => this.fail();
   listAttributes = () => this.fail();
@@ -214,4 +218,12 @@ export class UnreachableElement implements StorageElementClient {
   reconcile = () => this.fail();
   startScrub = () => this.fail();
   scrubStatus = () => this.fail();
+}
+
+/** A saga runner on a memory store, as the use-case tests need one. */
+export function aSagaRunner(clock: Clock, store: SagaStore = new MemorySagaStore()): SagaRunner {
+  return new SagaRunner(
+    { leaseMs: 30_000, retryAfterMs: 1_000, maxAttempts: 3 },
+    { store, clock, ids: new SequenceIds(), failpoint: () => undefined },
+  );
 }

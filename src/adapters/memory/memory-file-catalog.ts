@@ -17,6 +17,13 @@ export class MemoryFileCatalog implements FileCatalog {
     this.entries.set(entry.file.fileId, entry);
   }
 
+  async update(file: DocumentAttributes): Promise<boolean> {
+    const entry = this.entries.get(file.fileId);
+    if (!entry) return false;
+    if (entry.file.attrVersion < file.attrVersion) this.entries.set(file.fileId, { ...entry, file });
+    return true;
+  }
+
   async get(fileId: string): Promise<CatalogEntry | null> {
     return this.entries.get(fileId) ?? null;
   }

@@ -24,6 +24,9 @@ export const AUDIT_ACTIONS = [
   'file.deleted',
   'file.finalized',
   'retention.changed',
+  'file.legal_hold_set',
+  'file.legal_hold_cleared',
+  'file.retention_extended',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
