@@ -211,10 +211,16 @@ export class ResumableUploads {
     if (record.status === 'completed' || record.status === 'failed') return record;
     if (record.length === null || record.offset < record.length) return record;
     const now = clock.now();
+    // Taking over a completion that died: unless its file made it into the catalog, it gets a new
+    // id, so the recovery of the dead attempt's upload saga (which discards that id's copies) can
+    // never touch the copies this attempt writes.
+    const keep =
+      record.fileId !== null &&
+      (record.status === 'uploading' || (await this.deps.catalog.get(record.fileId)));
     const claimed = await store.transition(
       id,
       record.status === 'uploading' ? ['uploading'] : ['completing'],
-      { status: 'completing', fileId: record.fileId ?? this.deps.ids.fileId(), updatedAt: now },
+      { status: 'completing', fileId: keep ? record.fileId : this.deps.ids.fileId(), updatedAt: now },
       record.status === 'completing' ? new Date(now.getTime() - this.settings.completionLeaseMs) : undefined,
     );
     // Another request or replica took it first (or is still renewing its lease).

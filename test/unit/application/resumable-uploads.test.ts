@@ -169,7 +169,7 @@ describe('ResumableUploads', () => {
     expect(await store.get('u1')).toMatchObject({ status: 'completed', offset: content.length });
   });
 
-  it('after a crash mid-completion: marks completed if the catalog has the file, else stores it again under the same id', async () => {
+  it('after a crash mid-completion: marks completed if the catalog has the file, else stores it again under a new id', async () => {
     const { uploads, store, calls, catalogued, clock } = setup();
     for (const id of ['stored', 'lost']) {
       await uploads.create(owner, { id, length: 3, metadata: { filename: 'a' } });
@@ -186,9 +186,12 @@ describe('ResumableUploads', () => {
     expect(calls).toHaveLength(0);
     clock.advance(LEASE_MS + 1);
     expect(await uploads.sweep()).toEqual({ finished: 2, removed: 0 });
-    expect(calls.map((c) => c.command.fileId)).toEqual(['file-lost']);
+    // A new id: the dead attempt's upload saga is undone by discarding 'file-lost' everywhere.
+    const [retried] = calls.map((c) => c.command.fileId);
+    expect(retried).toEqual(expect.any(String));
+    expect(retried).not.toBe('file-lost');
     expect(await store.get('stored')).toMatchObject({ status: 'completed', fileId: 'file-stored' });
-    expect(await store.get('lost')).toMatchObject({ status: 'completed', fileId: 'file-lost' });
+    expect(await store.get('lost')).toMatchObject({ status: 'completed', fileId: retried });
   });
 
   it('a content failure marks the upload failed for good; a transient one leaves it to be retried at once', async () => {
@@ -207,7 +210,11 @@ describe('ResumableUploads', () => {
     expect(row).toMatchObject({ status: 'completing', fileId: expect.any(String) });
     expect(down.staging.files.has('u2')).toBe(true);
     await expect(down.uploads.complete('u2')).rejects.toMatchObject({ code: 'storage_unavailable' });
-    expect(down.calls.map((c) => c.command.fileId)).toEqual([row!.fileId, row!.fileId]);
+    // Each attempt under its own id (the failed one's saga was compensated).
+    const ids = down.calls.map((c) => c.command.fileId);
+    expect(ids[0]).toBe(row!.fileId);
+    expect(ids[1]).not.toBe(ids[0]);
+    expect((await down.store.get('u2'))?.fileId).toBe(ids[1]);
   });
 
   it('sweeps expired uploads with their staged bytes; termination removes at once', async () => {
