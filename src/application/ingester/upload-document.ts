@@ -1,10 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { Principal } from '../../domain/access/principal';
+import type { CompressionPolicy } from '../../domain/document/compression';
 import {
   DEFAULT_COLLECTION,
   isValidCollection,
   type DocumentAttributes,
   type DocumentDraft,
+  type StoredEncoding,
 } from '../../domain/document/document';
 import { validateFileName } from '../../domain/document/file-name';
 import { DomainError } from '../../domain/errors';
@@ -16,6 +18,8 @@ import type { EventBus } from '../ports/event-bus';
 import type { FileCatalog } from '../ports/file-catalog';
 import type { ContentExpectations, StorageElementDirectory } from '../ports/storage-element-client';
 import { requireCollectionWrite } from '../shared/authorize';
+import { peekStream } from '../shared/peek';
+import { decideEncoding, SAMPLE_BYTES } from './compression';
 import type { RegistryView } from '../shared/registry-view';
 
 export interface UploadCommand {
@@ -28,6 +32,8 @@ export interface UploadCommand {
   readonly retentionPolicy?: string | undefined;
   readonly ttlDays?: number | undefined;
   readonly retainUntil?: Date | undefined;
+  /** How to store the bytes; `auto` when absent. */
+  readonly compression?: CompressionPolicy | undefined;
   readonly expect: ContentExpectations;
 }
 
@@ -59,11 +65,7 @@ export class UploadDocument {
     private readonly deps: UploadDeps,
   ) {}
 
-  async execute(
-    principal: Principal,
-    command: UploadCommand,
-    content: Readable,
-  ): Promise<DocumentAttributes> {
+  async execute(principal: Principal, command: UploadCommand, source: Readable): Promise<DocumentAttributes> {
     const draft = this.draft(principal, command);
     const { registry, directory, catalog, events, clock } = this.deps;
     const candidates = rankCandidates(await registry.list(), {
@@ -78,12 +80,13 @@ export class UploadDocument {
         `no healthy storage element in mode '${writeModeFor(draft.retention.policy)}' can take this file`,
       );
     }
+    const { content, encoding } = await this.sample(command, source);
     let lastRefusal: unknown = null;
     for (const se of candidates) {
       const client = directory.client(se.id);
       let stored: DocumentAttributes;
       try {
-        stored = await client.put(draft, content, command.expect);
+        stored = await client.put(draft, content, command.expect, encoding);
       } catch (error) {
         if (isRefusal(error) && !content.readableDidRead) {
           lastRefusal = error;
@@ -112,6 +115,35 @@ export class UploadDocument {
     throw new ApplicationError('no_writable_storage', 'every storage element refused the file', {
       last_refusal: (lastRefusal as Error | null)?.message,
     });
+  }
+
+  /** Reads the first bytes to decide the stored encoding; `content` is the whole stream again. */
+  private async sample(
+    command: UploadCommand,
+    source: Readable,
+  ): Promise<{ content: Readable; encoding: { encoding: StoredEncoding; level: number } }> {
+    let peeked;
+    try {
+      peeked = await peekStream(source, SAMPLE_BYTES);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED')
+        throw new ApplicationError(
+          'upload_interrupted',
+          'the upload ended before all content arrived',
+          {},
+          {
+            cause: error,
+          },
+        );
+      throw error;
+    }
+    const encoding = decideEncoding(command.compression ?? 'auto', {
+      declaredType: command.contentType,
+      sniffedType: null,
+      sample: peeked.head,
+    });
+    return { content: peeked.stream, encoding };
   }
 
   private draft(principal: Principal, command: UploadCommand): DocumentDraft {
