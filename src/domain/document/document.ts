@@ -2,7 +2,6 @@ import type { Retention } from '../retention/retention';
 import type { FrameIndex } from './frames';
 
 export type { FrameIndex } from './frames';
-export { COMPRESSION_POLICIES, type CompressionPolicy } from './compression';
 
 /** ARCHITECTURE §3.1. */
 export const FILE_STATUSES = ['active', 'deleted', 'expired'] as const;
