@@ -254,6 +254,7 @@ async function main(): Promise<void> {
     const cells: string[] = [];
     for (const [codec, level] of [
       ['gzip', 6],
+      ['br', 1],
       ['br', 4],
     ] as [Codec, number][]) {
       for (const kind of ['JSON records', 'English prose']) {
