@@ -6,17 +6,20 @@ import {
   isValidCollection,
   type DocumentAttributes,
   type DocumentDraft,
-  type StoredEncoding,
 } from '../../domain/document/document';
 import { validateFileName } from '../../domain/document/file-name';
 import { DomainError } from '../../domain/errors';
-import { rankCandidates } from '../../domain/placement/placement';
-import { decideRetention, writeModeFor } from '../../domain/retention/retention';
+import { nextCopyTarget, rankCandidates } from '../../domain/placement/placement';
+import { decideRetention, writeModeFor, type RetentionPolicy } from '../../domain/retention/retention';
+import type { StorageElementDescriptor } from '../../domain/storage-element/storage-element';
 import { ApplicationError } from '../errors';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
 import type { FileCatalog } from '../ports/file-catalog';
 import type { ContentExpectations, StorageElementDirectory } from '../ports/storage-element-client';
+import type { FileCopy } from '../ports/file-catalog';
+import type { SagaDefinition, SagaRunner } from '../sagas/saga-runner';
+import type { PutOptions } from '../ports/storage-element-client';
 import { requireCollectionWrite } from '../shared/authorize';
 import { peekStream } from '../shared/peek';
 import { decideEncoding, SAMPLE_BYTES } from './compression';
@@ -35,12 +38,16 @@ export interface UploadCommand {
   /** How to store the bytes; `auto` when absent. */
   readonly compression?: CompressionPolicy | undefined;
   readonly expect: ContentExpectations;
+  /** A file id reserved beforehand (a tus upload finishing after a crash uses the same one). */
+  readonly fileId?: string | undefined;
 }
 
 export interface IngestSettings {
   readonly defaultTtlDays: number;
   /** An SE silent for longer than this is not offered new files. */
   readonly staleAfterMs: number;
+  /** Copies each retention class must have before an upload is acknowledged (§3.4). */
+  readonly replication: Readonly<Record<RetentionPolicy, number>>;
 }
 
 export interface UploadDeps {
@@ -50,14 +57,31 @@ export interface UploadDeps {
   readonly events: EventBus;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  readonly sagas: SagaRunner;
 }
+
+/**
+ * The content of an upload: a stream read once, or a source that can be opened again (a staged
+ * tus upload), which lets a write that failed part-way move to the next SE too.
+ */
+export type UploadContent = Readable | (() => Readable);
 
 /** Errors an SE raises before it reads a byte: the next candidate can take the same stream. */
 const REFUSALS = new Set(['storage_full', 'storage_unavailable', 'mode_forbids_operation']);
 
+/** The saved state of an upload saga: enough to undo it after a crash. */
+export type UploadSagaPayload = {
+  readonly fileId: string;
+  /** Every SE the saga may have written to, in the order tried. */
+  readonly candidates: readonly string[];
+  readonly copies: readonly FileCopy[];
+};
+
 /**
- * Ingest (§2, §3.4): decide retention and placement, stream the content to the first SE that
- * takes it, record the file in the catalog. Returns the stored document.
+ * Ingest (§2, §3.4, §3.5): decide retention and placement, then run the upload saga — write the
+ * copies (the first from the client's stream, moving to the next SE on a refusal; the others
+ * copied from the first, in distinct data centres where possible), record the file in the
+ * catalog (the pivot), announce it. Returns the stored document once every copy is durable.
  */
 export class UploadDocument {
   constructor(
@@ -65,66 +89,150 @@ export class UploadDocument {
     private readonly deps: UploadDeps,
   ) {}
 
-  async execute(principal: Principal, command: UploadCommand, source: Readable): Promise<DocumentAttributes> {
+  async execute(
+    principal: Principal,
+    command: UploadCommand,
+    source: UploadContent,
+  ): Promise<DocumentAttributes> {
     const draft = this.draft(principal, command);
-    const { registry, directory, catalog, events, clock } = this.deps;
+    const { registry, clock } = this.deps;
+    const mode = writeModeFor(draft.retention.policy);
     const candidates = rankCandidates(await registry.list(), {
-      mode: writeModeFor(draft.retention.policy),
+      mode,
       size: command.expect.size,
       now: clock.now(),
       staleAfterMs: this.settings.staleAfterMs,
     });
-    if (candidates.length === 0) {
+    const required = this.settings.replication[draft.retention.policy];
+    if (candidates.length < required) {
       throw new ApplicationError(
         'no_writable_storage',
-        `no healthy storage element in mode '${writeModeFor(draft.retention.policy)}' can take this file`,
+        candidates.length === 0
+          ? `no healthy storage element in mode '${mode}' can take this file`
+          : `a ${draft.retention.policy} file needs ${required} copies on distinct storage elements in mode '${mode}'; only ${candidates.length} can take it`,
       );
     }
     const { content, encoding } = await this.sample(command, source);
-    let lastRefusal: unknown = null;
-    for (const se of candidates) {
-      const client = directory.client(se.id);
-      let stored: DocumentAttributes;
+    let stored: DocumentAttributes | null = null;
+    const saga = uploadSaga(this.deps, {
+      write: async (payload) => {
+        const result = await this.writeCopies(draft, content, command.expect, candidates, required, encoding);
+        stored = result.file;
+        return { ...payload, copies: result.copies };
+      },
+      file: () => stored,
+    });
+    await this.deps.sagas.run(
+      saga,
+      { fileId: draft.fileId, candidates: candidates.map((se) => se.id), copies: [] },
+      draft.fileId,
+    );
+    return stored!;
+  }
+
+  /** Writes `required` copies; resolves once all are durable. */
+  private async writeCopies(
+    draft: DocumentDraft,
+    content: UploadContent,
+    expect: ContentExpectations,
+    candidates: readonly StorageElementDescriptor[],
+    required: number,
+    encoding: PutOptions,
+  ): Promise<{ file: DocumentAttributes; copies: FileCopy[] }> {
+    const remaining = [...candidates];
+    const { file, se: primary } = await this.writeFirst(draft, content, expect, remaining, encoding);
+    const copies: FileCopy[] = [{ seId: primary.id, key: file.stored.key }];
+    const usedDcs = new Set([primary.dc]);
+    const failures: string[] = [];
+    while (copies.length < required) {
+      const target = nextCopyTarget(remaining, usedDcs);
+      if (!target) {
+        throw new ApplicationError(
+          'no_writable_storage',
+          `only ${copies.length} of the ${required} copies could be written`,
+          { failures },
+        );
+      }
+      remaining.splice(remaining.indexOf(target), 1);
       try {
-        stored = await client.put(draft, content, command.expect, encoding);
+        await this.copy(file, primary.id, target.id, encoding);
       } catch (error) {
-        if (isRefusal(error) && !content.readableDidRead) {
+        // The next candidate takes the copy; the failed target is cleaned up now or by compensation.
+        failures.push(`${target.id}: ${(error as Error).message}`);
+        await this.deps.directory
+          .client(target.id)
+          .discard(file.fileId)
+          .catch(() => undefined);
+        this.deps.registry.invalidate();
+        continue;
+      }
+      copies.push({ seId: target.id, key: file.stored.key });
+      usedDcs.add(target.dc);
+    }
+    return { file, copies };
+  }
+
+  /** The first copy, from the client's bytes: a refusal before any byte was read moves to the next SE. */
+  private async writeFirst(
+    draft: DocumentDraft,
+    content: UploadContent,
+    expect: ContentExpectations,
+    remaining: StorageElementDescriptor[],
+    encoding: PutOptions,
+  ): Promise<{ file: DocumentAttributes; se: StorageElementDescriptor }> {
+    let lastRefusal: unknown = null;
+    const reopenable = typeof content === 'function';
+    while (remaining.length > 0) {
+      const se = remaining.shift()!;
+      const stream = reopenable ? content() : content;
+      try {
+        return { file: await this.deps.directory.client(se.id).put(draft, stream, expect, encoding), se };
+      } catch (error) {
+        if (isRefusal(error) && (reopenable || !stream.readableDidRead)) {
           lastRefusal = error;
-          registry.invalidate();
+          if (reopenable) stream.destroy();
+          this.deps.registry.invalidate();
           continue;
         }
+        if (reopenable) stream.destroy();
         throw error;
       }
-      try {
-        await catalog.add({ file: stored, copies: [{ seId: se.id, key: stored.stored.key }] });
-      } catch (error) {
-        // Compensation: never leave stored bytes the catalog does not know about.
-        await client.discard(stored.fileId).catch((undo: unknown) => {
-          throw new ApplicationError(
-            'storage_unavailable',
-            `recording file ${stored.fileId} failed and its stored copy on '${se.id}' could not be removed`,
-            { file_id: stored.fileId },
-            { cause: new AggregateError([error, undo]) },
-          );
-        });
-        throw error;
-      }
-      await events.publish('file.changed', { fileId: stored.fileId }).catch(() => undefined);
-      return stored;
     }
     throw new ApplicationError('no_writable_storage', 'every storage element refused the file', {
       last_refusal: (lastRefusal as Error | null)?.message,
     });
   }
 
-  /** Reads the first bytes to decide the stored encoding; `content` is the whole stream again. */
+  /** Copies a stored file to another SE, verified there against the original's size and SHA-256. */
+  private async copy(
+    file: DocumentAttributes,
+    from: string,
+    to: string,
+    encoding: PutOptions,
+  ): Promise<void> {
+    // The first copy serves the original bytes; the new copy encodes them as the first did.
+    const opened = await this.deps.directory.client(from).open(file.fileId);
+    try {
+      await this.deps.directory
+        .client(to)
+        .put(draftOf(file), opened.stream, { size: file.size, sha256: file.sha256 }, encoding);
+    } finally {
+      opened.stream.destroy();
+    }
+  }
+
+  /**
+   * Samples the first 64 KiB to decide the stored encoding. A stream is handed back whole (the
+   * sample included); a reopenable source is sampled from a stream of its own.
+   */
   private async sample(
     command: UploadCommand,
-    source: Readable,
-  ): Promise<{ content: Readable; encoding: { encoding: StoredEncoding; level: number } }> {
+    source: UploadContent,
+  ): Promise<{ content: UploadContent; encoding: PutOptions }> {
+    const stream = typeof source === 'function' ? source() : source;
     let peeked;
     try {
-      peeked = await peekStream(source, SAMPLE_BYTES);
+      peeked = await peekStream(stream, SAMPLE_BYTES);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException | undefined)?.code;
       if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED')
@@ -143,7 +251,11 @@ export class UploadDocument {
       sniffedType: null,
       sample: peeked.head,
     });
-    return { content: peeked.stream, encoding };
+    if (typeof source === 'function') {
+      peeked.stream.destroy();
+      stream.destroy();
+    }
+    return { content: typeof source === 'function' ? source : peeked.stream, encoding };
   }
 
   private draft(principal: Principal, command: UploadCommand): DocumentDraft {
@@ -158,7 +270,7 @@ export class UploadDocument {
     requireCollectionWrite(principal, collection);
     const uploadedAt = this.deps.clock.now();
     return {
-      fileId: this.deps.ids.fileId(),
+      fileId: command.fileId ?? this.deps.ids.fileId(),
       name: validateFileName(command.name),
       contentType: command.contentType,
       collection,
@@ -174,6 +286,82 @@ export class UploadDocument {
       ),
     };
   }
+}
+
+/** What a copy of a stored document is written as: the same identity, names, times and retention. */
+export function draftOf(file: DocumentAttributes): DocumentDraft {
+  return {
+    fileId: file.fileId,
+    name: file.name,
+    contentType: file.contentType,
+    collection: file.collection,
+    uploader: file.uploader,
+    uploadedAt: file.uploadedAt,
+    description: file.description,
+    tags: file.tags,
+    metadata: file.metadata,
+    retention: file.retention,
+  };
+}
+
+/** Discards a file on every SE that may hold a copy (idempotent: an SE without it does nothing). */
+export async function discardEverywhere(
+  directory: StorageElementDirectory,
+  fileId: string,
+  seIds: readonly string[],
+): Promise<void> {
+  const results = await Promise.allSettled(seIds.map((id) => directory.client(id).discard(fileId)));
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length > 0)
+    throw new AggregateError(
+      failed.map((r) => r.reason as unknown),
+      `discarding ${fileId} failed`,
+    );
+}
+
+/**
+ * The upload saga. Live, `write` writes the copies from the client's stream; after a crash there
+ * is no stream, so an upload cut short before the catalog step is undone (its copies discarded
+ * on every candidate SE) unless the catalog already holds it.
+ */
+export function uploadSaga(
+  deps: Pick<UploadDeps, 'directory' | 'catalog' | 'events'>,
+  live?: {
+    write(payload: UploadSagaPayload): Promise<UploadSagaPayload>;
+    file(): DocumentAttributes | null;
+  },
+): SagaDefinition<UploadSagaPayload> {
+  return {
+    kind: 'upload',
+    pivot: 1,
+    steps: [
+      {
+        name: 'write',
+        run: async (payload) => {
+          if (!live) throw new Error('an upload cannot resume writing without its client');
+          return live.write(payload);
+        },
+        compensate: (payload) => discardEverywhere(deps.directory, payload.fileId, payload.candidates),
+      },
+      {
+        name: 'catalog',
+        run: async (payload) => {
+          const file = live?.file();
+          if (!file) throw new Error('an upload cannot resume cataloguing without its document');
+          await deps.catalog.add({ file, copies: payload.copies });
+          return payload;
+        },
+      },
+      {
+        name: 'announce',
+        run: async (payload) => {
+          await deps.events.publish('file.changed', { fileId: payload.fileId }).catch(() => undefined);
+          return payload;
+        },
+      },
+    ],
+    pivotDone: async (payload) => (await deps.catalog.get(payload.fileId)) !== null,
+  };
 }
 
 function isRefusal(error: unknown): boolean {

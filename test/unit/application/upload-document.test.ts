@@ -4,6 +4,8 @@ import { MemoryFileCatalog } from '../../../src/adapters/memory/memory-file-cata
 import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memory-registry';
 import { ApplicationError } from '../../../src/application/errors';
 import { UploadDocument, type UploadCommand } from '../../../src/application/ingester/upload-document';
+import { MemorySagaStore } from '../../../src/adapters/memory/memory-saga-store';
+import { SagaRunner } from '../../../src/application/sagas/saga-runner';
 import type { CatalogEntry } from '../../../src/application/ports/file-catalog';
 import { RegistryView } from '../../../src/application/shared/registry-view';
 import { DomainError } from '../../../src/domain/errors';
@@ -27,7 +29,11 @@ class FailingCatalog extends MemoryFileCatalog {
   }
 }
 
-async function setup(elements: MemoryElementOptions[], catalog = new MemoryFileCatalog()) {
+async function setup(
+  elements: MemoryElementOptions[],
+  catalog = new MemoryFileCatalog(),
+  replication = { temporary: 1, permanent: 1 },
+) {
   const clock = new FixedClock();
   const registry = new MemoryStorageElementRegistry();
   const started: Record<string, MemoryElement> = {};
@@ -38,18 +44,17 @@ async function setup(elements: MemoryElementOptions[], catalog = new MemoryFileC
   }
   const directory = new MapDirectory(Object.values(started).map((e) => e.service));
   const events = new MemoryEventBus();
-  const upload = new UploadDocument(
-    { defaultTtlDays: 30, staleAfterMs: 15_000 },
-    {
-      registry: new RegistryView(registry, clock, 0),
-      directory,
-      catalog,
-      events,
-      clock,
-      ids: new SequenceIds(),
-    },
+  const ids = new SequenceIds();
+  const sagaStore = new MemorySagaStore();
+  const sagas = new SagaRunner(
+    { leaseMs: 30_000, retryAfterMs: 1_000, maxAttempts: 3 },
+    { store: sagaStore, clock, ids, failpoint: () => undefined },
   );
-  return { clock, registry, se: started, catalog, events, upload };
+  const upload = new UploadDocument(
+    { defaultTtlDays: 30, staleAfterMs: 15_000, replication },
+    { registry: new RegistryView(registry, clock, 0), directory, catalog, events, clock, ids, sagas },
+  );
+  return { clock, registry, se: started, catalog, events, upload, sagaStore, directory };
 }
 
 const command = (overrides: Partial<UploadCommand> = {}): UploadCommand => ({
@@ -261,5 +266,80 @@ describe('UploadDocument', () => {
       expect(file.stored).toMatchObject({ encoding: 'identity', size: jpeg.length, frames: null });
       expect(await readAll((await se['edit-1']!.service.open(file.fileId)).stream)).toEqual(jpeg);
     });
+  });
+});
+
+describe('UploadDocument with replicas', () => {
+  const permanent = command({ retentionPolicy: 'permanent' });
+  const THREE_RW: MemoryElementOptions[] = [
+    { id: 'rw-a1', mode: 'rw', dc: 'a', priority: 1 },
+    { id: 'rw-a2', mode: 'rw', dc: 'a', priority: 2 },
+    { id: 'rw-b1', mode: 'rw', dc: 'b', priority: 3 },
+  ];
+
+  it('writes the permanent copies to distinct data centres before it answers', async () => {
+    const { upload, se, catalog, sagaStore } = await setup(THREE_RW, undefined, {
+      temporary: 1,
+      permanent: 2,
+    });
+    const file = await upload.execute(aPrincipal(), permanent, source(CONTENT));
+    const entry = await catalog.get(file.fileId);
+    expect(entry?.copies.map((c) => c.seId)).toEqual(['rw-a1', 'rw-b1']);
+    for (const id of ['rw-a1', 'rw-b1'])
+      expect(await readAll((await se[id]!.service.open(file.fileId)).stream)).toEqual(CONTENT);
+    await expect(se['rw-a2']!.service.head(file.fileId)).rejects.toMatchObject({ code: 'file_not_found' });
+    const [saga] = (await sagaStore.list({ limit: 10, cursor: null })).items;
+    expect(saga).toMatchObject({ kind: 'upload', status: 'done', step: 3, fileId: file.fileId });
+  });
+
+  it('takes the next SE when a replica target fails, and the client does not notice', async () => {
+    const { upload, se, catalog } = await setup(THREE_RW, undefined, { temporary: 1, permanent: 2 });
+    // rw-b1 is announced as rw but has turned read-only: the copy fails there.
+    await se['rw-b1']!.service.changeMode('ro', false);
+    const file = await upload.execute(aPrincipal(), permanent, source(CONTENT));
+    expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['rw-a1', 'rw-a2']);
+  });
+
+  it('refuses before reading a byte when fewer SEs than copies can take the file', async () => {
+    const { upload } = await setup([{ id: 'rw-1', mode: 'rw' }], undefined, { temporary: 1, permanent: 2 });
+    const content: Readable = source(CONTENT);
+    await expect(upload.execute(aPrincipal(), permanent, content)).rejects.toMatchObject({
+      code: 'no_writable_storage',
+      message: expect.stringContaining('needs 2 copies'),
+    });
+    expect(content.readableDidRead).toBe(false);
+  });
+
+  it('undoes every copy when the catalog step fails, and says so in the saga', async () => {
+    const { upload, se, sagaStore } = await setup(THREE_RW, new FailingCatalog(), {
+      temporary: 1,
+      permanent: 2,
+    });
+    await expect(upload.execute(aPrincipal(), permanent, source(CONTENT))).rejects.toThrow(
+      'catalog unavailable',
+    );
+    for (const element of Object.values(se)) expect((await element.service.info()).fileCount).toBe(0);
+    const [saga] = (await sagaStore.list({ limit: 10, cursor: null })).items;
+    expect(saga).toMatchObject({
+      kind: 'upload',
+      status: 'compensated',
+      error: 'catalog: catalog unavailable',
+    });
+  });
+
+  it('moves to the next SE after a failure mid-write when the content can be opened again', async () => {
+    const { upload, se, catalog } = await setup(
+      [
+        { id: 'edit-small', mode: 'edit', priority: 1, totalBytes: CONTENT.length - 5, capacityBytes: null },
+        { id: 'edit-big', mode: 'edit', priority: 2 },
+      ],
+      undefined,
+    );
+    // Unknown size: the small SE accepts, runs out of space mid-stream, and the staged content is re-read.
+    const file = await upload.execute(aPrincipal(), command({ expect: { size: null } }), () =>
+      source(CONTENT),
+    );
+    expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['edit-big']);
+    expect((await se['edit-small']!.service.info()).fileCount).toBe(0);
   });
 });
