@@ -166,11 +166,16 @@ export function describeFileIndexContract(name: string, open: () => Promise<File
       );
     });
 
-    it('counts the files and original bytes of one storage element', async () => {
+    it('counts the files and stored bytes of one storage element (what its capacity holds)', async () => {
       await expect(h.index.stats('se-1')).resolves.toEqual({ files: 0, bytes: 0 });
       const big = 5 * 1024 ** 3; // beyond 32 bits
       await h.index.upsert('se-1', aDocument(Buffer.alloc(10)));
-      await h.index.upsert('se-1', { ...aDocument(Buffer.alloc(1)), size: big });
+      const compressed = aDocument(Buffer.alloc(1));
+      await h.index.upsert('se-1', {
+        ...compressed,
+        size: 20 * 1024 ** 3,
+        stored: { ...compressed.stored, size: big },
+      });
       await h.index.upsert('se-2', aDocument(Buffer.alloc(7)));
       await expect(h.index.stats('se-1')).resolves.toEqual({ files: 2, bytes: 10 + big });
       await expect(h.index.stats('se-2')).resolves.toEqual({ files: 1, bytes: 7 });

@@ -10,6 +10,7 @@ import type { Page } from '../../application/ports/file-index';
 import type {
   ContentExpectations,
   OpenedContent,
+  PutOptions,
   RebuildReport,
   ReconcileOptions,
   ReconcileReport,
@@ -27,6 +28,7 @@ import {
   encodeDraft,
   INTERNAL_PREFIX,
   infoSchema,
+  putOptionsToHeaders,
   reconcileSchema,
   scrubSchema,
 } from '../http/internal-wire';
@@ -139,12 +141,14 @@ export class HttpStorageElementClient implements StorageElementClient {
     draft: DocumentDraft,
     content: Readable,
     expect: ContentExpectations,
+    options?: PutOptions,
   ): Promise<DocumentAttributes> {
     const url = await this.url(`/files/${draft.fileId}`);
     const headers: Record<string, string> = {
       ...(await this.authorization()),
       expect: '100-continue',
       'content-type': 'application/octet-stream',
+      ...putOptionsToHeaders(options),
     };
     if (expect.size !== null) headers['artstore-content-length'] = String(expect.size);
     if (expect.sha256) headers['artstore-expect-sha256'] = expect.sha256;

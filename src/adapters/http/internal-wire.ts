@@ -1,7 +1,9 @@
 import { CAPACITY_LEVELS } from '../../domain/storage-element/capacity-level';
 import { z } from 'zod';
 import type { AttributeChange } from '../../domain/document/attribute-change';
-import type { DocumentDraft } from '../../domain/document/document';
+import { levelProblem } from '../../domain/document/compression';
+import { STORED_ENCODINGS, type DocumentDraft } from '../../domain/document/document';
+import type { PutOptions } from '../../application/ports/storage-element-client';
 import {
   HEALTH_STATUSES,
   RECONCILE_FINDINGS,
@@ -40,6 +42,30 @@ const draftSchema = z.object({
     z.object({ policy: z.literal('permanent'), retain_until: isoDate.nullable(), legal_hold: z.boolean() }),
   ]),
 });
+
+/** How the SE is to store a new document's bytes: `ArtStore-Stored-Encoding` / `-Level` headers. */
+export const putOptionsHeaders = z
+  .object({
+    'artstore-stored-encoding': z.enum(STORED_ENCODINGS).default('identity'),
+    'artstore-stored-level': z.coerce.number().int().optional(),
+  })
+  .superRefine((h, ctx) => {
+    const problem = levelProblem(h['artstore-stored-encoding'], h['artstore-stored-level']);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, path: ['artstore-stored-level'] });
+  })
+  .transform((h): PutOptions =>
+    h['artstore-stored-level'] === undefined
+      ? { encoding: h['artstore-stored-encoding'] }
+      : { encoding: h['artstore-stored-encoding'], level: h['artstore-stored-level'] },
+  );
+
+export function putOptionsToHeaders(options: PutOptions | undefined): Record<string, string> {
+  if (!options || options.encoding === 'identity') return {};
+  return {
+    'artstore-stored-encoding': options.encoding,
+    ...(options.level === undefined ? {} : { 'artstore-stored-level': String(options.level) }),
+  };
+}
 
 export function encodeDraft(draft: DocumentDraft): string {
   const r = draft.retention;

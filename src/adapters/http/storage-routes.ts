@@ -15,6 +15,7 @@ import {
   MAX_ATTRIBUTES_KIB,
   MAX_DRAFT_BYTES,
   modeChange,
+  putOptionsHeaders,
   reconcileRequest,
   scrubRequest,
 } from './internal-wire';
@@ -77,6 +78,11 @@ export function registerStorageRoutes(
       throw new ApplicationError('invalid_request', headers.error.issues[0]!.message, {
         field: String(headers.error.issues[0]!.path[0]),
       });
+    const options = putOptionsHeaders.safeParse(ctx.headers);
+    if (!options.success)
+      throw new ApplicationError('invalid_request', options.error.issues[0]!.message, {
+        field: String(options.error.issues[0]!.path[0]),
+      });
     const size = headers.data['artstore-content-length'] ?? null;
     // Refuse before the body is read: with Expect: 100-continue the client has not sent it yet.
     await element.checkWritable(size);
@@ -94,11 +100,16 @@ export function registerStorageRoutes(
       throw new ApplicationError('invalid_request', 'the draft file_id differs from the path', {
         field: 'file_id',
       });
-    const file = await element.put(draft, ctx.req, {
-      size,
-      sha256: headers.data['artstore-expect-sha256'],
-      sha512: headers.data['artstore-expect-sha512'],
-    });
+    const file = await element.put(
+      draft,
+      ctx.req,
+      {
+        size,
+        sha256: headers.data['artstore-expect-sha256'],
+        sha512: headers.data['artstore-expect-sha512'],
+      },
+      options.data,
+    );
     ctx.status = 201;
     ctx.body = codec.toDocument(file);
   });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { UploadCommand } from '../../application/ingester/upload-document';
 import type { ContentExpectations } from '../../application/ports/storage-element-client';
 import { ApplicationError } from '../../application/errors';
+import { COMPRESSION_POLICIES } from '../../domain/document/compression';
 import { invalid } from './validation';
 
 export const LIMITS = {
@@ -30,6 +31,7 @@ const fields = z.strictObject({
       `at most ${LIMITS.metadataEntries} metadata entries`,
     )
     .optional(),
+  compression: z.enum(COMPRESSION_POLICIES).optional(),
   sha256: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/u, 'must be 64 hex digits')
@@ -127,6 +129,7 @@ export function toUploadCommand(
     retentionPolicy: f.retention_policy,
     ttlDays: f.ttl_days,
     retainUntil: f.retain_until ? new Date(f.retain_until) : undefined,
+    compression: f.compression,
     expect,
   };
 }

@@ -44,6 +44,7 @@ function rawFields(ctx: Context): RawFields {
     'artstore-description': 'description',
     'artstore-tags': 'tags',
     'artstore-metadata': 'metadata',
+    'artstore-compression': 'compression',
   };
   for (const [header, field] of Object.entries(headers)) {
     const value = ctx.get(header);

@@ -32,6 +32,9 @@ export function documentView(file: DocumentAttributes): Record<string, unknown> 
     legal_hold: retention.policy === 'permanent' ? retention.legalHold : false,
     status: file.status,
     attr_version: file.attrVersion,
+    // How the bytes are kept (ratio = stored_size ÷ size); downloads always return the original.
+    stored_encoding: file.stored.encoding,
+    stored_size: file.stored.size,
   };
 }
 

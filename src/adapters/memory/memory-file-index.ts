@@ -41,7 +41,8 @@ export class MemoryFileIndex implements FileIndex {
 
   async stats(seId: string): Promise<{ files: number; bytes: number }> {
     let bytes = 0;
-    for (const file of this.of(seId).values()) bytes += file.size;
+    // Stored bytes: what capacity counts.
+    for (const file of this.of(seId).values()) bytes += file.stored.size;
     return { files: this.of(seId).size, bytes };
   }
 

@@ -17,7 +17,8 @@ export class MikroOrmFileIndex implements FileIndex {
       `insert into se_files (se_id, file_id, size, attributes, updated_at) values (?, ?, ?, ?::jsonb, ?)
        on conflict (se_id, file_id) do update
          set size = excluded.size, attributes = excluded.attributes, updated_at = excluded.updated_at`,
-      [seId, file.fileId, file.size, JSON.stringify(this.codec.toDocument(file)), file.updatedAt],
+      // `size` is the stored size (what the SE's capacity counts); the original is in `attributes`.
+      [seId, file.fileId, file.stored.size, JSON.stringify(this.codec.toDocument(file)), file.updatedAt],
     );
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SidecarInvalid, type SidecarCodec } from '../../application/ports/sidecar-codec';
 import { FILE_STATUSES, STORED_ENCODINGS, type DocumentAttributes } from '../../domain/document/document';
+import { frameIndexProblem } from '../../domain/document/frames';
 import type { Retention } from '../../domain/retention/retention';
 
 /** docs/sidecar-format.md describes this schema; bump SCHEMA_VERSION and keep a reader for every older one. */
@@ -36,8 +37,18 @@ const sidecarV1 = z.object({
     encoding: z.enum(STORED_ENCODINGS),
     size: z.number().int().nonnegative(),
     sha256,
+    // Absent in sidecars written before compression (identity content).
+    frames: z
+      .object({
+        frame_size: z.number().int().positive(),
+        stored_sizes: z.array(z.number().int().positive()),
+      })
+      .nullish(),
   }),
 });
+
+/** Stands in for the frame list while pretty-printing, which would give every number its own line. */
+const FRAMES_PLACEHOLDER = '\u0000stored_sizes\u0000';
 
 function encodeRetention(r: Retention): Record<string, unknown> {
   return r.policy === 'temporary'
@@ -47,7 +58,15 @@ function encodeRetention(r: Retention): Record<string, unknown> {
 
 export class JsonSidecarCodec implements SidecarCodec {
   encode(file: DocumentAttributes): Buffer {
-    return Buffer.from(`${JSON.stringify(this.toDocument(file), null, 2)}\n`, 'utf8');
+    const sizes = file.stored.frames?.storedSizes;
+    const text = JSON.stringify(
+      this.toDocument(file),
+      (key, value: unknown) => (key === 'stored_sizes' ? FRAMES_PLACEHOLDER : value),
+      2,
+    );
+    // One line for the frame list (a 1 GiB file has 1 024 entries).
+    const compact = sizes ? text.replace(JSON.stringify(FRAMES_PLACEHOLDER), JSON.stringify(sizes)) : text;
+    return Buffer.from(`${compact}\n`, 'utf8');
   }
 
   decode(content: Buffer): DocumentAttributes {
@@ -84,6 +103,14 @@ export class JsonSidecarCodec implements SidecarCodec {
         encoding: file.stored.encoding,
         size: file.stored.size,
         sha256: file.stored.sha256,
+        ...(file.stored.frames
+          ? {
+              frames: {
+                frame_size: file.stored.frames.frameSize,
+                stored_sizes: file.stored.frames.storedSizes,
+              },
+            }
+          : {}),
       },
     };
   }
@@ -96,6 +123,15 @@ export class JsonSidecarCodec implements SidecarCodec {
       );
     }
     const s = parsed.data;
+    const frames = s.stored.frames
+      ? { frameSize: s.stored.frames.frame_size, storedSizes: s.stored.frames.stored_sizes }
+      : null;
+    if ((s.stored.encoding === 'identity') !== (frames === null))
+      throw new SidecarInvalid(
+        `stored.frames: ${frames ? 'identity content has no frames' : `${s.stored.encoding} content needs a frame index`}`,
+      );
+    const problem = frames && frameIndexProblem(frames, s.size, s.stored.size);
+    if (problem) throw new SidecarInvalid(`stored.frames: ${problem}`);
     return {
       fileId: s.file_id,
       name: s.name,
@@ -115,7 +151,13 @@ export class JsonSidecarCodec implements SidecarCodec {
           : { policy: 'permanent', retainUntil: s.retention.retain_until, legalHold: s.retention.legal_hold },
       status: s.status,
       attrVersion: s.attr_version,
-      stored: s.stored,
+      stored: {
+        key: s.stored.key,
+        encoding: s.stored.encoding,
+        size: s.stored.size,
+        sha256: s.stored.sha256,
+        frames,
+      },
     };
   }
 }

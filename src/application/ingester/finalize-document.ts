@@ -127,7 +127,15 @@ export class FinalizeDocument {
       try {
         return await this.deps.directory
           .client(target)
-          .put({ ...draftOf(file), retention }, opened.stream, { size: file.size, sha256: file.sha256 });
+          // The source serves the original bytes; the permanent copy is stored encoded as it was.
+          .put(
+            { ...draftOf(file), retention },
+            opened.stream,
+            { size: file.size, sha256: file.sha256 },
+            {
+              encoding: file.stored.encoding,
+            },
+          );
       } finally {
         opened.stream.destroy();
       }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Principal } from '../../domain/access/principal';
+import type { CompressionPolicy } from '../../domain/document/compression';
 import {
   DEFAULT_COLLECTION,
   isValidCollection,
@@ -18,7 +19,10 @@ import type { FileCatalog } from '../ports/file-catalog';
 import type { ContentExpectations, StorageElementDirectory } from '../ports/storage-element-client';
 import type { FileCopy } from '../ports/file-catalog';
 import type { SagaDefinition, SagaRunner } from '../sagas/saga-runner';
+import type { PutOptions } from '../ports/storage-element-client';
 import { requireCollectionWrite } from '../shared/authorize';
+import { peekStream } from '../shared/peek';
+import { decideEncoding, SAMPLE_BYTES } from './compression';
 import type { RegistryView } from '../shared/registry-view';
 
 export interface UploadCommand {
@@ -31,6 +35,8 @@ export interface UploadCommand {
   readonly retentionPolicy?: string | undefined;
   readonly ttlDays?: number | undefined;
   readonly retainUntil?: Date | undefined;
+  /** How to store the bytes; `auto` when absent. */
+  readonly compression?: CompressionPolicy | undefined;
   readonly expect: ContentExpectations;
   /** A file id reserved beforehand (a tus upload finishing after a crash uses the same one). */
   readonly fileId?: string | undefined;
@@ -86,7 +92,7 @@ export class UploadDocument {
   async execute(
     principal: Principal,
     command: UploadCommand,
-    content: UploadContent,
+    source: UploadContent,
   ): Promise<DocumentAttributes> {
     const draft = this.draft(principal, command);
     const { registry, clock } = this.deps;
@@ -106,10 +112,11 @@ export class UploadDocument {
           : `a ${draft.retention.policy} file needs ${required} copies on distinct storage elements in mode '${mode}'; only ${candidates.length} can take it`,
       );
     }
+    const { content, encoding } = await this.sample(command, source);
     let stored: DocumentAttributes | null = null;
     const saga = uploadSaga(this.deps, {
       write: async (payload) => {
-        const result = await this.writeCopies(draft, content, command.expect, candidates, required);
+        const result = await this.writeCopies(draft, content, command.expect, candidates, required, encoding);
         stored = result.file;
         return { ...payload, copies: result.copies };
       },
@@ -130,9 +137,10 @@ export class UploadDocument {
     expect: ContentExpectations,
     candidates: readonly StorageElementDescriptor[],
     required: number,
+    encoding: PutOptions,
   ): Promise<{ file: DocumentAttributes; copies: FileCopy[] }> {
     const remaining = [...candidates];
-    const { file, se: primary } = await this.writeFirst(draft, content, expect, remaining);
+    const { file, se: primary } = await this.writeFirst(draft, content, expect, remaining, encoding);
     const copies: FileCopy[] = [{ seId: primary.id, key: file.stored.key }];
     const usedDcs = new Set([primary.dc]);
     const failures: string[] = [];
@@ -147,7 +155,7 @@ export class UploadDocument {
       }
       remaining.splice(remaining.indexOf(target), 1);
       try {
-        await this.copy(file, primary.id, target.id);
+        await this.copy(file, primary.id, target.id, encoding);
       } catch (error) {
         // The next candidate takes the copy; the failed target is cleaned up now or by compensation.
         failures.push(`${target.id}: ${(error as Error).message}`);
@@ -170,6 +178,7 @@ export class UploadDocument {
     content: UploadContent,
     expect: ContentExpectations,
     remaining: StorageElementDescriptor[],
+    encoding: PutOptions,
   ): Promise<{ file: DocumentAttributes; se: StorageElementDescriptor }> {
     let lastRefusal: unknown = null;
     const reopenable = typeof content === 'function';
@@ -177,7 +186,7 @@ export class UploadDocument {
       const se = remaining.shift()!;
       const stream = reopenable ? content() : content;
       try {
-        return { file: await this.deps.directory.client(se.id).put(draft, stream, expect), se };
+        return { file: await this.deps.directory.client(se.id).put(draft, stream, expect, encoding), se };
       } catch (error) {
         if (isRefusal(error) && (reopenable || !stream.readableDidRead)) {
           lastRefusal = error;
@@ -195,15 +204,58 @@ export class UploadDocument {
   }
 
   /** Copies a stored file to another SE, verified there against the original's size and SHA-256. */
-  private async copy(file: DocumentAttributes, from: string, to: string): Promise<void> {
+  private async copy(
+    file: DocumentAttributes,
+    from: string,
+    to: string,
+    encoding: PutOptions,
+  ): Promise<void> {
+    // The first copy serves the original bytes; the new copy encodes them as the first did.
     const opened = await this.deps.directory.client(from).open(file.fileId);
     try {
       await this.deps.directory
         .client(to)
-        .put(draftOf(file), opened.stream, { size: file.size, sha256: file.sha256 });
+        .put(draftOf(file), opened.stream, { size: file.size, sha256: file.sha256 }, encoding);
     } finally {
       opened.stream.destroy();
     }
+  }
+
+  /**
+   * Samples the first 64 KiB to decide the stored encoding. A stream is handed back whole (the
+   * sample included); a reopenable source is sampled from a stream of its own.
+   */
+  private async sample(
+    command: UploadCommand,
+    source: UploadContent,
+  ): Promise<{ content: UploadContent; encoding: PutOptions }> {
+    const stream = typeof source === 'function' ? source() : source;
+    let peeked;
+    try {
+      peeked = await peekStream(stream, SAMPLE_BYTES);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED')
+        throw new ApplicationError(
+          'upload_interrupted',
+          'the upload ended before all content arrived',
+          {},
+          {
+            cause: error,
+          },
+        );
+      throw error;
+    }
+    const encoding = decideEncoding(command.compression ?? 'auto', {
+      declaredType: command.contentType,
+      sniffedType: null,
+      sample: peeked.head,
+    });
+    if (typeof source === 'function') {
+      peeked.stream.destroy();
+      stream.destroy();
+    }
+    return { content: typeof source === 'function' ? source : peeked.stream, encoding };
   }
 
   private draft(principal: Principal, command: UploadCommand): DocumentDraft {

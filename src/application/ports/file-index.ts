@@ -13,6 +13,7 @@ export interface FileIndex {
   get(seId: string, fileId: string): Promise<DocumentAttributes | null>;
   remove(seId: string, fileId: string): Promise<void>;
   list(seId: string, options: { cursor: string | null; limit: number }): Promise<Page<DocumentAttributes>>;
+  /** Active files and their STORED bytes (compressed content counts its compressed size). */
   stats(seId: string): Promise<{ files: number; bytes: number }>;
   clear(seId: string): Promise<void>;
 }

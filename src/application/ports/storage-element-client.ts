@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { AttributeChange } from '../../domain/document/attribute-change';
-import type { DocumentAttributes, DocumentDraft } from '../../domain/document/document';
+import type { DocumentAttributes, DocumentDraft, StoredEncoding } from '../../domain/document/document';
 import type { BlobBackend, Capacity } from '../../domain/storage-element/storage-element';
 import type { CapacityLevel } from '../../domain/storage-element/capacity-level';
 import type { StorageMode } from '../../domain/storage-mode/storage-mode';
@@ -13,6 +13,13 @@ export interface ContentExpectations {
   /** Lower-case hex. */
   readonly sha256?: string | undefined;
   readonly sha512?: string | undefined;
+}
+
+/** How the SE is to store the original bytes it receives (default: identity, as they are). */
+export interface PutOptions {
+  readonly encoding: StoredEncoding;
+  /** The codec's level; its default level when absent (domain/document/compression.ts). */
+  readonly level?: number;
 }
 
 export const HEALTH_STATUSES = ['ok', 'degraded', 'failing'] as const;
@@ -103,7 +110,10 @@ export interface StorageElementInfo {
 }
 
 export interface OpenedContent {
-  /** Size and SHA-256 of the whole stored object, as the SE records them. */
+  /**
+   * Size and SHA-256 of what the stream carries when read whole: the original bytes (for
+   * identity content the same as the stored object). A range is in these coordinates.
+   */
   readonly size: number;
   readonly sha256: string;
   readonly range: ByteRange | null;
@@ -136,9 +146,18 @@ export interface UpdateOptions {
  */
 export interface StorageElementClient {
   readonly id: string;
-  /** Stores a new document; refuses before reading a byte when mode or known size forbid it. */
-  put(draft: DocumentDraft, content: Readable, expect: ContentExpectations): Promise<DocumentAttributes>;
+  /**
+   * Stores a new document; refuses before reading a byte when mode or known size forbid it.
+   * `content` and `expect` are the original bytes; `options` says how to encode them on disk.
+   */
+  put(
+    draft: DocumentDraft,
+    content: Readable,
+    expect: ContentExpectations,
+    options?: PutOptions,
+  ): Promise<DocumentAttributes>;
   head(fileId: string): Promise<DocumentAttributes>;
+  /** The original bytes (decoded when stored compressed), or a range of them. */
   open(fileId: string, range?: ByteRange): Promise<OpenedContent>;
   delete(fileId: string): Promise<void>;
   /**

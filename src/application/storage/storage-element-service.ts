@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable } from 'node:stream';
 import { blobKeyFor, quarantineFolder, sidecarKeyFor } from '../../domain/document/blob-key';
+import { levelProblem, type Codec } from '../../domain/document/compression';
 import {
   applyAttributeChange,
   changesDescriptiveFields,
@@ -13,6 +14,7 @@ import {
   type DocumentAttributes,
   type DocumentDraft,
 } from '../../domain/document/document';
+import { planFrames } from '../../domain/document/frames';
 import { assertDeletable, deletionBlocker } from '../../domain/retention/retention';
 import {
   capacityLevel,
@@ -37,6 +39,7 @@ import type { SidecarCodec } from '../ports/sidecar-codec';
 import type {
   ContentExpectations,
   OpenedContent,
+  PutOptions,
   RebuildReport,
   ReconcileOptions,
   ReconcileReport,
@@ -48,12 +51,13 @@ import type {
 } from '../ports/storage-element-client';
 import type { StorageElementStateStore } from '../ports/storage-element-state';
 import type { WriteAheadLog } from '../ports/write-ahead-log';
-import { DigestingStream } from './digesting-stream';
+import { decodeFrames, FrameDamaged } from './framed-codec';
 import { rebuildIndex } from './rebuild-index';
 import { reconcileStorage } from './reconcile';
 import { replayWriteAheadLog } from './replay';
 import { moveToQuarantine } from './quarantine';
 import { Scrubber } from './scrub';
+import { storeContent } from './store-content';
 import { BLOB_MISSING, fixityProblem, verifyingStream, verifyStoredFile } from './verify';
 
 export interface StorageElementSettings {
@@ -185,14 +189,21 @@ export class StorageElementService implements StorageElementClient {
     return free;
   }
 
-  put(draft: DocumentDraft, content: Readable, expect: ContentExpectations): Promise<DocumentAttributes> {
+  put(
+    draft: DocumentDraft,
+    content: Readable,
+    expect: ContentExpectations,
+    options?: PutOptions,
+  ): Promise<DocumentAttributes> {
     try {
       this.assertAcceptsWrites();
+      const problem = options ? levelProblem(options.encoding, options.level) : null;
+      if (problem !== null) throw new ApplicationError('invalid_request', problem, { field: 'level' });
     } catch (error) {
       return Promise.reject(error);
     }
     // Registered before the first await: a drain that starts now waits for this write.
-    const write = this.admitAndWrite(draft, content, expect);
+    const write = this.admitAndWrite(draft, content, expect, options);
     this.writes.add(write);
     const forget = (): void => void this.writes.delete(write);
     write.then(forget, forget);
@@ -208,12 +219,14 @@ export class StorageElementService implements StorageElementClient {
     draft: DocumentDraft,
     content: Readable,
     expect: ContentExpectations,
+    options: PutOptions | undefined,
   ): Promise<DocumentAttributes> {
+    // The original size: an upper bound of what compressed content will take, near enough.
     const free = await this.checkWritable(expect.size);
     const reservation = expect.size ?? 0;
     this.reservedBytes += reservation;
     try {
-      return await this.write(draft, content, expect, free);
+      return await this.write(draft, content, expect, free, options);
     } finally {
       this.reservedBytes -= reservation;
     }
@@ -224,13 +237,14 @@ export class StorageElementService implements StorageElementClient {
     content: Readable,
     expect: ContentExpectations,
     limit: number,
+    options: PutOptions | undefined,
   ): Promise<DocumentAttributes> {
     const key = blobKeyFor(draft.fileId, draft.name, draft.uploadedAt);
     const txn = this.deps.ids.token();
     this.changing.add(draft.fileId);
     this.touch(draft.fileId, 'put');
     try {
-      return await this.writeInWal(draft, content, expect, limit, key, txn);
+      return await this.writeInWal(draft, content, expect, { limit, key, txn, options });
     } finally {
       this.changing.delete(draft.fileId);
     }
@@ -240,9 +254,12 @@ export class StorageElementService implements StorageElementClient {
     draft: DocumentDraft,
     content: Readable,
     expect: ContentExpectations,
-    limit: number,
-    key: string,
-    txn: string,
+    {
+      limit,
+      key,
+      txn,
+      options,
+    }: { limit: number; key: string; txn: string; options: PutOptions | undefined },
   ): Promise<DocumentAttributes> {
     const { blobs, wal, index, sidecars, clock } = this.deps;
     try {
@@ -254,29 +271,31 @@ export class StorageElementService implements StorageElementClient {
     /** Bytes counted in when the row was written, so an undo takes back exactly that. */
     let counted: number | null = null;
     try {
-      const digesting = new DigestingStream(
+      const { original, stored } = await storeContent(blobs, key, content, {
         limit,
-        () =>
+        onLimit: () =>
           new ApplicationError(
             'storage_full',
             `storage element '${this.id}' ran out of space during the upload`,
           ),
-        { sha512: expect.sha512 !== undefined },
+        sha512: expect.sha512 !== undefined,
+        put: options,
+      });
+      checkExpectations(expect, original.size, original);
+      const file = completeDocument(
+        draft,
+        { size: original.size, sha256: original.sha256, key },
+        clock.now(),
+        stored,
       );
-      const { size } = await blobs.put(
-        key,
-        pipeline(content, digesting, () => undefined),
-      );
-      const digests = digesting.digests();
-      checkExpectations(expect, size, digests);
-      const file = completeDocument(draft, { size, sha256: digests.sha256, key }, clock.now());
       await blobs.put(sidecarKeyFor(key), sidecars.encode(file));
       await this.mutateIndex(
         () => index.upsert(this.id, file),
         () => {
-          this.usedBytes += size;
+          // Capacity counts what the medium holds: the stored bytes.
+          this.usedBytes += stored.size;
           this.fileCount += 1;
-          counted = size;
+          counted = stored.size;
         },
       );
       this.touch(file.fileId, 'put');
@@ -326,10 +345,12 @@ export class StorageElementService implements StorageElementClient {
         `range ${range.start}-${range.end} is outside 0-${file.size - 1}`,
       );
     }
-    const opened = { size: file.stored.size, sha256: file.stored.sha256, range: range ?? null };
+    const opened = { size: file.size, sha256: file.sha256, range: range ?? null };
     // A range of every byte is a whole read and is verified as one (bytes=0- asks for exactly that).
-    const partial = range !== undefined && (range.start > 0 || range.end < file.stored.size - 1);
+    const partial = range !== undefined && (range.start > 0 || range.end < file.size - 1);
     try {
+      if (file.stored.frames)
+        return { ...opened, stream: await this.openFramed(file, partial ? range : undefined) };
       if (partial) return { ...opened, stream: await this.deps.blobs.get(file.stored.key, range) };
       if (file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES)) {
         const content = await this.verifiedWhole(file, await this.deps.blobs.read(file.stored.key));
@@ -359,6 +380,47 @@ export class StorageElementService implements StorageElementClient {
         );
       }
       throw error;
+    }
+  }
+
+  /**
+   * The original bytes of compressed content: only the frames covering `range` are read, each
+   * decoded under its hard size bound. Whole reads are verified against the stored SHA-256 like
+   * identity ones. The first frame is decoded before this returns, so damage there is an error
+   * answer, not a broken 2xx; a frame that does not decode is damage (quarantined).
+   */
+  private async openFramed(file: DocumentAttributes, range: ByteRange | undefined): Promise<Readable> {
+    const { blobs } = this.deps;
+    const plan = planFrames(file.stored.frames!, file.size, range);
+    if (plan === null) {
+      await this.verifiedWhole(file, await blobs.read(file.stored.key));
+      return Readable.from([]);
+    }
+    let stored: AsyncIterable<Buffer>;
+    if (range) stored = await blobs.get(file.stored.key, plan.stored);
+    else if (file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES))
+      stored = Readable.from([await this.verifiedWhole(file, await blobs.read(file.stored.key))]);
+    else {
+      const raw = await blobs.get(file.stored.key, { start: 0, end: file.stored.size - 1 });
+      const verifying = verifyingStream(file, async (problem) => {
+        await this.checked(file, problem, 'read').catch(() => undefined);
+        return this.corrupt(file, problem);
+      });
+      stored = pipeline(raw, verifying, () => undefined);
+    }
+    const chunks = this.undamaged(file, decodeFrames(stored, file.stored.encoding as Codec, plan));
+    const first = await chunks.next();
+    return Readable.from(prepended(first, chunks), { objectMode: false });
+  }
+
+  /** Frames that do not decode are treated like a checksum mismatch: quarantine, file_corrupt. */
+  private async *undamaged(file: DocumentAttributes, chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+    try {
+      yield* chunks;
+    } catch (error) {
+      if (!(error instanceof FrameDamaged)) throw error;
+      await this.checked(file, error.message, 'read').catch(() => undefined);
+      throw this.corrupt(file, error.message);
     }
   }
 
@@ -437,7 +499,7 @@ export class StorageElementService implements StorageElementClient {
         await this.mutateIndex(
           () => index.remove(this.id, row.fileId),
           () => {
-            this.usedBytes -= row.size;
+            this.usedBytes -= row.stored.size;
             this.fileCount -= 1;
           },
         );
@@ -643,7 +705,7 @@ export class StorageElementService implements StorageElementClient {
     await this.mutateIndex(
       () => index.remove(this.id, file.fileId),
       () => {
-        this.usedBytes -= file.size;
+        this.usedBytes -= file.stored.size;
         this.fileCount -= 1;
       },
     );
@@ -839,6 +901,15 @@ export class StorageElementService implements StorageElementClient {
       );
     }
   }
+}
+
+async function* prepended(
+  first: IteratorResult<Buffer>,
+  rest: AsyncGenerator<Buffer>,
+): AsyncGenerator<Buffer> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
 }
 
 const PROBE_KEY = '.artstore-probe';

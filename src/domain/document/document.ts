@@ -1,4 +1,7 @@
 import type { Retention } from '../retention/retention';
+import type { FrameIndex } from './frames';
+
+export type { FrameIndex } from './frames';
 
 /** ARCHITECTURE §3.1. */
 export const FILE_STATUSES = ['active', 'deleted', 'expired'] as const;
@@ -9,12 +12,17 @@ export type StoredEncoding = (typeof STORED_ENCODINGS)[number];
 
 export const DEFAULT_COLLECTION = 'default';
 
-/** How the bytes are kept on a storage element (the original bytes are described on the document). */
+/**
+ * How the bytes are kept on a storage element (the original bytes are described on the document).
+ * Size and SHA-256 here are of the stored bytes: what scrub, reconcile and capacity count.
+ */
 export interface StoredBytes {
   readonly key: string;
   readonly encoding: StoredEncoding;
   readonly size: number;
   readonly sha256: string;
+  /** The frame index of compressed content; null for identity. */
+  readonly frames: FrameIndex | null;
 }
 
 /** What the ingester decides about a new document before any byte is stored. */
@@ -49,12 +57,16 @@ export function completeDocument(
   draft: DocumentDraft,
   bytes: { size: number; sha256: string; key: string },
   now: Date,
+  /** How the bytes were stored, when not as they are. */
+  stored?: Omit<StoredBytes, 'key'>,
 ): DocumentAttributes {
   return {
     ...draft,
     size: bytes.size,
     sha256: bytes.sha256,
-    stored: { key: bytes.key, encoding: 'identity', size: bytes.size, sha256: bytes.sha256 },
+    stored: stored
+      ? { key: bytes.key, ...stored }
+      : { key: bytes.key, encoding: 'identity', size: bytes.size, sha256: bytes.sha256, frames: null },
     status: 'active',
     updatedAt: now,
     attrVersion: 1,

@@ -128,3 +128,60 @@ describe('JsonSidecarCodec', () => {
     expect(decodeError(Buffer.from(json))).toBeInstanceOf(SidecarInvalid);
   });
 });
+
+describe('JsonSidecarCodec, compressed content', () => {
+  const compressed = (): DocumentAttributes => {
+    const file = aDocument(Buffer.alloc(2_500_000, 'a'));
+    return {
+      ...file,
+      stored: {
+        key: file.stored.key,
+        encoding: 'br',
+        size: 600,
+        sha256: 'c'.repeat(64),
+        frames: { frameSize: 1_048_576, storedSizes: [250, 250, 100] },
+      },
+    };
+  };
+  const storedOf = (content: Buffer): Record<string, unknown> =>
+    (JSON.parse(content.toString('utf8')) as { stored: Record<string, unknown> }).stored;
+
+  it('round-trips the frame index, written snake_case with the frame list on one line', () => {
+    const file = compressed();
+    const text = codec.encode(file).toString('utf8');
+    expect(codec.decode(Buffer.from(text))).toEqual(file);
+    expect(storedOf(Buffer.from(text)).frames).toEqual({
+      frame_size: 1_048_576,
+      stored_sizes: [250, 250, 100],
+    });
+    expect(text).toContain('"stored_sizes": [250,250,100]');
+  });
+
+  it('reads a sidecar without frames (written before compression) as identity', () => {
+    const doc = JSON.parse(codec.encode(temporary()).toString('utf8')) as { stored: Record<string, unknown> };
+    expect(doc.stored.frames).toBeUndefined();
+    expect(codec.fromDocument(doc).stored.frames).toBeNull();
+  });
+
+  it.each<[string, (stored: Record<string, unknown>) => void, RegExp]>([
+    ['compressed content without frames', (s) => void delete s.frames, /needs a frame index/u],
+    [
+      'identity content with frames',
+      (s) => void (s.encoding = 'identity'),
+      /identity content has no frames/u,
+    ],
+    ['frames that do not add up to the stored size', (s) => void (s.size = 601), /add up to 600/u],
+    [
+      'too few frames for the original size',
+      (s) => void ((s.frames as Record<string, unknown>).stored_sizes = [300, 300]),
+      /3 needed/u,
+    ],
+    ['a zero frame size', (s) => void ((s.frames as Record<string, unknown>).frame_size = 0), /frame_size/u],
+  ])('refuses %s', (_label, change, message) => {
+    const doc = JSON.parse(codec.encode(compressed()).toString('utf8')) as {
+      stored: Record<string, unknown>;
+    };
+    change(doc.stored);
+    expect(decodeError(Buffer.from(JSON.stringify(doc))).message).toMatch(message);
+  });
+});

@@ -157,6 +157,19 @@ describe('parseUploadFields', () => {
     expect(Object.keys(fields.metadata ?? {})).toHaveLength(LIMITS.metadataEntries);
   });
 
+  it.each(['auto', 'none', 'gzip', 'br'])('reads compression %s', (policy) => {
+    expect(parseUploadFields([['compression', policy]])).toEqual({ compression: policy });
+    expect(
+      toUploadCommand({ compression: policy as 'br' }, 'a.txt', 'text/plain', { size: null }),
+    ).toMatchObject({ compression: policy });
+  });
+
+  it('refuses an unknown compression, naming the field', () => {
+    const error = errorOf(() => parseUploadFields([['compression', 'zstd']]));
+    expect(error.code).toBe('invalid_request');
+    expect(error.details).toMatchObject({ field: 'compression' });
+  });
+
   it('coerces ttl_days to a number', () => {
     expect(parseUploadFields([['ttl_days', '7']]).ttl_days).toBe(7);
   });

@@ -30,6 +30,7 @@ describe('StorageElementService.put', () => {
       encoding: 'identity',
       size: CONTENT.length,
       sha256: sha256(CONTENT),
+      frames: null,
     });
     expect(element.blobs.objects.get(file.stored.key)).toEqual(CONTENT);
     const sidecar = element.blobs.objects.get(sidecarKeyFor(file.stored.key));

@@ -233,6 +233,73 @@ describe('UploadDocument', () => {
     await expect(upload.execute(principal, command(), content)).rejects.toMatchObject({ code: 'forbidden' });
     expect(content.readableDidRead).toBe(false);
   });
+
+  describe('compression', () => {
+    const TEXT = Buffer.from('a line of a document that compresses well\n'.repeat(2_000));
+    const text = (compression?: 'auto' | 'none' | 'gzip' | 'br'): UploadCommand =>
+      command({ name: 'notes.txt', contentType: 'text/plain', expect: { size: TEXT.length }, compression });
+
+    it.each([
+      [undefined, 'br'],
+      ['auto', 'br'],
+      ['none', 'identity'],
+      ['gzip', 'gzip'],
+      ['br', 'br'],
+    ] as const)(
+      'stores text under compression %s as %s, and reads back the original',
+      async (policy, encoding) => {
+        const { upload, se } = await setup([{ id: 'edit-1', mode: 'edit', totalBytes: null }]);
+        const file = await upload.execute(aPrincipal(), text(policy), source(TEXT));
+        expect(file).toMatchObject({ size: TEXT.length, sha256: sha256(TEXT), stored: { encoding } });
+        expect(await readAll((await se['edit-1']!.service.open(file.fileId)).stream)).toEqual(TEXT);
+      },
+    );
+
+    it('stores every copy of a permanent file with the same encoding', async () => {
+      const { upload, se } = await setup(
+        [
+          { id: 'rw-a', mode: 'rw', totalBytes: null },
+          { id: 'rw-b', mode: 'rw', totalBytes: null },
+        ],
+        undefined,
+        { temporary: 1, permanent: 2 },
+      );
+      const file = await upload.execute(
+        aPrincipal(),
+        { ...text('gzip'), retentionPolicy: 'permanent' },
+        source(TEXT),
+      );
+      for (const id of ['rw-a', 'rw-b']) {
+        const copy = await se[id]!.service.head(file.fileId);
+        expect(copy.stored).toMatchObject({ encoding: 'gzip', size: file.stored.size });
+        expect(await readAll((await se[id]!.service.open(file.fileId)).stream)).toEqual(TEXT);
+      }
+    });
+
+    it('samples a reopenable source (a staged tus upload) without consuming it', async () => {
+      const { upload, se } = await setup([{ id: 'edit-1', mode: 'edit', totalBytes: null }]);
+      let opened = 0;
+      const file = await upload.execute(aPrincipal(), text(), () => {
+        opened += 1;
+        return source(TEXT);
+      });
+      expect(opened).toBe(2);
+      expect(file.stored.encoding).toBe('br');
+      expect(await readAll((await se['edit-1']!.service.open(file.fileId)).stream)).toEqual(TEXT);
+    });
+
+    it('keeps a JPEG as it is under auto', async () => {
+      const { upload, se } = await setup([{ id: 'edit-1', mode: 'edit', totalBytes: null }]);
+      const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), TEXT]);
+      const file = await upload.execute(
+        aPrincipal(),
+        command({ name: 'photo.jpg', contentType: 'image/jpeg', expect: { size: jpeg.length } }),
+        source(jpeg),
+      );
+      expect(file.stored).toMatchObject({ encoding: 'identity', size: jpeg.length, frames: null });
+      expect(await readAll((await se['edit-1']!.service.open(file.fileId)).stream)).toEqual(jpeg);
+    });
+  });
 });
 
 describe('UploadDocument with replicas', () => {
