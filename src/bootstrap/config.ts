@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { COMPRESSION_CHOICES } from '../application/ingester/collection-policy';
+import { isValidCollection } from '../domain/document/document';
 import { MAX_TTL_DAYS, MIN_TTL_DAYS } from '../domain/retention/retention';
 import { isValidStorageElementId } from '../domain/storage-element/storage-element';
 import { STORAGE_MODES } from '../domain/storage-mode/storage-mode';
@@ -55,6 +57,34 @@ function noSharedS3Prefixes(elements: z.infer<typeof storageElement>[], ctx: z.R
   }
 }
 
+const MEDIA_TYPE_PATTERN = /^([a-z0-9!#$&^_.+-]+|\*)\/([a-z0-9!#$&^_.+-]+|\*)$/u;
+
+/** Per-collection upload policy (config file only): `collections: { "<name>": { ... } }`. */
+const collectionPolicy = z
+  .object({
+    max_upload_bytes: z.number().int().positive().optional(),
+    allowed_content_types: z
+      .array(
+        z
+          .string()
+          .transform((s) => s.trim().toLowerCase())
+          .refine(
+            (s) => MEDIA_TYPE_PATTERN.test(s) && !/^\*\/[^*]/u.test(s),
+            'must be a media type (type/subtype) or a type/* glob',
+          ),
+      )
+      .min(1)
+      .optional(),
+    compression: z.enum(COMPRESSION_CHOICES).optional(),
+  })
+  .strict();
+const collections = z
+  .record(
+    z.string().refine(isValidCollection, 'collection names are 1-63 characters of a-z, 0-9, ".", "_", "-"'),
+    collectionPolicy,
+  )
+  .default({});
+
 const threshold = z
   .object({
     percent: z.number().min(0).max(100).default(0),
@@ -104,6 +134,9 @@ const schema = z.object({
       { id: 'rw-1', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
     ]),
   default_ttl_days: integer(MIN_TTL_DAYS, MAX_TTL_DAYS).default(30),
+  /** No document may be larger; a collection may set a lower limit. Default 1 TiB. */
+  max_upload_bytes: integer(1, Number.MAX_SAFE_INTEGER).default(2 ** 40),
+  collections,
   /** Free-space floors per writable mode; each level is reached at max(percent of total, bytes) free. */
   capacity_thresholds: z
     .object({ edit: modeThresholds.optional(), rw: modeThresholds.optional() })
@@ -227,6 +260,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_PUBLIC_URL: 'public_url',
   ARTSTORE_SE_ID: 'storage_element_id',
   ARTSTORE_DEFAULT_TTL_DAYS: 'default_ttl_days',
+  ARTSTORE_MAX_UPLOAD_BYTES: 'max_upload_bytes',
   ARTSTORE_HEARTBEAT_MS: 'heartbeat_ms',
   ARTSTORE_SCRUB_RATE_BYTES_PER_S: 'scrub_rate_bytes_per_s',
   ARTSTORE_SCRUB_INTERVAL_S: 'scrub_interval_s',

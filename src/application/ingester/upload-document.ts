@@ -6,7 +6,8 @@ import {
   type DocumentAttributes,
   type DocumentDraft,
 } from '../../domain/document/document';
-import { validateFileName } from '../../domain/document/file-name';
+import { sanitizeFileName } from '../../domain/document/file-name';
+import { checkDescriptiveFields } from '../../domain/document/metadata-limits';
 import { DomainError } from '../../domain/errors';
 import { rankCandidates } from '../../domain/placement/placement';
 import { decideRetention, writeModeFor } from '../../domain/retention/retention';
@@ -14,9 +15,12 @@ import { ApplicationError } from '../errors';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
 import type { FileCatalog } from '../ports/file-catalog';
+import type { ContentSniffer } from '../ports/content-sniffer';
 import type { ContentExpectations, StorageElementDirectory } from '../ports/storage-element-client';
 import { requireCollectionWrite } from '../shared/authorize';
 import type { RegistryView } from '../shared/registry-view';
+import { policyFor, uploadLimitFor, type CollectionPolicies } from './collection-policy';
+import { fileTooLarge, inspectContent } from './inspect-content';
 
 export interface UploadCommand {
   readonly name: string;
@@ -35,6 +39,9 @@ export interface IngestSettings {
   readonly defaultTtlDays: number;
   /** An SE silent for longer than this is not offered new files. */
   readonly staleAfterMs: number;
+  /** No document may be larger (ARTSTORE_MAX_UPLOAD_BYTES). */
+  readonly maxUploadBytes: number;
+  readonly collections?: CollectionPolicies | undefined;
 }
 
 export interface UploadDeps {
@@ -44,6 +51,7 @@ export interface UploadDeps {
   readonly events: EventBus;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  readonly sniffer: ContentSniffer;
 }
 
 /** Errors an SE raises before it reads a byte: the next candidate can take the same stream. */
@@ -64,11 +72,34 @@ export class UploadDocument {
     command: UploadCommand,
     content: Readable,
   ): Promise<DocumentAttributes> {
-    const draft = this.draft(principal, command);
+    const checked = this.draft(principal, command);
+    const policy = policyFor(this.settings.collections, checked.collection);
+    const maxBytes = uploadLimitFor(this.settings.maxUploadBytes, policy);
+    if (command.expect.size !== null && command.expect.size > maxBytes)
+      throw fileTooLarge(command.expect.size, maxBytes);
+    const inspected = await inspectContent(content, {
+      maxBytes,
+      declaredType: command.contentType,
+      allowedContentTypes: policy.allowedContentTypes,
+      sniffer: this.deps.sniffer,
+    });
+    const draft = { ...checked, sniffedContentType: inspected.sniffedContentType };
+    try {
+      return await this.place(draft, inspected.stream, command.expect);
+    } catch (error) {
+      throw inspected.violation() ?? error;
+    }
+  }
+
+  private async place(
+    draft: DocumentDraft,
+    content: Readable,
+    expect: ContentExpectations,
+  ): Promise<DocumentAttributes> {
     const { registry, directory, catalog, events, clock } = this.deps;
     const candidates = rankCandidates(await registry.list(), {
       mode: writeModeFor(draft.retention.policy),
-      size: command.expect.size,
+      size: expect.size,
       now: clock.now(),
       staleAfterMs: this.settings.staleAfterMs,
     });
@@ -83,7 +114,7 @@ export class UploadDocument {
       const client = directory.client(se.id);
       let stored: DocumentAttributes;
       try {
-        stored = await client.put(draft, content, command.expect);
+        stored = await client.put(draft, content, expect);
       } catch (error) {
         if (isRefusal(error) && !content.readableDidRead) {
           lastRefusal = error;
@@ -125,16 +156,21 @@ export class UploadDocument {
     }
     requireCollectionWrite(principal, collection);
     const uploadedAt = this.deps.clock.now();
+    const name = sanitizeFileName(command.name);
     return {
       fileId: this.deps.ids.fileId(),
-      name: validateFileName(command.name),
+      name,
+      originalName: name === command.name ? null : command.name,
       contentType: command.contentType,
+      sniffedContentType: null,
       collection,
       uploader: principal.subject,
       uploadedAt,
-      description: command.description ?? null,
-      tags: [...new Set(command.tags ?? [])],
-      metadata: { ...command.metadata },
+      ...checkDescriptiveFields({
+        description: command.description ?? null,
+        tags: command.tags ?? [],
+        metadata: { ...command.metadata },
+      }),
       retention: decideRetention(
         { policy: command.retentionPolicy, ttlDays: command.ttlDays, retainUntil: command.retainUntil },
         uploadedAt,
