@@ -111,6 +111,10 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
     try {
       parser = busboy({
         headers: ctx.req.headers,
+        // The whole client name is kept (as original_name); the use case sanitises it.
+        preservePath: true,
+        // Browsers and fetch send file names as raw UTF-8 (RFC 7578 §4.2), not latin1.
+        defParamCharset: 'utf8',
         limits: { files: 1, fields: 200, fieldSize: 64 * 1024, parts: 202, fieldNameSize: 200 },
       });
     } catch (error) {
