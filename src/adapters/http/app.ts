@@ -16,7 +16,7 @@ async function closeAfterUnreadBody(ctx: Context, next: () => Promise<unknown>):
   await next();
   if (!ctx.req.complete && !ctx.headerSent) {
     ctx.set('Connection', 'close');
-    lingerOnClose(ctx.req.socket);
+    lingerOnClose(ctx.req);
   }
 }
 

@@ -46,10 +46,16 @@ export async function inspectContent(content: Readable, options: InspectOptions)
   // refusal is answered; the HTTP edge closes the connection after it.
   content.pipe(limited);
   const { head, stream } = await peekStream(limited, PEEK_BYTES);
+  // Once the storage element stops reading (done, or failed part-way), stop reading the client:
+  // the rest of a refused body is left unread (the HTTP edge closes the connection) rather than
+  // drained to its end.
+  stream.once('close', () => {
+    content.unpipe(limited);
+    limited.destroy();
+  });
   const sniffedContentType = await options.sniffer.sniff(head);
   const effective = sniffedContentType ?? options.declaredType;
   if (!contentTypeAllowed(effective, options.allowedContentTypes)) {
-    content.unpipe(limited);
     stream.destroy();
     throw new ApplicationError(
       'content_type_not_allowed',
@@ -65,7 +71,7 @@ class SizeLimit extends Transform {
   private seen = 0;
 
   constructor(private readonly maxBytes: number) {
-    super({ highWaterMark: 1 << 20 });
+    super({ highWaterMark: 64 * 1024 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
