@@ -10,6 +10,7 @@ import { internalToken, rawAuthHeaders, signInAsBootstrapAdmin } from '../suppor
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { download, expectProblem, json, multipartUpload, rawUpload, sha256Hex } from '../support/http';
 import { eventually } from '../support/poll';
+import { startSplit, type SplitDeployment } from '../support/split';
 
 afterAll(killAll);
 
@@ -472,5 +473,62 @@ describe('upload validation (--role all)', () => {
       );
       expect(problem.field).toBe('metadata');
     });
+  });
+});
+
+describe('upload validation (split roles: the ingester streams to a remote SE)', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  let split: SplitDeployment;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = await mkdtemp(join(tmpdir(), 'artstore-validate-split-'));
+    split = await startSplit({
+      databaseUrl: db.url,
+      dataDir,
+      storageElements: [{ id: 'edit-1', mode: 'edit' }],
+      ingesterEnv: { ARTSTORE_MAX_UPLOAD_BYTES: String(4 * MiB) },
+    });
+  });
+
+  afterAll(async () => {
+    const codes = await Promise.all(split.processes.map((p) => p.stop()));
+    expect(codes).toEqual(split.processes.map(() => 0));
+    await db.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 413 file_too_large when the limit is passed while the SE is writing, and the SE keeps nothing', async () => {
+    const ingester = split.ingester.url;
+    const answer = await exchange(
+      ingester,
+      `POST /api/v1/files?name=endless.bin HTTP/1.1\r\n${rawAuthHeaders(ingester)}Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      generated(40 * MiB, 3),
+    );
+    expect(answer.status).toBe(413);
+    expect(answer.body).toMatchObject({ code: 'file_too_large', limit: 4 * MiB });
+    const se = join(dataDir, 'edit-1');
+    const left = await eventually(
+      async () => (await readdir(se, { recursive: true })).filter((f) => String(f).includes('blobs/')),
+      (files) => files.every((f) => !/\.bin|\.tmp/u.test(String(f))),
+    );
+    expect(left.filter((f) => /\.bin|\.tmp/u.test(String(f)))).toEqual([]);
+  });
+
+  it('carries the original name and the sniffed type across the hop to the SE and back', async () => {
+    const response = await rawUpload(
+      split.ingester.url,
+      PNG,
+      { name: 'a/../b\\pic.png' },
+      { 'content-type': 'text/plain' },
+    );
+    expect(response.status).toBe(201);
+    const file = await json<{ file_id: string }>(response);
+    const expected = { name: 'pic.png', original_name: 'a/../b\\pic.png', sniffed_content_type: 'image/png' };
+    expect(file).toMatchObject(expected);
+    expect(await json(await fetch(`${split.query.url}/api/v1/files/${file.file_id}`))).toMatchObject(
+      expected,
+    );
   });
 });

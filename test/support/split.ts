@@ -31,6 +31,7 @@ export async function startSplit(options: {
     readonly env?: Record<string, string>;
   }[];
   readonly adminEnv?: Record<string, string>;
+  readonly ingesterEnv?: Record<string, string>;
 }): Promise<SplitDeployment> {
   const { dataDir } = options;
   const shared = {
@@ -75,6 +76,7 @@ export async function startSplit(options: {
         ...verifying,
         ARTSTORE_CLIENT_ID: account.clientId,
         ARTSTORE_CLIENT_SECRET: account.clientSecret,
+        ...(role === 'ingester' ? options.ingesterEnv : {}),
       }),
     ),
   );
