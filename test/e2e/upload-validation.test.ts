@@ -203,7 +203,11 @@ describe('upload validation (--role all)', () => {
     });
 
     it('cuts off a chunked body once it passes the limit, storing nothing', async () => {
-      const before = { files: await storedFiles(), catalogued: await catalogued() };
+      const before = {
+        files: await storedFiles(),
+        catalogued: await catalogued(),
+        rss: await peakRss(proc.pid),
+      };
       const answer = await exchange(
         base,
         `POST /api/v1/files?name=endless.bin HTTP/1.1\r\n${rawAuthHeaders(base)}Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n`,
@@ -212,6 +216,7 @@ describe('upload validation (--role all)', () => {
       expect(answer.status).toBe(413);
       expect(answer.body).toMatchObject({ code: 'file_too_large', limit: MAX_UPLOAD });
       expect(answer.sent).toBeLessThan(20 * MAX_UPLOAD);
+      expect((await peakRss(proc.pid)) - before.rss).toBeLessThan(200 * MiB);
       expect(await storedFiles()).toEqual(before.files);
       expect(await catalogued()).toBe(before.catalogued);
     });
@@ -289,6 +294,28 @@ describe('upload validation (--role all)', () => {
         { 'content-encoding': 'gzip', 'content-digest': digest(encoded) },
       );
       expect(right.status).toBe(201);
+    });
+
+    it('verifies the sha256 field of a raw upload, alone or with a digest header', async () => {
+      const content = Buffer.from('check me');
+      const other = sha256Hex(Buffer.from('something else'));
+      await expectProblem(
+        await rawUpload(base, content, { name: 'c.txt', sha256: other }),
+        400,
+        'digest_mismatch',
+      );
+      await expectProblem(
+        await rawUpload(
+          base,
+          content,
+          { name: 'c.txt', sha256: sha256Hex(content) },
+          { 'content-digest': `sha-256=:${Buffer.from(other, 'hex').toString('base64')}:` },
+        ),
+        400,
+        'invalid_digest',
+      );
+      const ok = await rawUpload(base, content, { name: 'c.txt', sha256: sha256Hex(content) });
+      expect(ok.status).toBe(201);
     });
 
     it.each(['deflate', 'zstd', 'gzip, br'])('refuses Content-Encoding %j with 415', async (coding) => {

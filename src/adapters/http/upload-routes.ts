@@ -83,9 +83,10 @@ async function rawUpload(ctx: Context, upload: UploadDocument): Promise<Document
   // A client that hangs up mid-body errors the request; the use case's pipeline reports it.
   ctx.req.on('error', () => undefined);
   if (coding === null) {
+    // The `sha256` field, like the headers, describes the body: all of them are verified.
     const command = toUploadCommand(fields, dispositionName(ctx), type, {
       size: contentLength(ctx),
-      ...digests,
+      ...mergeDigests(digests, fields.sha256 === undefined ? {} : { sha256: fields.sha256 }),
     });
     return upload.execute(principal, command, ctx.req);
   }
