@@ -66,7 +66,7 @@ export interface Response {
 }
 
 export interface RequestOptions {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PATCH';
   readonly url: string;
   readonly headers?: Record<string, string>;
   readonly body?: Body;
@@ -205,6 +205,74 @@ export async function upload(
     return res.ms;
   } catch (error) {
     errors.add(`upload: ${(error as Error).message}`);
+    return null;
+  }
+}
+
+/** tus 1.0.0 `Upload-Metadata`: comma-separated `key base64(value)` pairs. */
+export function tusMetadata(pairs: Record<string, string>): string {
+  return Object.entries(pairs)
+    .map(([key, value]) => `${key} ${Buffer.from(value, 'utf8').toString('base64')}`)
+    .join(',');
+}
+
+/**
+ * One tus upload: creation-with-upload (the body in the POST, as clients do for small files) or
+ * a creation followed by one PATCH of the whole body. Checks the final offset; where the server
+ * names the stored file (`ArtStore-File-Id`), that it does. Returns ms from creation to the end.
+ */
+export async function tusUpload(
+  client: LoadClient,
+  endpoint: string,
+  body: Body,
+  errors: Errors,
+  options: { metadata: string; withCreation: boolean; expectFileId: boolean },
+): Promise<number | null> {
+  const started = process.hrtime.bigint();
+  const tus = { 'tus-resumable': '1.0.0' };
+  try {
+    const created = await client.send({
+      method: 'POST',
+      url: endpoint,
+      headers: {
+        ...tus,
+        'upload-length': String(body.length),
+        'upload-metadata': options.metadata,
+        ...(options.withCreation ? { 'content-type': 'application/offset+octet-stream' } : {}),
+      },
+      ...(options.withCreation ? { body } : {}),
+      collect: true,
+    });
+    if (created.status !== 201) {
+      errors.add(`tus create: status ${created.status} ${created.body.toString('utf8').slice(0, 160)}`);
+      return null;
+    }
+    let last = created;
+    if (!options.withCreation) {
+      const location = new URL(String(created.headers.location), endpoint).toString();
+      last = await client.send({
+        method: 'PATCH',
+        url: location,
+        headers: { ...tus, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+        body,
+        collect: true,
+      });
+      if (last.status !== 204) {
+        errors.add(`tus patch: status ${last.status} ${last.body.toString('utf8').slice(0, 160)}`);
+        return null;
+      }
+    }
+    if (last.headers['upload-offset'] !== String(body.length)) {
+      errors.add(`tus: final offset ${String(last.headers['upload-offset'])}, expected ${body.length}`);
+      return null;
+    }
+    if (options.expectFileId && !last.headers['artstore-file-id']) {
+      errors.add('tus: the last answer names no ArtStore-File-Id');
+      return null;
+    }
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  } catch (error) {
+    errors.add(`tus: ${(error as Error).message}`);
     return null;
   }
 }

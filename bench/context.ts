@@ -55,6 +55,7 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
 const ROOT = resolve(__dirname, '..', '..');
 const ARTSTORE_BIN = join(ROOT, 'bin', 'artstore.js');
 const BASELINE_SERVER = join(__dirname, 'baseline-server.js');
+const TUS_PEER_SERVER = join(__dirname, 'tus-peer-server.js');
 
 export type BaselineKind = 'raw-upload' | 'full-path' | 'raw-download' | 'ping';
 
@@ -161,6 +162,15 @@ export class Bench {
     const args = [BASELINE_SERVER, '--kind', kind, '--dir', dir];
     if (kind === 'full-path') args.push('--database-url', this.benchDatabaseUrl);
     return ServerProcess.start({ label: kind, args, env: this.childEnv({}) });
+  }
+
+  /** `@tus/server` with its file store, the tus peer. */
+  startTusPeer(dir: string): Promise<ServerProcess> {
+    return ServerProcess.start({
+      label: 'tus-file-store',
+      args: [TUS_PEER_SERVER, '--dir', dir],
+      env: this.childEnv({}),
+    });
   }
 
   async tearDown(): Promise<void> {

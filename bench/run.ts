@@ -5,7 +5,7 @@
  * Environment:
  *   BENCH_QUICK=1                  small sizes and 2 rounds (a smoke run, under a minute)
  *   BENCH_ROUNDS=N                 paired rounds per scenario (default 5, quick 2)
- *   BENCH_ONLY=1,2,3,4,5           run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3)
+ *   BENCH_ONLY=1,2,3,4,5,7         run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus)
  *   BENCH_CPU_PROF=DIR             run ArtStore with --cpu-prof, profiles written to DIR
  *   ARTSTORE_BENCH_DATABASE_URL    PostgreSQL server for throwaway databases
  *                                  (default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -14,7 +14,7 @@ import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { Bench, loadSettings, MiB } from './context';
 import { stopAll } from './processes';
 import { HEADER } from './report';
-import { bigUpload, downloads, smallUploads } from './scenarios';
+import { bigUpload, downloads, smallUploads, tusUploads } from './scenarios';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const PEAK_RSS_GOAL_MIB = 150;
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     if (bench.wants('1') || bench.wants('6')) await bigUpload(bench);
     if (bench.wants('2')) await smallUploads(bench);
     if (['3', '4', '5', '6'].some((id) => bench.wants(id))) await downloads(bench);
+    if (bench.wants('7')) await tusUploads(bench);
     summary(bench);
     say(`load average after the run: ${load()}`);
   } finally {

@@ -9,6 +9,8 @@ import {
   repeatedBody,
   runCount,
   runFor,
+  tusMetadata,
+  tusUpload,
   upload,
   type Body,
   type RunResult,
@@ -456,4 +458,134 @@ async function liveness(bench: Bench, art: ServerProcess): Promise<void> {
     await stopAll(ping);
   }
   bench.rows.push(row);
+}
+
+/**
+ * 7. tus uploads (issue 5): a big file as one creation plus one PATCH, and many small files with
+ * creation-with-upload at c=16, each against the bare-Node baseline of the same size class and
+ * against `@tus/server` with its file store (not durable).
+ */
+export async function tusUploads(bench: Bench): Promise<void> {
+  const { settings } = bench;
+  const c = settings.concurrency;
+  const size = sizeLabel(settings.bigBytes);
+  const small = sizeLabel(settings.smallBytes);
+  say(
+    `\n[7] tus: ${size} (creation + one PATCH) and ${settings.smallCount} × ${small} (creation-with-upload, c=${c}), ` +
+      `${settings.rounds} rounds of baseline, @tus/server file store, ArtStore`,
+  );
+  const dirs = {
+    raw: await bench.dir('s7-raw'),
+    full: await bench.dir('s7-full-path'),
+    peer: await bench.dir('s7-tus-peer'),
+    art: await bench.dir('s7-artstore'),
+  };
+  const raw = await bench.startBaseline('raw-upload', dirs.raw);
+  const full = await bench.startBaseline('full-path', dirs.full);
+  const peer = await bench.startTusPeer(dirs.peer);
+  const art = await bench.startArtStore('s7', dirs.art, await bench.newArtStoreDatabase());
+  const rows = {
+    bigRaw: new Row('7a', `tus ${size} upload`, 'MB/s', 'raw upload', { kind: 'min', value: 0.85 }),
+    bigPeer: new Row('7b', `tus ${size} upload`, 'MB/s', '@tus/server', { kind: 'min', value: 1.0 }),
+    smallFull: new Row('7c', `tus ${small} uploads, c=${c}`, 'files/s', 'full-path', {
+      kind: 'min',
+      value: 0.7,
+    }),
+    smallPeer: new Row('7d', `tus ${small} uploads, c=${c}`, 'files/s', '@tus/server', {
+      kind: 'min',
+      value: 1.0,
+    }),
+  };
+  const errors = { raw: new Errors(), full: new Errors(), peer: new Errors(), art: new Errors() };
+  const peerEndpoint = `${peer.url}/files`;
+  const artEndpoint = `${art.url}/api/v1/uploads`;
+  const metadata = (name: string): string => tusMetadata({ filename: name, retention_policy: 'temporary' });
+  const tusOnce = async (endpoint: string, body: Body, sink: Errors, ours: boolean): Promise<number> => {
+    const client = new LoadClient(1);
+    try {
+      const ms = await tusUpload(client, endpoint, body, sink, {
+        metadata: metadata('big.bin'),
+        withCreation: false,
+        expectFileId: ours,
+      });
+      return ms === null ? Number.NaN : body.length / 1e6 / (ms / 1000);
+    } finally {
+      client.close();
+    }
+  };
+  const slots = Math.floor(bench.pool.length / settings.smallBytes);
+  const bodies = Array.from({ length: Math.min(settings.smallCount, slots) }, (_, i) =>
+    bufferBody(bench.pool.subarray(i * settings.smallBytes, (i + 1) * settings.smallBytes)),
+  );
+  const body = (i: number): Body => bodies[i % bodies.length]!;
+  const many = async (
+    send: (client: LoadClient, i: number, e: Errors) => Promise<number | null>,
+    n: number,
+    sink: Errors,
+  ): Promise<RunResult> => {
+    const client = new LoadClient(c);
+    try {
+      const result = await runCount(n, c, (i, e) => send(client, i, e));
+      sink.merge(result.errors);
+      return result;
+    } finally {
+      client.close();
+    }
+  };
+  const smallTus =
+    (endpoint: string, ours: boolean) =>
+    (client: LoadClient, i: number, e: Errors): Promise<number | null> =>
+      tusUpload(client, endpoint, body(i), e, {
+        metadata: metadata(`f${i}.bin`),
+        withCreation: true,
+        expectFileId: ours,
+      });
+  const smallFull = (client: LoadClient, i: number, e: Errors): Promise<number | null> =>
+    upload(client, baselineUploadUrl(full, `f${i}.bin`), body(i), e);
+  try {
+    const big = repeatedBody(bench.pool, settings.bigBytes);
+    const warm = repeatedBody(bench.pool, Math.min(settings.bigBytes, 32 * MiB));
+    await uploadThroughput(baselineUploadUrl(raw, 'warm.bin'), warm, errors.raw);
+    await tusOnce(peerEndpoint, warm, errors.peer, false);
+    await tusOnce(artEndpoint, warm, errors.art, true);
+    const warmSmall = settings.quick ? 32 : 100;
+    await many(smallFull, warmSmall, errors.full);
+    await many(smallTus(peerEndpoint, false), warmSmall, errors.peer);
+    await many(smallTus(artEndpoint, true), warmSmall, errors.art);
+    for (const dir of [dirs.raw, dirs.peer]) await emptyDirectory(dir);
+    for (let round = 0; round < settings.rounds; round++) {
+      const [base, baseCpu] = await withCpu(raw, () =>
+        uploadThroughput(baselineUploadUrl(raw, 'big.bin'), big, errors.raw),
+      );
+      await emptyDirectory(dirs.raw);
+      const [theirs, theirCpu] = await withCpu(peer, () => tusOnce(peerEndpoint, big, errors.peer, false));
+      await emptyDirectory(dirs.peer);
+      const [ours, ourCpu] = await withCpu(art, () => tusOnce(artEndpoint, big, errors.art, true));
+      rows.bigRaw.add(base, ours, cpuDetail(baseCpu, ourCpu));
+      rows.bigPeer.add(theirs, ours, cpuDetail(theirCpu, ourCpu));
+    }
+    bench.peaks.set('ArtStore, big tus uploads', art.peakRss());
+    bench.peaks.set('@tus/server file store, big tus uploads', peer.peakRss());
+    for (let round = 0; round < settings.rounds; round++) {
+      const fullRun = await withCpu(full, () => many(smallFull, settings.smallCount, errors.full));
+      const peerRun = await withCpu(peer, () =>
+        many(smallTus(peerEndpoint, false), settings.smallCount, errors.peer),
+      );
+      await emptyDirectory(dirs.peer);
+      const artRun = await withCpu(art, () =>
+        many(smallTus(artEndpoint, true), settings.smallCount, errors.art),
+      );
+      rows.smallFull.add(rate(fullRun[0]), rate(artRun[0]), runDetail(fullRun, artRun));
+      rows.smallPeer.add(rate(peerRun[0]), rate(artRun[0]), runDetail(peerRun, artRun));
+    }
+    bench.peaks.set('ArtStore after small tus uploads', art.peakRss());
+  } finally {
+    reportErrors('raw upload', errors.raw);
+    reportErrors('full-path', errors.full);
+    reportErrors('@tus/server', errors.peer);
+    reportErrors('ArtStore tus', errors.art);
+    await stopAll(raw, full, peer, art);
+    for (const dir of Object.values(dirs)) await rm(dir, { recursive: true, force: true });
+  }
+  bench.rows.push(rows.bigRaw, rows.bigPeer, rows.smallFull, rows.smallPeer);
 }

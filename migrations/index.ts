@@ -4,6 +4,7 @@ import { Migration20261201000100_audit_log } from './Migration20261201000100_aud
 import { Migration20261201000200_users } from './Migration20261201000200_users';
 import { Migration20261201000300_service_accounts } from './Migration20261201000300_service_accounts';
 import { Migration20261201000400_fixity_checks } from './Migration20261201000400_fixity_checks';
+import { Migration20261202000000_sagas } from './Migration20261202000000_sagas';
 
 /** Every migration in order; listed explicitly so compiled and test runs see the same set. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Migration20261201000200_users,
   Migration20261201000300_service_accounts,
   Migration20261201000400_fixity_checks,
+  Migration20261202000000_sagas,
 ];

@@ -34,7 +34,11 @@ export const APPLICATION_ERROR_CODES = [
   'rate_limited',
   'account_not_found',
   'user_not_found',
+  'saga_not_found',
+  'replicas_missing',
   'signing_key_unavailable',
+  // metadata updates (issue 5)
+  'attr_version_mismatch',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 

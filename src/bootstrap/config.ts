@@ -132,6 +132,7 @@ const schema = z.object({
     .default([
       { id: 'edit-1', mode: 'edit', backend: 'local', dc: 'dc1', priority: 100 },
       { id: 'rw-1', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
+      { id: 'rw-2', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
     ]),
   default_ttl_days: integer(MIN_TTL_DAYS, MAX_TTL_DAYS).default(30),
   /** No document may be larger; a collection may set a lower limit. Default 1 TiB. */
@@ -143,6 +144,11 @@ const schema = z.object({
     .strict()
     .optional(),
   heartbeat_ms: integer(100, 600_000).default(5_000),
+  /** Copies of each retention class (§3.4) written before an upload or finalize is acknowledged. */
+  replication_temporary: integer(1, 8).default(1),
+  replication_permanent: integer(1, 8).default(2),
+  /** A saga whose process has not renewed it for this long is taken over (resumed or compensated). */
+  saga_lease_ms: integer(200, 600_000).default(30_000),
   /** Scrub read rate per SE; scrubs run every `scrub_interval_s` (0: only when asked). */
   scrub_rate_bytes_per_s: integer(1024, Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
   // At most 24 days: the longest delay a Node timer takes.
@@ -175,7 +181,7 @@ const schema = z.object({
   bootstrap_admin_password: z.string().min(12).max(256).optional(),
 });
 
-const DEFAULT_SE_IDS = ['edit-1', 'rw-1'];
+const DEFAULT_SE_IDS = ['edit-1', 'rw-1', 'rw-2'];
 
 /**
  * Checks across fields, run on the raw input even when some field failed its own schema, so one
@@ -262,6 +268,9 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_DEFAULT_TTL_DAYS: 'default_ttl_days',
   ARTSTORE_MAX_UPLOAD_BYTES: 'max_upload_bytes',
   ARTSTORE_HEARTBEAT_MS: 'heartbeat_ms',
+  ARTSTORE_REPLICATION_TEMPORARY: 'replication_temporary',
+  ARTSTORE_REPLICATION_PERMANENT: 'replication_permanent',
+  ARTSTORE_SAGA_LEASE_MS: 'saga_lease_ms',
   ARTSTORE_SCRUB_RATE_BYTES_PER_S: 'scrub_rate_bytes_per_s',
   ARTSTORE_SCRUB_INTERVAL_S: 'scrub_interval_s',
   ARTSTORE_VERIFY_ON_READ_MAX_BYTES: 'verify_on_read_max_bytes',

@@ -4,7 +4,16 @@ import { ManageStorageElements } from '../application/admin/manage-storage-eleme
 import { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import { AuditTrail } from '../application/audit/audit-trail';
 import { MikroOrmAuditLog } from '../adapters/persistence/mikro-orm-audit-log';
+import { UpdateDocument } from '../application/ingester/update-document';
 import { UploadDocument } from '../application/ingester/upload-document';
+import { FinalizeDocument } from '../application/ingester/finalize-document';
+import { DeleteDocument } from '../application/ingester/delete-document';
+import type { FileLifecycleDeps } from '../application/ingester/lifecycle-deps';
+import { ReadSagas } from '../application/admin/read-sagas';
+import { SagaRunner } from '../application/sagas/saga-runner';
+import { MikroOrmSagaStore } from '../adapters/persistence/mikro-orm-saga-store';
+import { failpoint } from '../adapters/system/failpoints';
+import { LIMITS } from '../adapters/http/upload-fields';
 import { ReadDocuments } from '../application/query/read-documents';
 import { RegistryView } from '../application/shared/registry-view';
 import type { StorageElementService } from '../application/storage/storage-element-service';
@@ -93,6 +102,23 @@ function coreModule(infra: Infrastructure): ContainerModule {
     bind(T.auditTrail)
       .toResolvedValue((log) => new AuditTrail(log), [T.auditLog])
       .inSingletonScope();
+    bind(T.sagaStore)
+      .toResolvedValue((orm: Orm) => new MikroOrmSagaStore(orm), [T.orm])
+      .inSingletonScope();
+    bind(T.sagaRunner)
+      .toResolvedValue(
+        (store, clock, ids) =>
+          new SagaRunner(
+            {
+              leaseMs: infra.config.saga_lease_ms,
+              retryAfterMs: Math.min(infra.config.saga_lease_ms, 5_000),
+              maxAttempts: 100,
+            },
+            { store, clock, ids, failpoint, log: infra.logger },
+          ),
+        [T.sagaStore, T.clock, T.ids],
+      )
+      .inSingletonScope();
     bind(T.directory)
       .toResolvedValue(
         (hosted, registry, codec) => storageElementDirectory(hosted, registry, codec, infra.serviceToken),
@@ -111,7 +137,7 @@ function storageModule(hosted: ReadonlyMap<string, StorageElementService>): Cont
 const ingesterModule = new ContainerModule(({ bind }) => {
   bind(T.uploadDocument)
     .toResolvedValue(
-      (config: Config, registry, directory, catalog, events, clock, ids) =>
+      (config: Config, registry, directory, catalog, events, clock, ids, sagas) =>
         new UploadDocument(ingestSettings(config), {
           registry,
           directory,
@@ -119,9 +145,44 @@ const ingesterModule = new ContainerModule(({ bind }) => {
           events,
           clock,
           ids,
+          sagas,
           sniffer: new FileTypeContentSniffer(),
         }),
-      [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids],
+      [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids, T.sagaRunner],
+    )
+    .inSingletonScope();
+  const lifecycleDeps = [
+    T.registryView,
+    T.directory,
+    T.catalog,
+    T.events,
+    T.clock,
+    T.sagaRunner,
+    T.auditTrail,
+  ] as const;
+  const lifecycle = (...[registry, directory, catalog, events, clock, sagas, audit]: unknown[]) =>
+    ({ registry, directory, catalog, events, clock, sagas, audit }) as FileLifecycleDeps;
+  bind(T.finalizeDocument)
+    .toResolvedValue(
+      (config: Config, ...deps: unknown[]) =>
+        new FinalizeDocument(
+          { replication: config.replication_permanent, staleAfterMs: 3 * config.heartbeat_ms },
+          lifecycle(...deps),
+        ),
+      [T.config, ...lifecycleDeps],
+    )
+    .inSingletonScope();
+  bind(T.deleteDocument)
+    .toResolvedValue((...deps: unknown[]) => new DeleteDocument(lifecycle(...deps)), [...lifecycleDeps])
+    .inSingletonScope();
+  bind(T.updateDocument)
+    .toResolvedValue(
+      (catalog, directory, registry, events, audit, clock, sagas) =>
+        new UpdateDocument(
+          { metadataEntries: LIMITS.metadataEntries },
+          { catalog, directory, registry, events, audit, clock, sagas },
+        ),
+      [T.catalog, T.directory, T.registryView, T.events, T.auditTrail, T.clock, T.sagaRunner],
     )
     .inSingletonScope();
 });
@@ -138,9 +199,16 @@ const queryModule = new ContainerModule(({ bind }) => {
 const adminModule = new ContainerModule(({ bind }) => {
   bind(T.manageStorageElements)
     .toResolvedValue(
-      (registry, directory, events, audit) => new ManageStorageElements(registry, directory, events, audit),
-      [T.registry, T.directory, T.events, T.auditTrail],
+      (registry, directory, events, audit, catalog, config: Config) =>
+        new ManageStorageElements(registry, directory, events, audit, {
+          catalog,
+          required: config.replication_permanent,
+        }),
+      [T.registry, T.directory, T.events, T.auditTrail, T.catalog, T.config],
     )
+    .inSingletonScope();
+  bind(T.readSagas)
+    .toResolvedValue((store) => new ReadSagas(store), [T.sagaStore])
     .inSingletonScope();
   bind(T.rebuildCatalog)
     .toResolvedValue(

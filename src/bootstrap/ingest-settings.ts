@@ -17,6 +17,7 @@ export function ingestSettings(config: Config): IngestSettings {
   return {
     defaultTtlDays: config.default_ttl_days,
     staleAfterMs: 3 * config.heartbeat_ms,
+    replication: { temporary: config.replication_temporary, permanent: config.replication_permanent },
     maxUploadBytes: config.max_upload_bytes,
     collections,
   };

@@ -20,6 +20,7 @@ import {
   type HostedElement,
 } from './storage-elements';
 import { TOKENS as T } from './tokens';
+import { sagaResumer } from '../application/sagas/resume';
 
 export interface RunningArtStore {
   readonly url: string;
@@ -162,6 +163,18 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
         log,
       );
       resources.add('scrub schedule', async () => scrubs.stop());
+    }
+    const sagas = container.get(T.sagaRunner);
+    resources.add('sagas', () => sagas.stop());
+    // §3.5: the admin takes over sagas whose process died (each claim is atomic across admin replicas).
+    if (config.role.includes('admin')) {
+      sagas.startRecovery(
+        sagaResumer({
+          directory: container.get(T.directory),
+          catalog: container.get(T.catalog),
+          events: container.get(T.events),
+        }),
+      );
     }
     const unsubscribe = await container.get(T.registryView).listen(container.get(T.events));
     resources.add('registry events', unsubscribe);

@@ -5,7 +5,9 @@ import { registerAdminRoutes } from '../adapters/http/admin-routes';
 import { registerHealthRoutes } from '../adapters/http/health-routes';
 import { registerReadRoutes } from '../adapters/http/read-routes';
 import { registerStorageRoutes } from '../adapters/http/storage-routes';
+import { registerUpdateRoutes } from '../adapters/http/update-routes';
 import { registerUploadRoutes } from '../adapters/http/upload-routes';
+import { registerLifecycleRoutes, registerSagaRoutes } from '../adapters/http/lifecycle-routes';
 import type { Role } from './config';
 import type { Identity } from './identity';
 import { registerAccountRoutes, registerKeyRoutes } from '../adapters/http/account-routes';
@@ -31,11 +33,16 @@ export function registerRoutes(
     registerUserRoutes(router, identity.admin.sessions, identity.admin.users, identity.issuerOf);
     registerAuditRoutes(router, new ReadAudit(container.get(T.auditLog)));
   }
-  if (roles.includes('ingester'))
+  if (roles.includes('ingester')) {
     registerUploadRoutes(router, container.get(T.uploadDocument), container.get(T.metrics));
+    registerLifecycleRoutes(router, container.get(T.finalizeDocument), container.get(T.deleteDocument));
+    registerUpdateRoutes(router, container.get(T.updateDocument));
+  }
   if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
-  if (roles.includes('admin'))
+  if (roles.includes('admin')) {
     registerAdminRoutes(router, container.get(T.manageStorageElements), container.get(T.rebuildCatalog));
+    registerSagaRoutes(router, container.get(T.readSagas));
+  }
   if (roles.includes('storage'))
     registerStorageRoutes(
       router,

@@ -3,7 +3,13 @@ import type { ManageStorageElements } from '../application/admin/manage-storage-
 import type { RebuildCatalog } from '../application/admin/rebuild-catalog';
 import type { AuditTrail } from '../application/audit/audit-trail';
 import type { AuditLog } from '../application/ports/audit-log';
+import type { UpdateDocument } from '../application/ingester/update-document';
 import type { UploadDocument } from '../application/ingester/upload-document';
+import type { FinalizeDocument } from '../application/ingester/finalize-document';
+import type { DeleteDocument } from '../application/ingester/delete-document';
+import type { ReadSagas } from '../application/admin/read-sagas';
+import type { SagaStore } from '../application/ports/saga-store';
+import type { SagaRunner } from '../application/sagas/saga-runner';
 import type { Clock, IdGenerator } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
 import type { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
@@ -40,6 +46,12 @@ export const TOKENS = {
   hostedElements: token<ReadonlyMap<string, StorageElementService>>('hostedElements'),
   directory: token<StorageElementDirectory>('directory'),
   uploadDocument: token<UploadDocument>('uploadDocument'),
+  finalizeDocument: token<FinalizeDocument>('finalizeDocument'),
+  deleteDocument: token<DeleteDocument>('deleteDocument'),
+  sagaStore: token<SagaStore>('sagaStore'),
+  sagaRunner: token<SagaRunner>('sagaRunner'),
+  readSagas: token<ReadSagas>('readSagas'),
+  updateDocument: token<UpdateDocument>('updateDocument'),
   readDocuments: token<ReadDocuments>('readDocuments'),
   manageStorageElements: token<ManageStorageElements>('manageStorageElements'),
   rebuildCatalog: token<RebuildCatalog>('rebuildCatalog'),

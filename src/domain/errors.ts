@@ -23,6 +23,8 @@ export const DOMAIN_ERROR_CODES = [
   'retention_active',
   'legal_hold_active',
   'insufficient_capacity',
+  'legal_hold_temporary',
+  'retain_until_shortened',
 ] as const;
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 

@@ -68,6 +68,19 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
       expect(sortedCopies(got?.copies ?? [])).toEqual(sortedCopies(entry.copies));
     });
 
+    it('counts the active files of an SE that have fewer copies than required', async () => {
+      const se = `se-${randomUUID().slice(0, 8)}`;
+      const other = `se-${randomUUID().slice(0, 8)}`;
+      await h.catalog.add(anEntry(aFile('one-copy.pdf'), [se]));
+      await h.catalog.add(anEntry(aFile('two-copies.pdf'), [se, other]));
+      await h.catalog.add(anEntry(withStatus(aFile('deleted.pdf'), 'deleted'), [se]));
+      await h.catalog.add(anEntry(aFile('elsewhere.pdf'), [other]));
+      expect(await h.catalog.countUnderReplicated(se, 2)).toBe(1);
+      expect(await h.catalog.countUnderReplicated(se, 3)).toBe(2);
+      expect(await h.catalog.countUnderReplicated(se, 1)).toBe(0);
+      expect(await h.catalog.countUnderReplicated(other, 2)).toBe(1);
+    });
+
     it('answers null for an unknown file', async () => {
       await expect(h.catalog.get(randomUUID())).resolves.toBeNull();
     });
@@ -105,6 +118,50 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
       const file = aFile('only-on-disk.pdf');
       await h.catalog.restore(anEntry(file, ['se-1']));
       await expect(h.catalog.get(file.fileId)).resolves.toEqual(anEntry(file, ['se-1']));
+    });
+
+    it('update replaces the attributes of a catalogued file and keeps its copies', async () => {
+      const uploadedAt = new Date('2026-03-01T10:00:00.000Z');
+      const file = aFile('held.pdf', {
+        uploadedAt,
+        retention: decideRetention({ policy: 'permanent' }, uploadedAt),
+      });
+      await h.catalog.add(anEntry(file, ['se-1', 'se-2']));
+      const changed: DocumentAttributes = {
+        ...file,
+        description: 'changed',
+        tags: ['a', 'b'],
+        metadata: { case: '42', ключ: 'значение' },
+        retention: {
+          policy: 'permanent',
+          retainUntil: new Date('2040-01-01T00:00:00.000Z'),
+          legalHold: true,
+        },
+        attrVersion: file.attrVersion + 1,
+        updatedAt: new Date(file.updatedAt.getTime() + 1_000),
+      };
+      await expect(h.catalog.update(changed)).resolves.toBe(true);
+
+      const got = await h.catalog.get(file.fileId);
+      expect(got?.file).toEqual(changed);
+      expect(sortedCopies(got?.copies ?? [])).toEqual(sortedCopies(anEntry(file, ['se-1', 'se-2']).copies));
+      expect((await h.catalog.search(query('held'))).items).toEqual([changed]);
+    });
+
+    it('update ignores a version not newer than the one it holds (a late or retried step)', async () => {
+      const file = aFile('versions.txt');
+      await h.catalog.add(anEntry(file));
+      const v3: DocumentAttributes = { ...file, description: 'third', attrVersion: 3 };
+      await h.catalog.update(v3);
+      await expect(h.catalog.update({ ...file, description: 'second', attrVersion: 2 })).resolves.toBe(true);
+      await expect(h.catalog.update({ ...v3, description: 'third again' })).resolves.toBe(true);
+      expect((await h.catalog.get(file.fileId))?.file).toEqual(v3);
+    });
+
+    it('update of a file it does not know answers false and adds nothing', async () => {
+      const file = aFile('unknown.txt');
+      await expect(h.catalog.update({ ...file, attrVersion: 2 })).resolves.toBe(false);
+      await expect(h.catalog.get(file.fileId)).resolves.toBeNull();
     });
 
     it('finds files by a case-insensitive substring of the name, in any script', async () => {

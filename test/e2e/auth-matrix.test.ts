@@ -11,6 +11,8 @@ afterAll(killAll);
 type Endpoint =
   | 'upload'
   | 'metadata'
+  | 'patch'
+  | 'legal hold'
   | 'content'
   | 'search'
   | 'fixity'
@@ -35,6 +37,8 @@ type Endpoint =
 const ENDPOINTS: readonly Endpoint[] = [
   'upload',
   'metadata',
+  'patch',
+  'legal hold',
   'content',
   'search',
   'fixity',
@@ -82,6 +86,8 @@ describe('authorization matrix (--role all)', () => {
   const word = `matrix${randomBytes(4).toString('hex')}`;
   /** A file in collection 'default', uploaded by the bootstrap admin. */
   let fileId: string;
+  /** A permanent file in 'default' (a legal hold needs one). */
+  let heldId: string;
   /** The account every denied principal tries to change; it must come out untouched. */
   let victim: ClientCredentials;
 
@@ -104,8 +110,13 @@ describe('authorization matrix (--role all)', () => {
       ...(init.body !== undefined ? { body: init.body } : {}),
     });
 
-  const upload = (token: string | null, collection: string, name = `${word}-${collection}.txt`) =>
-    send(`/api/v1/files?${new URLSearchParams({ name, collection }).toString()}`, token, {
+  const upload = (
+    token: string | null,
+    collection: string,
+    name = `${word}-${collection}.txt`,
+    retention_policy = 'temporary',
+  ) =>
+    send(`/api/v1/files?${new URLSearchParams({ name, collection, retention_policy }).toString()}`, token, {
       method: 'POST',
       body: `content of ${name}`,
       headers: { 'content-type': 'text/plain' },
@@ -130,6 +141,14 @@ describe('authorization matrix (--role all)', () => {
         return upload(token, 'default');
       case 'metadata':
         return send(`/api/v1/files/${fileId}`, token);
+      case 'patch':
+        // The same tags every time: a no-op after the first permitted call.
+        return send(`/api/v1/files/${fileId}`, token, { method: 'PATCH', json: { tags: ['matrix'] } });
+      case 'legal hold':
+        return send(`/api/v1/files/${heldId}/legal-hold`, token, {
+          method: 'PUT',
+          json: { reason: 'authorization matrix' },
+        });
       case 'content':
         return send(`/api/v1/files/${fileId}/content`, token);
       case 'search':
@@ -235,6 +254,9 @@ describe('authorization matrix (--role all)', () => {
     const uploaded = await upload(adminToken, 'default');
     expect(uploaded.status).toBe(201);
     fileId = ((await uploaded.json()) as { file_id: string }).file_id;
+    const permanent = await upload(adminToken, 'default', 'legal-hold-target.txt', 'permanent');
+    expect(permanent.status).toBe(201);
+    heldId = ((await permanent.json()) as { file_id: string }).file_id;
     victim = await createAccount({ name: 'victim', scopes: ['files:read'] });
   });
 
@@ -324,8 +346,12 @@ describe('authorization matrix (--role all)', () => {
     const token = await clientToken(base, limited);
     const cells = await sweep(token, victim.clientId);
     expect(unauthorizedSuccesses(cells, ['search'])).toEqual([]);
-    expect(statuses(cells)).toEqual(row(403, { metadata: 404, content: 404, search: 200, fixity: 404 }));
+    expect(statuses(cells)).toEqual(
+      row(403, { metadata: 404, patch: 404, content: 404, search: 200, fixity: 404 }),
+    );
     expect(cells.metadata.code).toBe('file_not_found');
+    expect(cells.patch.code).toBe('file_not_found');
+    expect(cells['legal hold'].challenge).toContain('scope="files:legal_hold"');
     expect(cells.fixity.code).toBe('file_not_found');
     expect(cells.content.code).toBe('file_not_found');
     expect(cells.upload.code).toBe('forbidden');
@@ -394,11 +420,12 @@ describe('authorization matrix (--role all)', () => {
 
     const token = await clientToken(base, ordinary);
     const cells = await sweep(token, victim.clientId);
-    const permitted: Endpoint[] = ['upload', 'metadata', 'content', 'search', 'fixity'];
+    const permitted: Endpoint[] = ['upload', 'metadata', 'patch', 'content', 'search', 'fixity'];
     expect(unauthorizedSuccesses(cells, permitted)).toEqual([]);
     expect(statuses(cells)).toEqual(
-      row(403, { upload: 201, metadata: 200, content: 200, search: 200, fixity: 200 }),
+      row(403, { upload: 201, metadata: 200, patch: 200, content: 200, search: 200, fixity: 200 }),
     );
+    expect(cells['legal hold'].challenge).toContain('scope="files:legal_hold"');
     expect(cells['se internal info'].challenge).toContain('scope="storage:read"');
     await expectVictimUntouched();
   });

@@ -311,6 +311,7 @@ describe('OAuth 2.0 token endpoint conformance (--role all)', () => {
         'admin:write',
         'audit:read',
         'files:delete',
+        'files:legal_hold',
         'files:read',
         'files:write',
       ]);

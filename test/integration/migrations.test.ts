@@ -50,6 +50,7 @@ const ENTITY_TABLES = [
   'file_copies',
   'fixity_checks',
   'files',
+  'sagas',
   'se_files',
   'service_accounts',
   'signing_keys',

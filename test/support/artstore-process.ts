@@ -51,7 +51,8 @@ function baseEnv(): Record<string, string> {
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('ARTSTORE_')) env[key] = value;
   }
-  return { ...env, ARTSTORE_LOG_LEVEL: 'info' };
+  // Most suites deploy one rw SE; the replication suites ask for two copies themselves.
+  return { ...env, ARTSTORE_LOG_LEVEL: 'info', ARTSTORE_REPLICATION_PERMANENT: '1' };
 }
 
 /**

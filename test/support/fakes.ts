@@ -1,3 +1,6 @@
+import { MemorySagaStore } from '../../src/adapters/memory/memory-saga-store';
+import type { SagaStore } from '../../src/application/ports/saga-store';
+import { SagaRunner } from '../../src/application/sagas/saga-runner';
 import { Readable } from 'node:stream';
 import { MemoryBlobStore } from '../../src/adapters/memory/memory-blob-store';
 import { MemoryFileIndex } from '../../src/adapters/memory/memory-file-index';
@@ -58,6 +61,7 @@ export interface MemoryElementOptions {
   readonly capacityBytes?: number | null;
   readonly thresholds?: ThresholdsByMode;
   readonly priority?: number;
+  readonly dc?: string;
   readonly blobs?: MemoryBlobStore;
   readonly wal?: MemoryWriteAheadLog;
   readonly index?: MemoryFileIndex;
@@ -81,7 +85,7 @@ export function aMemoryElement(options: MemoryElementOptions = {}): MemoryElemen
     {
       id: options.id ?? 'se-1',
       backend: 'local',
-      dc: 'dc1',
+      dc: options.dc ?? 'dc1',
       priority: options.priority ?? 100,
       capacityBytes: options.capacityBytes ?? null,
       ...(options.thresholds ? { thresholds: options.thresholds } : {}),
@@ -205,6 +209,7 @@ export class UnreachableElement implements StorageElementClient {
   head = () => this.fail();
   open = () => this.fail();
   delete = () => this.fail();
+  update = () => this.fail();
   discard = () => this.fail();
   info = () => this.fail();
   listAttributes = () => this.fail();
@@ -213,4 +218,12 @@ export class UnreachableElement implements StorageElementClient {
   reconcile = () => this.fail();
   startScrub = () => this.fail();
   scrubStatus = () => this.fail();
+}
+
+/** A saga runner on a memory store, as the use-case tests need one. */
+export function aSagaRunner(clock: Clock, store: SagaStore = new MemorySagaStore()): SagaRunner {
+  return new SagaRunner(
+    { leaseMs: 30_000, retryAfterMs: 1_000, maxAttempts: 3 },
+    { store, clock, ids: new SequenceIds(), failpoint: () => undefined },
+  );
 }

@@ -36,6 +36,14 @@ export class CachingFileCatalog implements FileCatalog {
     return this.inner.search(query);
   }
 
+  countUnderReplicated(seId: string, required: number): Promise<number> {
+    return this.inner.countUnderReplicated(seId, required);
+  }
+
+  update(file: DocumentAttributes): Promise<boolean> {
+    return this.cache.writing(file.fileId, () => this.inner.update(file));
+  }
+
   restore(entry: CatalogEntry): Promise<void> {
     return this.cache.writing(entry.file.fileId, () => this.inner.restore(entry));
   }

@@ -16,11 +16,14 @@ import type {
   ScrubStatus,
   StorageElementClient,
   StorageElementInfo,
+  UpdateOptions,
 } from '../../application/ports/storage-element-client';
+import type { AttributeChange } from '../../domain/document/attribute-change';
 import type { DocumentAttributes, DocumentDraft } from '../../domain/document/document';
 import { DOMAIN_ERROR_CODES, DomainError, type DomainErrorCode } from '../../domain/errors';
 import type { StorageMode } from '../../domain/storage-mode/storage-mode';
 import {
+  encodeAttributeUpdate,
   encodeDraft,
   INTERNAL_PREFIX,
   infoSchema,
@@ -209,6 +212,16 @@ export class HttpStorageElementClient implements StorageElementClient {
 
   async delete(fileId: string): Promise<void> {
     await this.json<unknown>('DELETE', `/files/${fileId}`);
+  }
+
+  async update(
+    fileId: string,
+    change: AttributeChange,
+    options: UpdateOptions = {},
+  ): Promise<DocumentAttributes> {
+    return this.codec.fromDocument(
+      await this.json<unknown>('PATCH', `/files/${fileId}`, encodeAttributeUpdate(change, options)),
+    );
   }
 
   async discard(fileId: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { CAPACITY_LEVELS } from '../../domain/storage-element/capacity-level';
 import { z } from 'zod';
+import type { AttributeChange } from '../../domain/document/attribute-change';
 import type { DocumentDraft } from '../../domain/document/document';
 import {
   HEALTH_STATUSES,
@@ -8,6 +9,7 @@ import {
   type ReconcileReport,
   type ScrubStatus,
   type StorageElementInfo,
+  type UpdateOptions,
 } from '../../application/ports/storage-element-client';
 import { BLOB_BACKENDS } from '../../domain/storage-element/storage-element';
 import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
@@ -18,6 +20,8 @@ import { STORAGE_MODES } from '../../domain/storage-mode/storage-mode';
  */
 export const INTERNAL_PREFIX = '/internal/v1/storage-elements';
 export const MAX_DRAFT_BYTES = 1024 * 1024;
+/** Attribute changes carry up to 64 metadata entries of 4 KiB and more: room for JSON escaping. */
+export const MAX_ATTRIBUTES_KIB = 1024;
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
@@ -78,6 +82,50 @@ export function decodeDraft(line: string): DocumentDraft {
       d.retention.policy === 'temporary'
         ? { policy: 'temporary', ttlDays: d.retention.ttl_days, expiresAt: d.retention.expires_at }
         : { policy: 'permanent', retainUntil: d.retention.retain_until, legalHold: d.retention.legal_hold },
+  };
+}
+
+/** An attribute change on the internal API (`PATCH …/files/:id`); see StorageElementClient.update. */
+export const attributeUpdate = z.strictObject({
+  change: z.strictObject({
+    description: z.string().nullable().optional(),
+    tags: z.array(z.string()).optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    legal_hold: z.boolean().optional(),
+    retain_until: isoDate.optional(),
+  }),
+  if_attr_version: z.number().int().positive().optional(),
+  target_attr_version: z.number().int().positive().optional(),
+});
+
+export function encodeAttributeUpdate(change: AttributeChange, options: UpdateOptions): unknown {
+  return {
+    change: {
+      description: change.description,
+      tags: change.tags,
+      metadata: change.metadata,
+      legal_hold: change.legalHold,
+      retain_until: change.retainUntil?.toISOString(),
+    },
+    if_attr_version: options.ifAttrVersion,
+    target_attr_version: options.targetAttrVersion,
+  };
+}
+
+export function decodeAttributeUpdate(body: z.infer<typeof attributeUpdate>): {
+  change: AttributeChange;
+  options: UpdateOptions;
+} {
+  const c = body.change;
+  return {
+    change: {
+      description: c.description,
+      tags: c.tags,
+      metadata: c.metadata,
+      legalHold: c.legal_hold,
+      retainUntil: c.retain_until,
+    },
+    options: { ifAttrVersion: body.if_attr_version, targetAttrVersion: body.target_attr_version },
   };
 }
 

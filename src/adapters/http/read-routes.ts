@@ -114,6 +114,8 @@ const searchQuery = z.strictObject({
 export function registerReadRoutes(router: Router, reads: ReadDocuments): void {
   router.get('/api/v1/files/:id', async (ctx) => {
     const entry = await reads.describe((ctx.state as RequestState).principal, fileIdParam(ctx));
+    // The metadata's version: what PATCH and the legal-hold routes take in If-Match.
+    ctx.set('ETag', `"${entry.file.attrVersion}"`);
     ctx.body = documentView(entry.file);
   });
   router.get('/api/v1/files/:id/content', (ctx) => content(ctx, reads));

@@ -8,8 +8,11 @@ import type { StorageElementService } from '../../application/storage/storage-el
 import type { JsonSidecarCodec } from '../sidecar/json-sidecar-codec';
 import type { RequestState } from './context';
 import {
+  attributeUpdate,
+  decodeAttributeUpdate,
   decodeDraft,
   INTERNAL_PREFIX,
+  MAX_ATTRIBUTES_KIB,
   MAX_DRAFT_BYTES,
   modeChange,
   reconcileRequest,
@@ -17,7 +20,7 @@ import {
 } from './internal-wire';
 import { readFirstLine } from './line-prefix';
 import { fileIdParam } from './read-routes';
-import { jsonBody, parseBody, parseQuery } from './validation';
+import { jsonBody, jsonBodyUpTo, parseBody, parseQuery } from './validation';
 import { rebuildReportView, reconcileReportView, scrubStatusView, storageElementInfoView } from './views';
 
 const hexDigest = (length: number) =>
@@ -127,6 +130,12 @@ export function registerStorageRoutes(
       source: ctx.ip,
     });
     ctx.status = 204;
+  });
+
+  router.patch(`${base}/files/:id`, jsonBodyUpTo(MAX_ATTRIBUTES_KIB), async (ctx) => {
+    const element = se(ctx);
+    const { change, options } = decodeAttributeUpdate(parseBody(ctx, attributeUpdate));
+    ctx.body = codec.toDocument(await element.update(fileIdParam(ctx), change, options));
   });
 
   router.post(`${base}/files/:id/discard`, async (ctx) => {

@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { koaBody } from 'koa-body';
+import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { z } from 'zod';
 import { ApplicationError } from '../../application/errors';
 import { HttpError } from './problem';
@@ -25,33 +25,43 @@ export function parseQuery<T extends z.ZodType>(ctx: Context, schema: T): z.infe
   return parsed.data;
 }
 
-const jsonParser = koaBody({
-  json: true,
-  urlencoded: false,
-  text: false,
-  multipart: false,
-  jsonLimit: '64kb',
-  jsonStrict: true,
-});
-
-/** JSON request bodies only where routes declare them (never on upload routes). */
-export async function jsonBody(ctx: Context, next: Next): Promise<void> {
-  if (ctx.request.length && !ctx.is('application/json')) {
-    throw new HttpError('unsupported_media_type', 'send the body as application/json', {
-      field: 'content-type',
-    });
-  }
-  try {
-    await jsonParser(ctx, async () => undefined);
-  } catch (error) {
-    const status = (error as { status?: number }).status;
-    if (status === 413) throw new HttpError('request_too_large', 'the JSON body is larger than 64 KiB');
-    throw new HttpError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`, {
-      field: 'body',
-    });
-  }
-  await next();
+function jsonParserUpTo(kib: number) {
+  return koaBody({
+    json: true,
+    urlencoded: false,
+    text: false,
+    multipart: false,
+    jsonLimit: `${kib}kb`,
+    jsonStrict: true,
+    // A DELETE may carry a body too (the reason for releasing a legal hold).
+    parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
+  });
 }
+
+/** JSON request bodies only where routes declare them (never on upload routes), up to `kib` KiB. */
+export function jsonBodyUpTo(kib: number): (ctx: Context, next: Next) => Promise<void> {
+  const parser = jsonParserUpTo(kib);
+  return async (ctx, next) => {
+    if (ctx.request.length && !ctx.is('application/json')) {
+      throw new HttpError('unsupported_media_type', 'send the body as application/json', {
+        field: 'content-type',
+      });
+    }
+    try {
+      await parser(ctx, async () => undefined);
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status === 413) throw new HttpError('request_too_large', `the JSON body is larger than ${kib} KiB`);
+      throw new HttpError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`, {
+        field: 'body',
+      });
+    }
+    await next();
+  };
+}
+
+/** JSON request bodies of up to 64 KiB. */
+export const jsonBody = jsonBodyUpTo(64);
 
 export function parseBody<T extends z.ZodType>(ctx: Context, schema: T): z.infer<T> {
   const parsed = schema.safeParse(ctx.request.body ?? {});

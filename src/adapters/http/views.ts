@@ -33,6 +33,7 @@ export function documentView(file: DocumentAttributes): Record<string, unknown> 
     retain_until: retention.policy === 'permanent' ? (retention.retainUntil?.toISOString() ?? null) : null,
     legal_hold: retention.policy === 'permanent' ? retention.legalHold : false,
     status: file.status,
+    attr_version: file.attrVersion,
   };
 }
 

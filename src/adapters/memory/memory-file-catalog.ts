@@ -17,8 +17,24 @@ export class MemoryFileCatalog implements FileCatalog {
     this.entries.set(entry.file.fileId, entry);
   }
 
+  async update(file: DocumentAttributes): Promise<boolean> {
+    const entry = this.entries.get(file.fileId);
+    if (!entry) return false;
+    if (entry.file.attrVersion < file.attrVersion) this.entries.set(file.fileId, { ...entry, file });
+    return true;
+  }
+
   async get(fileId: string): Promise<CatalogEntry | null> {
     return this.entries.get(fileId) ?? null;
+  }
+
+  async countUnderReplicated(seId: string, required: number): Promise<number> {
+    return [...this.entries.values()].filter(
+      (e) =>
+        e.file.status === 'active' &&
+        e.copies.some((c) => c.seId === seId) &&
+        new Set(e.copies.map((c) => c.seId)).size < required,
+    ).length;
   }
 
   async search(query: CatalogSearch): Promise<Page<DocumentAttributes>> {

@@ -118,11 +118,37 @@ export const FixityCheckRow = defineEntity({
   indexes: [{ properties: ['fileId', 'checkedAt', 'id'] }, { properties: ['seId', 'checkedAt'] }],
 });
 
+/** Sagas (§3.5, see MikroOrmSagaStore): saved after every step, taken over when their lease runs out. */
+export const SagaRow = defineEntity({
+  name: 'SagaRow',
+  tableName: 'sagas',
+  properties: {
+    id: p.uuid().primary(),
+    kind: p.string().length(16),
+    status: p.string().length(16),
+    step: p.integer(),
+    payload: p.json<Record<string, unknown>>(),
+    fileId: p.uuid().nullable(),
+    error: p.text().nullable(),
+    owner: p.string().length(64),
+    leaseUntil: p.datetime(),
+    attempts: p.integer(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  },
+  indexes: [
+    { properties: ['createdAt', 'id'] },
+    { properties: ['fileId'] },
+    { properties: ['status', 'leaseUntil'] },
+  ],
+});
+
 export const ENTITIES = [
   StorageElementRow,
   SeFileRow,
   FixityCheckRow,
   CatalogFileRow,
+  SagaRow,
   FileCopyRow,
   SigningKeyRow,
   ServiceAccountRow,

@@ -85,6 +85,32 @@ export class MikroOrmFileCatalog implements FileCatalog {
     });
   }
 
+  /** One statement: the row changes only when the version is newer; `known` tells whether it exists. */
+  async update(file: DocumentAttributes): Promise<boolean> {
+    const row = this.row(file);
+    const [result] = await this.orm.em.getConnection().execute<{ known: boolean }[]>(
+      `with changed as (
+         update files set name = ?, collection = ?, content_type = ?, status = ?, retention_policy = ?,
+                          expires_at = ?, attributes = ?::jsonb
+          where file_id = ? and (attributes->>'attr_version')::int < ?
+         returning file_id)
+       select exists(select 1 from files where file_id = ?) as known`,
+      [
+        row.name,
+        row.collection,
+        row.contentType,
+        row.status,
+        row.retentionPolicy,
+        row.expiresAt,
+        JSON.stringify(row.attributes),
+        row.fileId,
+        file.attrVersion,
+        row.fileId,
+      ],
+    );
+    return result?.known === true;
+  }
+
   /** The file and its copies in one query. */
   async get(fileId: string): Promise<CatalogEntry | null> {
     const [row] = await this.orm.em
@@ -104,6 +130,18 @@ export class MikroOrmFileCatalog implements FileCatalog {
       file: this.codec.fromDocument(row.attributes),
       copies: row.copies.map((c) => ({ seId: c.se_id, key: c.key })),
     };
+  }
+
+  async countUnderReplicated(seId: string, required: number): Promise<number> {
+    const [row] = await this.orm.em.getConnection().execute<{ n: string | number }[]>(
+      `select count(*) as n from (
+         select c.file_id from file_copies c join files f on f.file_id = c.file_id
+          where f.status = 'active'
+            and c.file_id in (select file_id from file_copies where se_id = ?)
+          group by c.file_id having count(*) < ?) short`,
+      [seId, required],
+    );
+    return Number(row?.n ?? 0);
   }
 
   /** Name search for now (substring, case-insensitive); newest first with a keyset cursor. */

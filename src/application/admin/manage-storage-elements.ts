@@ -4,6 +4,7 @@ import type { StorageElementDescriptor } from '../../domain/storage-element/stor
 import type { StorageMode } from '../../domain/storage-mode/storage-mode';
 import { ApplicationError } from '../errors';
 import type { EventBus } from '../ports/event-bus';
+import type { FileCatalog } from '../ports/file-catalog';
 import type {
   RebuildReport,
   ReconcileOptions,
@@ -22,6 +23,7 @@ export class ManageStorageElements {
     private readonly directory: StorageElementDirectory,
     private readonly events: EventBus,
     private readonly audit: AuditTrail,
+    private readonly replicas: { readonly catalog: FileCatalog; readonly required: number },
   ) {}
 
   async list(principal: Principal): Promise<StorageElementDescriptor[]> {
@@ -45,6 +47,22 @@ export class ManageStorageElements {
   ): Promise<StorageElementInfo> {
     requireScope(principal, 'admin:write');
     const before = await this.known(seId);
+    // §3.3: an archive SE is cold; every file on it must have its full set of copies first.
+    if (to === 'ar' && before.mode !== 'ar') {
+      const short = await this.replicas.catalog.countUnderReplicated(seId, this.replicas.required);
+      if (short > 0) {
+        await this.audit.refused(
+          principal,
+          'storage_element.mode_changed',
+          new ApplicationError(
+            'replicas_missing',
+            `${short} file(s) on '${seId}' have fewer than ${this.replicas.required} copies; restore their copies before archiving`,
+            { files: short, required: this.replicas.required },
+          ),
+          { target: seId, details: { mode: to, from: before.mode, confirmed } },
+        );
+      }
+    }
     // The SE holds its mode durably and checks the move itself (a registry row may lag behind it).
     const info = await this.directory
       .client(seId)

@@ -7,11 +7,17 @@ import { contentTypeAllowed } from './collection-policy';
 /** One peek serves sniffing (file-type reads at most 4100 bytes) and compressibility sampling. */
 export const PEEK_BYTES = 64 * 1024;
 
-export interface InspectedContent {
+/** A stream read once, or a source that can be opened again (a staged tus upload). */
+export type ContentSource = Readable | (() => Readable);
+
+export interface InspectedContent<C extends ContentSource = ContentSource> {
   /** The first PEEK_BYTES of the content (fewer when it is shorter). */
   readonly head: Buffer;
-  /** The whole content, unread, cut off with file_too_large once it passes the limit. */
-  readonly stream: Readable;
+  /**
+   * The whole content in the form it was given (a stream, unread; or an opener), cut off with
+   * file_too_large once it passes the limit.
+   */
+  readonly content: C;
   readonly sniffedContentType: string | null;
   /**
    * The limit violation, once the content passed it. A storage element that was writing sees the
@@ -39,46 +45,71 @@ export function fileTooLarge(size: number | 'more', maxBytes: number): Applicati
  * applies the collection's allow-list (the sniffed type, else the declared one) before anything
  * is stored.
  */
-export async function inspectContent(content: Readable, options: InspectOptions): Promise<InspectedContent> {
-  const limited = new SizeLimit(options.maxBytes);
-  content.on('error', (error) => limited.destroy(error));
-  // pipe, not pipeline: a violation must not destroy the source (the client's socket) before the
-  // refusal is answered; the HTTP edge closes the connection after it.
-  content.pipe(limited);
-  const { head, stream } = await peekStream(limited, PEEK_BYTES);
-  // Once the storage element stops reading (done, or failed part-way), stop reading the client:
-  // the rest of a refused body is left unread (the HTTP edge closes the connection) rather than
-  // drained to its end.
-  stream.once('close', () => {
-    content.unpipe(limited);
-    limited.destroy();
-  });
+export async function inspectContent<C extends ContentSource>(
+  content: C,
+  options: InspectOptions,
+): Promise<InspectedContent<C>> {
+  let violation: ApplicationError | null = null;
+  /** `owned`: a source opened here, closed with its reader; never the client's request. */
+  const limit = (source: Readable, owned: boolean): Readable => {
+    const limited = new SizeLimit(options.maxBytes, (error) => (violation ??= error));
+    source.on('error', (error) => limited.destroy(error));
+    // pipe, not pipeline: a violation must not destroy the source (the client's socket) before
+    // the refusal is answered; the HTTP edge closes the connection after it.
+    source.pipe(limited);
+    // Once the reader stops (done, or failed part-way), stop reading the source: the rest of a
+    // refused body is left unread rather than drained to its end.
+    limited.once('close', () => {
+      source.unpipe(limited);
+      if (owned) source.destroy();
+    });
+    return limited;
+  };
+  let head: Buffer;
+  let limited: C;
+  if (typeof content === 'function') {
+    // A staged upload: sniff from a first opening; every opening is limited on its own.
+    const first = limit(content(), true);
+    try {
+      head = (await peekStream(first, PEEK_BYTES)).head;
+    } finally {
+      first.destroy();
+    }
+    limited = (() => limit(content(), true)) as C;
+  } else {
+    const guarded = limit(content, false);
+    const peeked = await peekStream(guarded, PEEK_BYTES);
+    peeked.stream.once('close', () => guarded.destroy());
+    head = peeked.head;
+    limited = peeked.stream as C;
+  }
   const sniffedContentType = await options.sniffer.sniff(head);
   const effective = sniffedContentType ?? options.declaredType;
   if (!contentTypeAllowed(effective, options.allowedContentTypes)) {
-    stream.destroy();
+    if (typeof limited !== 'function') limited.destroy();
     throw new ApplicationError(
       'content_type_not_allowed',
       `content of type '${effective}'${sniffedContentType ? ` (recognised from its bytes, declared '${options.declaredType}')` : ''} is not allowed in this collection; allowed: ${options.allowedContentTypes?.join(', ')}`,
       { field: 'content-type', content_type: effective, allowed: options.allowedContentTypes },
     );
   }
-  return { head, stream, sniffedContentType, violation: () => limited.violation };
+  return { head, content: limited, sniffedContentType, violation: () => violation };
 }
 
 class SizeLimit extends Transform {
-  violation: ApplicationError | null = null;
   private seen = 0;
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly report: (error: ApplicationError) => ApplicationError,
+  ) {
     super({ highWaterMark: 64 * 1024 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.maxBytes) {
-      this.violation = fileTooLarge('more', this.maxBytes);
-      done(this.violation);
+      done(this.report(fileTooLarge('more', this.maxBytes)));
       return;
     }
     done(null, chunk);

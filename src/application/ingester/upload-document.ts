@@ -9,14 +9,17 @@ import {
 import { sanitizeFileName } from '../../domain/document/file-name';
 import { checkDescriptiveFields } from '../../domain/document/metadata-limits';
 import { DomainError } from '../../domain/errors';
-import { rankCandidates } from '../../domain/placement/placement';
-import { decideRetention, writeModeFor } from '../../domain/retention/retention';
+import { nextCopyTarget, rankCandidates } from '../../domain/placement/placement';
+import { decideRetention, writeModeFor, type RetentionPolicy } from '../../domain/retention/retention';
+import type { StorageElementDescriptor } from '../../domain/storage-element/storage-element';
 import { ApplicationError } from '../errors';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
 import type { FileCatalog } from '../ports/file-catalog';
 import type { ContentSniffer } from '../ports/content-sniffer';
 import type { ContentExpectations, StorageElementDirectory } from '../ports/storage-element-client';
+import type { FileCopy } from '../ports/file-catalog';
+import type { SagaDefinition, SagaRunner } from '../sagas/saga-runner';
 import { requireCollectionWrite } from '../shared/authorize';
 import type { RegistryView } from '../shared/registry-view';
 import { policyFor, uploadLimitFor, type CollectionPolicies } from './collection-policy';
@@ -33,12 +36,16 @@ export interface UploadCommand {
   readonly ttlDays?: number | undefined;
   readonly retainUntil?: Date | undefined;
   readonly expect: ContentExpectations;
+  /** A file id reserved beforehand (a tus upload finishing after a crash uses the same one). */
+  readonly fileId?: string | undefined;
 }
 
 export interface IngestSettings {
   readonly defaultTtlDays: number;
   /** An SE silent for longer than this is not offered new files. */
   readonly staleAfterMs: number;
+  /** Copies each retention class must have before an upload is acknowledged (§3.4). */
+  readonly replication: Readonly<Record<RetentionPolicy, number>>;
   /** No document may be larger (ARTSTORE_MAX_UPLOAD_BYTES). */
   readonly maxUploadBytes: number;
   readonly collections?: CollectionPolicies | undefined;
@@ -51,15 +58,32 @@ export interface UploadDeps {
   readonly events: EventBus;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  readonly sagas: SagaRunner;
   readonly sniffer: ContentSniffer;
 }
+
+/**
+ * The content of an upload: a stream read once, or a source that can be opened again (a staged
+ * tus upload), which lets a write that failed part-way move to the next SE too.
+ */
+export type UploadContent = Readable | (() => Readable);
 
 /** Errors an SE raises before it reads a byte: the next candidate can take the same stream. */
 const REFUSALS = new Set(['storage_full', 'storage_unavailable', 'mode_forbids_operation']);
 
+/** The saved state of an upload saga: enough to undo it after a crash. */
+export type UploadSagaPayload = {
+  readonly fileId: string;
+  /** Every SE the saga may have written to, in the order tried. */
+  readonly candidates: readonly string[];
+  readonly copies: readonly FileCopy[];
+};
+
 /**
- * Ingest (§2, §3.4): decide retention and placement, stream the content to the first SE that
- * takes it, record the file in the catalog. Returns the stored document.
+ * Ingest (§2, §3.4, §3.5): decide retention and placement, then run the upload saga — write the
+ * copies (the first from the client's stream, moving to the next SE on a refusal; the others
+ * copied from the first, in distinct data centres where possible), record the file in the
+ * catalog (the pivot), announce it. Returns the stored document once every copy is durable.
  */
 export class UploadDocument {
   constructor(
@@ -70,7 +94,7 @@ export class UploadDocument {
   async execute(
     principal: Principal,
     command: UploadCommand,
-    content: Readable,
+    content: UploadContent,
   ): Promise<DocumentAttributes> {
     const checked = this.draft(principal, command);
     const policy = policyFor(this.settings.collections, checked.collection);
@@ -85,64 +109,132 @@ export class UploadDocument {
     });
     const draft = { ...checked, sniffedContentType: inspected.sniffedContentType };
     try {
-      return await this.place(draft, inspected.stream, command.expect);
+      return await this.store(draft, inspected.content, command.expect);
     } catch (error) {
       throw inspected.violation() ?? error;
     }
   }
 
-  private async place(
+  private async store(
     draft: DocumentDraft,
-    content: Readable,
+    content: UploadContent,
     expect: ContentExpectations,
   ): Promise<DocumentAttributes> {
-    const { registry, directory, catalog, events, clock } = this.deps;
+    const { registry, clock } = this.deps;
+    const mode = writeModeFor(draft.retention.policy);
     const candidates = rankCandidates(await registry.list(), {
-      mode: writeModeFor(draft.retention.policy),
+      mode,
       size: expect.size,
       now: clock.now(),
       staleAfterMs: this.settings.staleAfterMs,
     });
-    if (candidates.length === 0) {
+    const required = this.settings.replication[draft.retention.policy];
+    if (candidates.length < required) {
       throw new ApplicationError(
         'no_writable_storage',
-        `no healthy storage element in mode '${writeModeFor(draft.retention.policy)}' can take this file`,
+        candidates.length === 0
+          ? `no healthy storage element in mode '${mode}' can take this file`
+          : `a ${draft.retention.policy} file needs ${required} copies on distinct storage elements in mode '${mode}'; only ${candidates.length} can take it`,
       );
     }
-    let lastRefusal: unknown = null;
-    for (const se of candidates) {
-      const client = directory.client(se.id);
-      let stored: DocumentAttributes;
+    let stored: DocumentAttributes | null = null;
+    const saga = uploadSaga(this.deps, {
+      write: async (payload) => {
+        const result = await this.writeCopies(draft, content, expect, candidates, required);
+        stored = result.file;
+        return { ...payload, copies: result.copies };
+      },
+      file: () => stored,
+    });
+    await this.deps.sagas.run(
+      saga,
+      { fileId: draft.fileId, candidates: candidates.map((se) => se.id), copies: [] },
+      draft.fileId,
+    );
+    return stored!;
+  }
+
+  /** Writes `required` copies; resolves once all are durable. */
+  private async writeCopies(
+    draft: DocumentDraft,
+    content: UploadContent,
+    expect: ContentExpectations,
+    candidates: readonly StorageElementDescriptor[],
+    required: number,
+  ): Promise<{ file: DocumentAttributes; copies: FileCopy[] }> {
+    const remaining = [...candidates];
+    const { file, se: primary } = await this.writeFirst(draft, content, expect, remaining);
+    const copies: FileCopy[] = [{ seId: primary.id, key: file.stored.key }];
+    const usedDcs = new Set([primary.dc]);
+    const failures: string[] = [];
+    while (copies.length < required) {
+      const target = nextCopyTarget(remaining, usedDcs);
+      if (!target) {
+        throw new ApplicationError(
+          'no_writable_storage',
+          `only ${copies.length} of the ${required} copies could be written`,
+          { failures },
+        );
+      }
+      remaining.splice(remaining.indexOf(target), 1);
       try {
-        stored = await client.put(draft, content, expect);
+        await this.copy(file, primary.id, target.id);
       } catch (error) {
-        if (isRefusal(error) && !content.readableDidRead) {
+        // The next candidate takes the copy; the failed target is cleaned up now or by compensation.
+        failures.push(`${target.id}: ${(error as Error).message}`);
+        await this.deps.directory
+          .client(target.id)
+          .discard(file.fileId)
+          .catch(() => undefined);
+        this.deps.registry.invalidate();
+        continue;
+      }
+      copies.push({ seId: target.id, key: file.stored.key });
+      usedDcs.add(target.dc);
+    }
+    return { file, copies };
+  }
+
+  /** The first copy, from the client's bytes: a refusal before any byte was read moves to the next SE. */
+  private async writeFirst(
+    draft: DocumentDraft,
+    content: UploadContent,
+    expect: ContentExpectations,
+    remaining: StorageElementDescriptor[],
+  ): Promise<{ file: DocumentAttributes; se: StorageElementDescriptor }> {
+    let lastRefusal: unknown = null;
+    const reopenable = typeof content === 'function';
+    while (remaining.length > 0) {
+      const se = remaining.shift()!;
+      const stream = reopenable ? content() : content;
+      try {
+        return { file: await this.deps.directory.client(se.id).put(draft, stream, expect), se };
+      } catch (error) {
+        if (isRefusal(error) && (reopenable || !stream.readableDidRead)) {
           lastRefusal = error;
-          registry.invalidate();
+          if (reopenable) stream.destroy();
+          this.deps.registry.invalidate();
           continue;
         }
+        if (reopenable) stream.destroy();
         throw error;
       }
-      try {
-        await catalog.add({ file: stored, copies: [{ seId: se.id, key: stored.stored.key }] });
-      } catch (error) {
-        // Compensation: never leave stored bytes the catalog does not know about.
-        await client.discard(stored.fileId).catch((undo: unknown) => {
-          throw new ApplicationError(
-            'storage_unavailable',
-            `recording file ${stored.fileId} failed and its stored copy on '${se.id}' could not be removed`,
-            { file_id: stored.fileId },
-            { cause: new AggregateError([error, undo]) },
-          );
-        });
-        throw error;
-      }
-      await events.publish('file.changed', { fileId: stored.fileId }).catch(() => undefined);
-      return stored;
     }
     throw new ApplicationError('no_writable_storage', 'every storage element refused the file', {
       last_refusal: (lastRefusal as Error | null)?.message,
     });
+  }
+
+  /** Copies a stored file to another SE, verified there against the original's size and SHA-256. */
+  private async copy(file: DocumentAttributes, from: string, to: string): Promise<void> {
+    const opened = await this.deps.directory.client(from).open(file.fileId);
+    try {
+      await this.deps.directory
+        .client(to)
+        .put(draftOf(file), opened.stream, { size: file.size, sha256: file.sha256 });
+    } finally {
+      opened.stream.destroy();
+    }
   }
 
   private draft(principal: Principal, command: UploadCommand): DocumentDraft {
@@ -158,7 +250,7 @@ export class UploadDocument {
     const uploadedAt = this.deps.clock.now();
     const name = sanitizeFileName(command.name);
     return {
-      fileId: this.deps.ids.fileId(),
+      fileId: command.fileId ?? this.deps.ids.fileId(),
       name,
       originalName: name === command.name ? null : command.name,
       contentType: command.contentType,
@@ -178,6 +270,84 @@ export class UploadDocument {
       ),
     };
   }
+}
+
+/** What a copy of a stored document is written as: the same identity, names, times and retention. */
+export function draftOf(file: DocumentAttributes): DocumentDraft {
+  return {
+    fileId: file.fileId,
+    name: file.name,
+    originalName: file.originalName,
+    contentType: file.contentType,
+    sniffedContentType: file.sniffedContentType,
+    collection: file.collection,
+    uploader: file.uploader,
+    uploadedAt: file.uploadedAt,
+    description: file.description,
+    tags: file.tags,
+    metadata: file.metadata,
+    retention: file.retention,
+  };
+}
+
+/** Discards a file on every SE that may hold a copy (idempotent: an SE without it does nothing). */
+export async function discardEverywhere(
+  directory: StorageElementDirectory,
+  fileId: string,
+  seIds: readonly string[],
+): Promise<void> {
+  const results = await Promise.allSettled(seIds.map((id) => directory.client(id).discard(fileId)));
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length > 0)
+    throw new AggregateError(
+      failed.map((r) => r.reason as unknown),
+      `discarding ${fileId} failed`,
+    );
+}
+
+/**
+ * The upload saga. Live, `write` writes the copies from the client's stream; after a crash there
+ * is no stream, so an upload cut short before the catalog step is undone (its copies discarded
+ * on every candidate SE) unless the catalog already holds it.
+ */
+export function uploadSaga(
+  deps: Pick<UploadDeps, 'directory' | 'catalog' | 'events'>,
+  live?: {
+    write(payload: UploadSagaPayload): Promise<UploadSagaPayload>;
+    file(): DocumentAttributes | null;
+  },
+): SagaDefinition<UploadSagaPayload> {
+  return {
+    kind: 'upload',
+    pivot: 1,
+    steps: [
+      {
+        name: 'write',
+        run: async (payload) => {
+          if (!live) throw new Error('an upload cannot resume writing without its client');
+          return live.write(payload);
+        },
+        compensate: (payload) => discardEverywhere(deps.directory, payload.fileId, payload.candidates),
+      },
+      {
+        name: 'catalog',
+        run: async (payload) => {
+          const file = live?.file();
+          if (!file) throw new Error('an upload cannot resume cataloguing without its document');
+          await deps.catalog.add({ file, copies: payload.copies });
+          return payload;
+        },
+      },
+      {
+        name: 'announce',
+        run: async (payload) => {
+          await deps.events.publish('file.changed', { fileId: payload.fileId }).catch(() => undefined);
+          return payload;
+        },
+      },
+    ],
+    pivotDone: async (payload) => (await deps.catalog.get(payload.fileId)) !== null,
+  };
 }
 
 function isRefusal(error: unknown): boolean {

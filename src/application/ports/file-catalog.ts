@@ -26,4 +26,12 @@ export interface FileCatalog {
   search(query: CatalogSearch): Promise<Page<DocumentAttributes>>;
   /** Replaces what the catalog knows about a file from an SE's authoritative sidecar (rebuild). */
   restore(entry: CatalogEntry): Promise<void>;
+  /** How many active files with a copy on `seId` have fewer than `required` copies in all. */
+  countUnderReplicated(seId: string, required: number): Promise<number>;
+  /**
+   * Replaces a catalogued file's attributes after a metadata change; its copies stay. A version
+   * not newer than the one held is ignored (a retried or late step never rolls a newer change
+   * back). False when the catalog does not know the file.
+   */
+  update(file: DocumentAttributes): Promise<boolean>;
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { AttributeChange } from '../../domain/document/attribute-change';
 import type { DocumentAttributes, DocumentDraft } from '../../domain/document/document';
 import type { BlobBackend, Capacity } from '../../domain/storage-element/storage-element';
 import type { CapacityLevel } from '../../domain/storage-element/capacity-level';
@@ -117,6 +118,19 @@ export interface RebuildReport {
 }
 
 /**
+ * Preconditions of an attribute update. With `targetAttrVersion` the call is safe to retry (a
+ * saga step): a sidecar already at that version and showing the change answers as done (the
+ * cache row is brought in line) instead of applying it twice; a sidecar at `target - 1` gets the
+ * change; any other version is `attr_version_mismatch`.
+ */
+export interface UpdateOptions {
+  /** Refuses with `attr_version_mismatch` unless the sidecar is at this version. */
+  readonly ifAttrVersion?: number | undefined;
+  /** The version the change produces (the current one + 1). */
+  readonly targetAttrVersion?: number | undefined;
+}
+
+/**
  * The storage role's boundary (§2): one storage element's use cases. In one process the SE
  * service implements it directly; across processes an HTTP client does (chosen in bootstrap).
  */
@@ -127,6 +141,12 @@ export interface StorageElementClient {
   head(fileId: string): Promise<DocumentAttributes>;
   open(fileId: string, range?: ByteRange): Promise<OpenedContent>;
   delete(fileId: string): Promise<void>;
+  /**
+   * Changes a file's attributes: the sidecar first, then the SE cache; `attr_version` + 1.
+   * Description, tags and metadata need a mode that allows `update metadata` (edit, rw); a legal
+   * hold and a later retain_until are retention controls, allowed in every mode.
+   */
+  update(fileId: string, change: AttributeChange, options?: UpdateOptions): Promise<DocumentAttributes>;
   /** Undoes this caller's own create when a later step failed; ignores retention and mode. */
   discard(fileId: string): Promise<void>;
   info(): Promise<StorageElementInfo>;

@@ -45,9 +45,11 @@ export async function rebuildIndex(
       problems.push({ key, problem: `blob size ${stat.size} differs from the recorded ${file.stored.size}` });
       continue;
     }
-    if (touched().get(file.fileId) === 'delete') continue;
-    await deps.index.upsert(seId, file);
+    const change = touched().get(file.fileId);
+    if (change === 'delete') continue;
     seen.add(file.fileId);
+    // Written meanwhile (a create or an update): the writer keeps its row, and this read may predate it.
+    if (change !== 'put') await deps.index.upsert(seId, file);
   }
   const stale: string[] = [];
   let cursor: string | null = null;

@@ -2,6 +2,13 @@ import { createHash } from 'node:crypto';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { blobKeyFor, quarantineFolder, sidecarKeyFor } from '../../domain/document/blob-key';
 import {
+  applyAttributeChange,
+  changesDescriptiveFields,
+  isEmptyChange,
+  reflectsChange,
+  type AttributeChange,
+} from '../../domain/document/attribute-change';
+import {
   completeDocument,
   type DocumentAttributes,
   type DocumentDraft,
@@ -37,6 +44,7 @@ import type {
   StorageElementClient,
   StorageElementHealth,
   StorageElementInfo,
+  UpdateOptions,
 } from '../ports/storage-element-client';
 import type { StorageElementStateStore } from '../ports/storage-element-state';
 import type { WriteAheadLog } from '../ports/write-ahead-log';
@@ -478,6 +486,119 @@ export class StorageElementService implements StorageElementClient {
       retentionEnded: deletionBlocker(file.retention, now) === null,
     });
     await this.remove(file);
+  }
+
+  /**
+   * §4.1 update: WAL begin → new sidecar (atomic replace) → cache row → commit. The sidecar is read
+   * back rather than trusting the cache row, so a retry after a lost reply sees its own change. A
+   * crash after the sidecar write is rolled forward by replay (the row follows the sidecar); one
+   * before it leaves the previous sidecar, the truth until then.
+   */
+  async update(
+    fileId: string,
+    change: AttributeChange,
+    options: UpdateOptions = {},
+  ): Promise<DocumentAttributes> {
+    if (isEmptyChange(change))
+      throw new ApplicationError('invalid_request', 'the change names no attribute to change');
+    const { ifAttrVersion, targetAttrVersion } = options;
+    if (
+      ifAttrVersion !== undefined &&
+      targetAttrVersion !== undefined &&
+      targetAttrVersion !== ifAttrVersion + 1
+    )
+      throw new ApplicationError('invalid_request', 'targetAttrVersion must be ifAttrVersion + 1', {
+        field: 'target_attr_version',
+      });
+    const row = await this.head(fileId);
+    if (this.changing.has(fileId))
+      throw new ApplicationError('conflict', `file ${fileId} is being changed on '${this.id}'; try again`);
+    this.changing.add(fileId);
+    this.touch(fileId, 'put');
+    try {
+      return await this.updateInWal(
+        row,
+        change,
+        ifAttrVersion ?? (targetAttrVersion ?? 0) - 1,
+        targetAttrVersion,
+      );
+    } finally {
+      this.changing.delete(fileId);
+    }
+  }
+
+  /** `expected` < 0: any current version. */
+  private async updateInWal(
+    row: DocumentAttributes,
+    change: AttributeChange,
+    expected: number,
+    target: number | undefined,
+  ): Promise<DocumentAttributes> {
+    const { blobs, wal, index, sidecars, clock, ids } = this.deps;
+    const key = row.stored.key;
+    const current = await blobs.read(sidecarKeyFor(key)).then(
+      (raw) => sidecars.decode(raw),
+      (error: unknown) => {
+        // Deleted between the row lookup and now: simply gone.
+        if (error instanceof BlobNotFound) return null;
+        throw error;
+      },
+    );
+    if (!current || current.status !== 'active' || current.fileId !== row.fileId)
+      throw new ApplicationError(
+        'file_not_found',
+        `file ${row.fileId} is not on storage element '${this.id}'`,
+      );
+    if (target !== undefined && current.attrVersion === target && reflectsChange(current, change)) {
+      if (row.attrVersion !== current.attrVersion)
+        await this.mutateIndex(
+          () => index.upsert(this.id, current),
+          () => undefined,
+        );
+      return current;
+    }
+    // After the retry check: a change that landed before the SE became read-only is still done.
+    if (changesDescriptiveFields(change)) assertOperationAllowed(this.mode, 'update_metadata');
+    if (expected >= 0 && current.attrVersion !== expected)
+      throw new ApplicationError(
+        'attr_version_mismatch',
+        `file ${row.fileId} is at attr_version ${current.attrVersion}, not ${expected}`,
+        { attr_version: current.attrVersion },
+      );
+    const next = applyAttributeChange(current, change, clock.now());
+    const txn = ids.token();
+    await wal.begin({ txn, op: 'update', fileId: row.fileId, key });
+    try {
+      await blobs.put(sidecarKeyFor(key), sidecars.encode(next));
+    } catch (error) {
+      // The replace is atomic, but it may have happened before the failure (a directory fsync):
+      // whichever sidecar is there now is the truth, and the row follows it.
+      await this.settleUpdate(row, txn).catch(() => undefined);
+      throw normalizeWriteError(error);
+    }
+    // From here the change is made. A failing cache write leaves the WAL record open: replay
+    // (or a retry of this update) brings the row in line with the sidecar.
+    await this.mutateIndex(
+      () => index.upsert(this.id, next),
+      () => undefined,
+    );
+    this.touch(row.fileId, 'put');
+    await wal.commit(txn);
+    return next;
+  }
+
+  /** After a failed sidecar write: temp files go, the row matches the sidecar on disk, the WAL closes. */
+  private async settleUpdate(row: DocumentAttributes, txn: string): Promise<void> {
+    const { blobs, wal, index, sidecars } = this.deps;
+    const sidecarKey = sidecarKeyFor(row.stored.key);
+    await blobs.discardIncomplete(sidecarKey);
+    const onDisk = sidecars.decode(await blobs.read(sidecarKey));
+    if (onDisk.attrVersion !== row.attrVersion)
+      await this.mutateIndex(
+        () => index.upsert(this.id, onDisk),
+        () => undefined,
+      );
+    await wal.commit(txn);
   }
 
   /**

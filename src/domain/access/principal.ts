@@ -3,6 +3,8 @@ export const SCOPES = [
   'files:read',
   'files:write',
   'files:delete',
+  /** Setting and clearing a legal hold (§3.2): a records-management power apart from writing. */
+  'files:legal_hold',
   'storage:read',
   'storage:write',
   'admin:read',

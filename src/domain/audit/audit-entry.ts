@@ -22,7 +22,11 @@ export const AUDIT_ACTIONS = [
   'storage_element.scrub_started',
   'file.quarantined',
   'file.deleted',
+  'file.finalized',
   'retention.changed',
+  'file.legal_hold_set',
+  'file.legal_hold_cleared',
+  'file.retention_extended',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -27,3 +27,14 @@ export function rankCandidates(
         a.priority - b.priority || freeBytes(b.capacity) - freeBytes(a.capacity) || a.id.localeCompare(b.id),
     );
 }
+
+/**
+ * The next SE for another copy (§3.4): the best-ranked one in a data centre that holds no copy
+ * yet, else the best-ranked one left. `remaining` is in rank order and holds no SE with a copy.
+ */
+export function nextCopyTarget<T extends Pick<StorageElementDescriptor, 'dc'>>(
+  remaining: readonly T[],
+  usedDcs: ReadonlySet<string>,
+): T | null {
+  return remaining.find((se) => !usedDcs.has(se.dc)) ?? remaining[0] ?? null;
+}

@@ -107,3 +107,42 @@ export function assertDeletable(retention: Retention, now: Date): void {
     );
   }
 }
+
+/** The retention controls a permanent file's owner may move (§3.2): a legal hold, a later retain_until. */
+export interface RetentionControls {
+  readonly legalHold?: boolean | undefined;
+  readonly retainUntil?: Date | undefined;
+}
+
+/**
+ * Applies retention controls. A legal hold exists only on permanent files; retain_until (WORM)
+ * may only move later: to an instant after both now and its current value. Asking for the value
+ * it already has changes nothing, so a retried request is never refused.
+ */
+export function changeRetention(retention: Retention, controls: RetentionControls, now: Date): Retention {
+  if (controls.legalHold === undefined && controls.retainUntil === undefined) return retention;
+  if (retention.policy === 'temporary') {
+    if (controls.legalHold !== undefined)
+      throw new DomainError(
+        'legal_hold_temporary',
+        'a legal hold applies only to permanent files; finalize the file first',
+        { field: 'legal_hold' },
+      );
+    throw new DomainError('invalid_retention', 'retain_until applies only to permanent files', {
+      field: 'retain_until',
+    });
+  }
+  let retainUntil = retention.retainUntil;
+  const asked = controls.retainUntil;
+  if (asked !== undefined && asked.getTime() !== retainUntil?.getTime()) {
+    const floor = Math.max(now.getTime(), retainUntil?.getTime() ?? 0);
+    if (asked.getTime() <= floor)
+      throw new DomainError(
+        'retain_until_shortened',
+        `retain_until may only be extended: it must be later than ${new Date(floor).toISOString()}`,
+        { field: 'retain_until', retain_until: retainUntil?.toISOString() ?? null },
+      );
+    retainUntil = asked;
+  }
+  return { policy: 'permanent', retainUntil, legalHold: controls.legalHold ?? retention.legalHold };
+}

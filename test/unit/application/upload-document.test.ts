@@ -6,6 +6,8 @@ import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memor
 import { ApplicationError } from '../../../src/application/errors';
 import type { CollectionPolicies } from '../../../src/application/ingester/collection-policy';
 import { UploadDocument, type UploadCommand } from '../../../src/application/ingester/upload-document';
+import { MemorySagaStore } from '../../../src/adapters/memory/memory-saga-store';
+import { SagaRunner } from '../../../src/application/sagas/saga-runner';
 import type { CatalogEntry } from '../../../src/application/ports/file-catalog';
 import { RegistryView } from '../../../src/application/shared/registry-view';
 import { DomainError } from '../../../src/domain/errors';
@@ -37,6 +39,7 @@ interface Limits {
 async function setup(
   elements: MemoryElementOptions[],
   catalog = new MemoryFileCatalog(),
+  replication = { temporary: 1, permanent: 1 },
   limits: Limits = {},
 ) {
   const clock = new FixedClock();
@@ -49,10 +52,17 @@ async function setup(
   }
   const directory = new MapDirectory(Object.values(started).map((e) => e.service));
   const events = new MemoryEventBus();
+  const ids = new SequenceIds();
+  const sagaStore = new MemorySagaStore();
+  const sagas = new SagaRunner(
+    { leaseMs: 30_000, retryAfterMs: 1_000, maxAttempts: 3 },
+    { store: sagaStore, clock, ids, failpoint: () => undefined },
+  );
   const upload = new UploadDocument(
     {
       defaultTtlDays: 30,
       staleAfterMs: 15_000,
+      replication,
       maxUploadBytes: limits.maxUploadBytes ?? 2 ** 40,
       collections: limits.collections,
     },
@@ -62,11 +72,12 @@ async function setup(
       catalog,
       events,
       clock,
-      ids: new SequenceIds(),
+      ids,
+      sagas,
       sniffer: new SignatureContentSniffer(),
     },
   );
-  return { clock, registry, se: started, catalog, events, upload };
+  return { clock, registry, se: started, catalog, events, upload, sagaStore, directory };
 }
 
 const command = (overrides: Partial<UploadCommand> = {}): UploadCommand => ({
@@ -143,6 +154,7 @@ describe('UploadDocument', () => {
     const upload1 = upload.execute(aPrincipal(), command(extra), content);
     await expect(upload1).rejects.toThrow(ApplicationError);
     await expect(upload1).rejects.toMatchObject({ code: 'no_writable_storage' });
+    // Only the head is read first (sniffing, inspect-content.ts); no SE was offered a byte.
   });
 
   it('does not offer an SE whose heartbeat is stale', async () => {
@@ -266,6 +278,80 @@ describe('UploadDocument', () => {
   });
 });
 
+describe('UploadDocument with replicas', () => {
+  const permanent = command({ retentionPolicy: 'permanent' });
+  const THREE_RW: MemoryElementOptions[] = [
+    { id: 'rw-a1', mode: 'rw', dc: 'a', priority: 1 },
+    { id: 'rw-a2', mode: 'rw', dc: 'a', priority: 2 },
+    { id: 'rw-b1', mode: 'rw', dc: 'b', priority: 3 },
+  ];
+
+  it('writes the permanent copies to distinct data centres before it answers', async () => {
+    const { upload, se, catalog, sagaStore } = await setup(THREE_RW, undefined, {
+      temporary: 1,
+      permanent: 2,
+    });
+    const file = await upload.execute(aPrincipal(), permanent, source(CONTENT));
+    const entry = await catalog.get(file.fileId);
+    expect(entry?.copies.map((c) => c.seId)).toEqual(['rw-a1', 'rw-b1']);
+    for (const id of ['rw-a1', 'rw-b1'])
+      expect(await readAll((await se[id]!.service.open(file.fileId)).stream)).toEqual(CONTENT);
+    await expect(se['rw-a2']!.service.head(file.fileId)).rejects.toMatchObject({ code: 'file_not_found' });
+    const [saga] = (await sagaStore.list({ limit: 10, cursor: null })).items;
+    expect(saga).toMatchObject({ kind: 'upload', status: 'done', step: 3, fileId: file.fileId });
+  });
+
+  it('takes the next SE when a replica target fails, and the client does not notice', async () => {
+    const { upload, se, catalog } = await setup(THREE_RW, undefined, { temporary: 1, permanent: 2 });
+    // rw-b1 is announced as rw but has turned read-only: the copy fails there.
+    await se['rw-b1']!.service.changeMode('ro', false);
+    const file = await upload.execute(aPrincipal(), permanent, source(CONTENT));
+    expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['rw-a1', 'rw-a2']);
+  });
+
+  it('refuses before reading a byte when fewer SEs than copies can take the file', async () => {
+    const { upload } = await setup([{ id: 'rw-1', mode: 'rw' }], undefined, { temporary: 1, permanent: 2 });
+    const content: Readable = source(CONTENT);
+    await expect(upload.execute(aPrincipal(), permanent, content)).rejects.toMatchObject({
+      code: 'no_writable_storage',
+      message: expect.stringContaining('needs 2 copies'),
+    });
+  });
+
+  it('undoes every copy when the catalog step fails, and says so in the saga', async () => {
+    const { upload, se, sagaStore } = await setup(THREE_RW, new FailingCatalog(), {
+      temporary: 1,
+      permanent: 2,
+    });
+    await expect(upload.execute(aPrincipal(), permanent, source(CONTENT))).rejects.toThrow(
+      'catalog unavailable',
+    );
+    for (const element of Object.values(se)) expect((await element.service.info()).fileCount).toBe(0);
+    const [saga] = (await sagaStore.list({ limit: 10, cursor: null })).items;
+    expect(saga).toMatchObject({
+      kind: 'upload',
+      status: 'compensated',
+      error: 'catalog: catalog unavailable',
+    });
+  });
+
+  it('moves to the next SE after a failure mid-write when the content can be opened again', async () => {
+    const { upload, se, catalog } = await setup(
+      [
+        { id: 'edit-small', mode: 'edit', priority: 1, totalBytes: CONTENT.length - 5, capacityBytes: null },
+        { id: 'edit-big', mode: 'edit', priority: 2 },
+      ],
+      undefined,
+    );
+    // Unknown size: the small SE accepts, runs out of space mid-stream, and the staged content is re-read.
+    const file = await upload.execute(aPrincipal(), command({ expect: { size: null } }), () =>
+      source(CONTENT),
+    );
+    expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['edit-big']);
+    expect((await se['edit-small']!.service.info()).fileCount).toBe(0);
+  });
+});
+
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64)]);
 
 /** Yields `chunks` chunks of `size` bytes, counting how many were pulled. */
@@ -313,7 +399,7 @@ describe('UploadDocument validation', () => {
   });
 
   it('refuses an announced size over the limit before reading a byte', async () => {
-    const { upload } = await setup([...TWO], undefined, { maxUploadBytes: 1000 });
+    const { upload } = await setup([...TWO], undefined, undefined, { maxUploadBytes: 1000 });
     const content = source(CONTENT);
     const attempt = upload.execute(aPrincipal(), command({ expect: { size: 1001 } }), content);
     await expect(attempt).rejects.toMatchObject({ code: 'file_too_large', details: { limit: 1000 } });
@@ -330,7 +416,7 @@ describe('UploadDocument validation', () => {
   ])(
     'cuts off content of unknown size once it passes %s, storing nothing',
     async (_l, limits, collection) => {
-      const { upload, se, catalog } = await setup([...TWO], undefined, limits);
+      const { upload, se, catalog } = await setup([...TWO], undefined, undefined, limits);
       const content = counted(1000, 16 * 1024);
       const attempt = upload.execute(aPrincipal(), command({ collection, expect: { size: null } }), content);
       await expect(attempt).rejects.toMatchObject({ code: 'file_too_large', details: { limit: 100_000 } });
@@ -343,7 +429,7 @@ describe('UploadDocument validation', () => {
   );
 
   it('takes a file of exactly the limit', async () => {
-    const { upload } = await setup([...TWO], undefined, { maxUploadBytes: CONTENT.length });
+    const { upload } = await setup([...TWO], undefined, undefined, { maxUploadBytes: CONTENT.length });
     const file = await upload.execute(aPrincipal(), command({ expect: { size: null } }), source(CONTENT));
     expect(file.size).toBe(CONTENT.length);
   });
@@ -354,7 +440,7 @@ describe('UploadDocument validation', () => {
       maxUploadBytes: null,
       compression: null,
     };
-    const { upload, se } = await setup([...TWO], undefined, { collections: { texts } });
+    const { upload, se } = await setup([...TWO], undefined, undefined, { collections: { texts } });
     const png = upload.execute(
       aPrincipal(),
       command({ collection: 'texts', contentType: 'text/plain', expect: { size: PNG.length } }),

@@ -25,14 +25,16 @@ describe('loadConfig defaults', () => {
     expect(config.log_level).toBe('info');
   });
 
-  it('resolves ./data and puts two SEs, edit-1 and rw-1, under <data>/se/<id>', () => {
+  it('resolves ./data and puts three SEs, edit-1, rw-1 and rw-2 (permanent files keep two copies), under <data>/se/<id>', () => {
     const data = resolve('./data');
     expect(config.data_dir).toBe(data);
     expect(config.storage_elements.map((se) => [se.id, se.mode, se.path])).toEqual([
       ['edit-1', 'edit', `${data}/se/edit-1`],
       ['rw-1', 'rw', `${data}/se/rw-1`],
+      ['rw-2', 'rw', `${data}/se/rw-2`],
     ]);
-    expect(config.hosted_storage_elements.map((se) => se.id)).toEqual(['edit-1', 'rw-1']);
+    expect(config.hosted_storage_elements.map((se) => se.id)).toEqual(['edit-1', 'rw-1', 'rw-2']);
+    expect([config.replication_temporary, config.replication_permanent]).toEqual([1, 2]);
   });
 
   it('is deeply frozen', () => {

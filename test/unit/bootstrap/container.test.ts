@@ -83,7 +83,9 @@ describe('buildContainer', () => {
       }
       if (roles.includes('storage')) {
         expect(container.get(TOKENS.hostedElements)).toBe(hosted);
-        expect([...hosted.keys()]).toEqual(roles.length === ROLES.length ? ['edit-1', 'rw-1'] : ['rw-1']);
+        expect([...hosted.keys()]).toEqual(
+          roles.length === ROLES.length ? ['edit-1', 'rw-1', 'rw-2'] : ['rw-1'],
+        );
         expect(container.get(TOKENS.codec)).toBeInstanceOf(JsonSidecarCodec);
       }
 

@@ -1,0 +1,195 @@
+import type { Principal } from '../../domain/access/principal';
+import type { DocumentAttributes } from '../../domain/document/document';
+import { nextCopyTarget, rankCandidates } from '../../domain/placement/placement';
+import { decideRetention, type Retention } from '../../domain/retention/retention';
+import { ApplicationError } from '../errors';
+import type { FileCopy } from '../ports/file-catalog';
+import type { SagaDefinition } from '../sagas/saga-runner';
+import { requireCollectionWrite, requireFileAccess } from '../shared/authorize';
+import type { FileLifecycleDeps } from './lifecycle-deps';
+import { discardEverywhere, draftOf } from './upload-document';
+
+export interface FinalizeCommand {
+  readonly retainUntil?: Date | undefined;
+}
+
+/** The saved state of a finalize saga. */
+export type FinalizeSagaPayload = {
+  readonly fileId: string;
+  /** The temporary copies (on `edit` SEs), removed once the catalog has switched. */
+  readonly from: readonly FileCopy[];
+  /** Every `rw` SE the saga may have copied to. */
+  readonly candidates: readonly string[];
+  readonly copies: readonly FileCopy[];
+};
+
+/**
+ * Finalize (§3.2): a temporary file becomes permanent. The finalize saga copies it to `rw` SEs
+ * (as many as permanent files need, distinct data centres first), each copy verified against the
+ * file's SHA-256 as it is written; switches the catalog to the new retention and copies (the
+ * pivot); then removes the temporary copies. Cut short before the switch, the new copies are
+ * discarded and the file stays temporary; after it, the saga goes on to the end.
+ */
+export class FinalizeDocument {
+  constructor(
+    private readonly settings: { readonly replication: number; readonly staleAfterMs: number },
+    private readonly deps: FileLifecycleDeps,
+  ) {}
+
+  async execute(principal: Principal, fileId: string, command: FinalizeCommand): Promise<DocumentAttributes> {
+    const { catalog, registry, clock, sagas } = this.deps;
+    const entry = await catalog.get(fileId);
+    if (!entry || entry.file.status !== 'active')
+      throw new ApplicationError('file_not_found', `file ${fileId} does not exist`);
+    requireFileAccess(principal, 'files:write', entry.file.collection, fileId);
+    requireCollectionWrite(principal, entry.file.collection);
+    const file = entry.file;
+    if (file.retention.policy === 'permanent')
+      throw new ApplicationError('conflict', `file ${fileId} is already permanent`, { field: 'retention' });
+    const retention = decideRetention({ policy: 'permanent', retainUntil: command.retainUntil }, clock.now());
+    const holding = new Set(entry.copies.map((c) => c.seId));
+    const candidates = rankCandidates(await registry.list(), {
+      mode: 'rw',
+      size: file.stored.size,
+      now: clock.now(),
+      staleAfterMs: this.settings.staleAfterMs,
+    }).filter((se) => !holding.has(se.id));
+    if (candidates.length < this.settings.replication) {
+      throw new ApplicationError(
+        'no_writable_storage',
+        `a permanent file needs ${this.settings.replication} copies on distinct 'rw' storage elements; only ${candidates.length} can take it`,
+      );
+    }
+    let finalized: DocumentAttributes | null = null;
+    const saga = finalizeSaga(this.deps, {
+      copy: async (payload) => {
+        const copies: FileCopy[] = [];
+        const remaining = [...candidates];
+        const usedDcs = new Set<string>();
+        const failures: string[] = [];
+        while (copies.length < this.settings.replication) {
+          const target = nextCopyTarget(remaining, usedDcs);
+          if (!target)
+            throw new ApplicationError(
+              'no_writable_storage',
+              `only ${copies.length} of the ${this.settings.replication} permanent copies could be written`,
+              { failures },
+            );
+          remaining.splice(remaining.indexOf(target), 1);
+          try {
+            finalized = await this.copyTo(file, retention, entry.copies, target.id);
+          } catch (error) {
+            failures.push(`${target.id}: ${(error as Error).message}`);
+            await this.deps.directory
+              .client(target.id)
+              .discard(fileId)
+              .catch(() => undefined);
+            continue;
+          }
+          copies.push({ seId: target.id, key: finalized.stored.key });
+          usedDcs.add(target.dc);
+        }
+        return { ...payload, copies };
+      },
+      document: () => finalized,
+    });
+    await sagas.run(
+      saga,
+      { fileId, from: entry.copies, candidates: candidates.map((se) => se.id), copies: [] },
+      fileId,
+    );
+    await this.deps.audit.record(principal, 'file.finalized', 'success', {
+      target: fileId,
+      details: { copies: (await catalog.get(fileId))?.copies.map((c) => c.seId).join(',') ?? '' },
+    });
+    return finalized!;
+  }
+
+  /** Writes one permanent copy from the first temporary copy that can be read. */
+  private async copyTo(
+    file: DocumentAttributes,
+    retention: Retention,
+    sources: readonly FileCopy[],
+    target: string,
+  ): Promise<DocumentAttributes> {
+    let lastError: unknown = new ApplicationError(
+      'storage_unavailable',
+      `no copy of ${file.fileId} is readable`,
+    );
+    for (const source of sources) {
+      let opened;
+      try {
+        opened = await this.deps.directory.client(source.seId).open(file.fileId);
+      } catch (error) {
+        lastError = error;
+        continue;
+      }
+      try {
+        return await this.deps.directory
+          .client(target)
+          .put({ ...draftOf(file), retention }, opened.stream, { size: file.size, sha256: file.sha256 });
+      } finally {
+        opened.stream.destroy();
+      }
+    }
+    throw lastError;
+  }
+}
+
+/**
+ * The finalize saga. After a crash before the catalog switched, the new copies are discarded;
+ * after it, the temporary copies are removed and the change announced.
+ */
+export function finalizeSaga(
+  deps: Pick<FileLifecycleDeps, 'directory' | 'catalog' | 'events'>,
+  live?: {
+    copy(payload: FinalizeSagaPayload): Promise<FinalizeSagaPayload>;
+    document(): DocumentAttributes | null;
+  },
+): SagaDefinition<FinalizeSagaPayload> {
+  return {
+    kind: 'finalize',
+    pivot: 1,
+    steps: [
+      {
+        name: 'copy',
+        run: async (payload) => {
+          if (!live) throw new Error('a finalize cut short before its switch is undone, not resumed');
+          return live.copy(payload);
+        },
+        compensate: (payload) => discardEverywhere(deps.directory, payload.fileId, payload.candidates),
+      },
+      {
+        name: 'switch',
+        run: async (payload) => {
+          const file = live?.document();
+          if (!file) throw new Error('a finalize cut short before its switch is undone, not resumed');
+          await deps.catalog.restore({ file, copies: payload.copies });
+          return payload;
+        },
+      },
+      {
+        name: 'remove_temporary',
+        run: async (payload) => {
+          await discardEverywhere(
+            deps.directory,
+            payload.fileId,
+            payload.from.map((c) => c.seId),
+          );
+          return payload;
+        },
+      },
+      {
+        name: 'announce',
+        run: async (payload) => {
+          await deps.events.publish('file.changed', { fileId: payload.fileId }).catch(() => undefined);
+          return payload;
+        },
+      },
+    ],
+    pivotDone: async (payload) => {
+      const entry = await deps.catalog.get(payload.fileId);
+      return entry?.file.retention.policy === 'permanent';
+    },
+  };
+}

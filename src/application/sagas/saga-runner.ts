@@ -1,0 +1,290 @@
+import type { Clock, IdGenerator } from '../ports/clock';
+import type { SagaKind, SagaRecord, SagaStore } from '../ports/saga-store';
+
+export type SagaPayload = Readonly<Record<string, unknown>>;
+
+export interface SagaStep<P extends SagaPayload> {
+  readonly name: string;
+  /** Must be safe to run again after a crash; returns the payload the later steps see. */
+  run(payload: P): Promise<P>;
+  /** Undoes the step, also when it ran only in part or not at all; must be safe to repeat. */
+  compensate?(payload: P): Promise<void>;
+}
+
+/**
+ * A saga (§3.5): steps up to and including `pivot` can be undone; once the pivot step has
+ * completed, the saga only goes forward. A saga cut short before its pivot finished is
+ * compensated, unless `pivotDone` shows the pivot took effect after all (the crash came between
+ * the pivot's commit and the save of its progress).
+ */
+export interface SagaDefinition<P extends SagaPayload> {
+  readonly kind: SagaKind;
+  readonly steps: readonly SagaStep<P>[];
+  readonly pivot: number;
+  pivotDone?(payload: P): Promise<boolean>;
+}
+
+/** Builds the definition of a kind for a saga taken over after a crash (no live request behind it). */
+export type SagaResumer = (kind: SagaKind) => SagaDefinition<SagaPayload> | null;
+
+export interface SagaRunnerSettings {
+  /** How long a saga stays with its process without a renewal; after that another may take it over. */
+  readonly leaseMs: number;
+  /** How often a forward step that failed after the pivot is retried (by the recovery sweep). */
+  readonly retryAfterMs: number;
+  /** A saga that failed this many take-overs is left `failed` for a person to look at. */
+  readonly maxAttempts: number;
+}
+
+export interface SagaRunnerDeps {
+  readonly store: SagaStore;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  /** Crash tests: `saga.<kind>.before_<step>` and `saga.<kind>.after_<step>`. */
+  readonly failpoint: (name: string) => void;
+  readonly log?: { warn(fields: object, message: string): void } | undefined;
+}
+
+export interface SagaOutcome<P extends SagaPayload> {
+  readonly id: string;
+  readonly payload: P;
+  /** False when a step after the pivot failed: the saga is committed and recovery finishes it. */
+  readonly finished: boolean;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Runs sagas step by step, saving progress after each one, and takes over the sagas of dead
+ * processes (expired leases): forward when past the pivot, compensated otherwise.
+ */
+export class SagaRunner {
+  /** A per-process owner token: a restarted process is a new owner. */
+  readonly owner: string;
+  private readonly active = new Set<string>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+
+  constructor(
+    private readonly settings: SagaRunnerSettings,
+    private readonly deps: SagaRunnerDeps,
+  ) {
+    this.owner = `${process.pid}-${deps.ids.token()}`.slice(0, 64);
+  }
+
+  private lease(): Date {
+    return new Date(this.deps.clock.now().getTime() + this.settings.leaseMs);
+  }
+
+  /** Runs a new saga to its end. Rejects with the failing step's error once compensation is done. */
+  async run<P extends SagaPayload>(
+    definition: SagaDefinition<P>,
+    payload: P,
+    fileId: string | null = null,
+  ): Promise<SagaOutcome<P>> {
+    const now = this.deps.clock.now();
+    const saga: SagaRecord = {
+      id: this.deps.ids.fileId(),
+      kind: definition.kind,
+      status: 'running',
+      step: 0,
+      payload,
+      fileId,
+      error: null,
+      owner: this.owner,
+      leaseUntil: this.lease(),
+      attempts: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.deps.store.create(saga);
+    return this.drive(definition, saga);
+  }
+
+  private async drive<P extends SagaPayload>(
+    definition: SagaDefinition<P>,
+    saga: SagaRecord,
+  ): Promise<SagaOutcome<P>> {
+    this.active.add(saga.id);
+    this.ensureRenewing();
+    try {
+      return await this.forward(definition, saga.id, saga.step, saga.payload as P);
+    } finally {
+      this.active.delete(saga.id);
+    }
+  }
+
+  private async save(
+    id: string,
+    update: Omit<Parameters<SagaStore['save']>[2], 'updatedAt' | 'leaseUntil'> & { leaseUntil?: Date },
+  ): Promise<void> {
+    const saved = await this.deps.store.save(id, this.owner, {
+      leaseUntil: this.lease(),
+      ...update,
+      updatedAt: this.deps.clock.now(),
+    });
+    if (!saved) throw new Error(`saga ${id} was taken over by another process`);
+  }
+
+  private async forward<P extends SagaPayload>(
+    definition: SagaDefinition<P>,
+    id: string,
+    from: number,
+    start: P,
+  ): Promise<SagaOutcome<P>> {
+    const { failpoint } = this.deps;
+    let payload = start;
+    for (let index = from; index < definition.steps.length; index += 1) {
+      const step = definition.steps[index]!;
+      try {
+        failpoint(`saga.${definition.kind}.before_${step.name}`);
+        payload = await step.run(payload);
+      } catch (error) {
+        if (index > definition.pivot) {
+          // Committed: the step is retried by the recovery sweep; the caller has its outcome.
+          await this.save(id, {
+            status: 'running',
+            step: index,
+            payload,
+            error: `${step.name}: ${message(error)}`,
+            leaseUntil: new Date(this.deps.clock.now().getTime() + this.settings.retryAfterMs),
+          }).catch(() => undefined);
+          this.deps.log?.warn(
+            { saga_id: id, step: step.name, err: error },
+            'saga step failed after its pivot',
+          );
+          return { id, payload, finished: false };
+        }
+        await this.compensate(definition, id, index, payload, `${step.name}: ${message(error)}`);
+        throw error;
+      }
+      const done = index === definition.steps.length - 1;
+      await this.save(id, { status: done ? 'done' : 'running', step: index + 1, payload, error: null });
+      failpoint(`saga.${definition.kind}.after_${step.name}`);
+    }
+    return { id, payload, finished: true };
+  }
+
+  /** Undoes steps `through` … 0. A failing compensation leaves the saga to the recovery sweep. */
+  private async compensate<P extends SagaPayload>(
+    definition: SagaDefinition<P>,
+    id: string,
+    through: number,
+    payload: P,
+    reason: string,
+  ): Promise<boolean> {
+    await this.save(id, { status: 'compensating', step: through, payload, error: reason });
+    for (let index = Math.min(through, definition.steps.length - 1); index >= 0; index -= 1) {
+      const step = definition.steps[index]!;
+      try {
+        await step.compensate?.(payload);
+      } catch (error) {
+        await this.save(id, {
+          status: 'compensating',
+          step: index,
+          payload,
+          error: `${reason}; compensating ${step.name}: ${message(error)}`,
+          leaseUntil: new Date(this.deps.clock.now().getTime() + this.settings.retryAfterMs),
+        }).catch(() => undefined);
+        this.deps.log?.warn({ saga_id: id, step: step.name, err: error }, 'saga compensation failed');
+        return false;
+      }
+    }
+    await this.save(id, { status: 'compensated', step: 0, payload, error: reason });
+    return true;
+  }
+
+  /** Takes over sagas whose process died and drives each to an end; resolves with how many it took. */
+  recover(resume: SagaResumer): Promise<number> {
+    // One sweep at a time per process; a second caller shares the running one.
+    this.sweeping ??= this.sweep(resume).finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  private async sweep(resume: SagaResumer): Promise<number> {
+    const { store, clock } = this.deps;
+    let total = 0;
+    for (;;) {
+      const claimed = await store.claimExpired(this.owner, clock.now(), this.lease(), 20);
+      if (claimed.length === 0) return total;
+      total += claimed.length;
+      for (const saga of claimed) await this.resumeOne(resume, saga);
+    }
+  }
+
+  private async resumeOne(resume: SagaResumer, saga: SagaRecord): Promise<void> {
+    const definition = resume(saga.kind);
+    if (!definition || saga.attempts > this.settings.maxAttempts) {
+      await this.save(saga.id, {
+        status: 'failed',
+        step: saga.step,
+        payload: saga.payload,
+        error: definition
+          ? `${saga.error ?? ''} (gave up after ${saga.attempts} attempts)`
+          : 'unknown saga kind',
+      }).catch(() => undefined);
+      return;
+    }
+    this.active.add(saga.id);
+    this.ensureRenewing();
+    try {
+      if (saga.status === 'compensating') {
+        await this.compensate(definition, saga.id, saga.step, saga.payload, saga.error ?? 'interrupted');
+      } else if (saga.step > definition.pivot || (await definition.pivotDone?.(saga.payload))) {
+        await this.forward(definition, saga.id, Math.max(saga.step, definition.pivot + 1), saga.payload);
+      } else {
+        await this.compensate(
+          definition,
+          saga.id,
+          saga.step,
+          saga.payload,
+          saga.error ?? 'interrupted by a crash before it committed',
+        );
+      }
+    } catch (error) {
+      // Left with its lease; the next sweep tries again.
+      this.deps.log?.warn({ saga_id: saga.id, err: error }, 'saga recovery failed');
+    } finally {
+      this.active.delete(saga.id);
+    }
+  }
+
+  /** Runs `recover` now and every half lease until stopped. */
+  startRecovery(resume: SagaResumer): void {
+    if (this.sweepTimer) return;
+    const tick = (): void => {
+      this.recover(resume).catch((error: unknown) =>
+        this.deps.log?.warn({ err: error }, 'saga recovery sweep failed'),
+      );
+    };
+    tick();
+    this.sweepTimer = setInterval(tick, Math.max(100, Math.floor(this.settings.leaseMs / 2)));
+    this.sweepTimer.unref();
+  }
+
+  private ensureRenewing(): void {
+    if (this.renewTimer) return;
+    this.renewTimer = setInterval(
+      () => {
+        if (this.active.size === 0) return;
+        this.deps.store.renew([...this.active], this.owner, this.lease()).catch(() => undefined);
+      },
+      Math.max(50, Math.floor(this.settings.leaseMs / 3)),
+    );
+    this.renewTimer.unref();
+  }
+
+  /** Stops the timers; sagas in flight keep their lease until it runs out. */
+  async stop(): Promise<void> {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.renewTimer = null;
+    this.sweepTimer = null;
+    await this.sweeping?.catch(() => undefined);
+  }
+}

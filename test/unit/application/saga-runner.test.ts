@@ -1,0 +1,185 @@
+import { MemorySagaStore } from '../../../src/adapters/memory/memory-saga-store';
+import {
+  SagaRunner,
+  type SagaDefinition,
+  type SagaPayload,
+} from '../../../src/application/sagas/saga-runner';
+import { FixedClock, SequenceIds } from '../../support/builders';
+
+type Payload = SagaPayload & { readonly done: readonly string[] };
+
+/** A three-step saga (pivot: the second step) whose steps and compensations log what they did. */
+function recorder(options: { failAt?: string; failCompensation?: string; pivotDone?: boolean } = {}) {
+  const log: string[] = [];
+  const step = (name: string) => ({
+    name,
+    run: async (payload: Payload): Promise<Payload> => {
+      log.push(`run ${name}`);
+      if (options.failAt === name) throw new Error(`${name} broke`);
+      return { ...payload, done: [...payload.done, name] };
+    },
+    compensate: async (): Promise<void> => {
+      log.push(`undo ${name}`);
+      if (options.failCompensation === name) throw new Error(`undo ${name} broke`);
+    },
+  });
+  const definition: SagaDefinition<Payload> = {
+    kind: 'upload',
+    pivot: 1,
+    steps: [step('a'), step('b'), step('c')],
+    pivotDone: async () => options.pivotDone ?? false,
+  };
+  return { log, definition };
+}
+
+function runner(
+  store: MemorySagaStore,
+  clock: FixedClock,
+  failpoint: (name: string) => void = () => undefined,
+) {
+  return new SagaRunner(
+    { leaseMs: 10_000, retryAfterMs: 1_000, maxAttempts: 2 },
+    { store, clock, ids: new SequenceIds(), failpoint },
+  );
+}
+
+/** Simulates a crash: a failpoint that throws stops the saga where a SIGKILL would. */
+class Crash extends Error {}
+
+describe('SagaRunner', () => {
+  let store: MemorySagaStore;
+  let clock: FixedClock;
+  beforeEach(() => {
+    store = new MemorySagaStore();
+    clock = new FixedClock();
+  });
+
+  it('runs every step in order and saves the saga as done', async () => {
+    const { log, definition } = recorder();
+    const outcome = await runner(store, clock).run(definition, { done: [] }, null);
+    expect(log).toEqual(['run a', 'run b', 'run c']);
+    expect(outcome).toMatchObject({ finished: true, payload: { done: ['a', 'b', 'c'] } });
+    expect(await store.get(outcome.id)).toMatchObject({
+      status: 'done',
+      step: 3,
+      payload: { done: ['a', 'b', 'c'] },
+    });
+  });
+
+  it('compensates the failed step and those before it, newest first, when a step before the pivot fails', async () => {
+    const { log, definition } = recorder({ failAt: 'b' });
+    await expect(runner(store, clock).run(definition, { done: [] })).rejects.toThrow('b broke');
+    expect(log).toEqual(['run a', 'run b', 'undo b', 'undo a']);
+    const [saga] = (await store.list({ limit: 1, cursor: null })).items;
+    expect(saga).toMatchObject({ status: 'compensated', error: 'b: b broke' });
+  });
+
+  it('answers once the pivot is done and leaves a failing later step to recovery', async () => {
+    const { log, definition } = recorder({ failAt: 'c' });
+    const outcome = await runner(store, clock).run(definition, { done: [] });
+    expect(outcome.finished).toBe(false);
+    expect(log).toEqual(['run a', 'run b', 'run c']);
+    expect(await store.get(outcome.id)).toMatchObject({ status: 'running', step: 2, error: 'c: c broke' });
+
+    // Recovery retries only the failed step, after the retry delay.
+    const later = recorder();
+    const recovering = runner(store, clock);
+    expect(await recovering.recover(() => later.definition as unknown as SagaDefinition<SagaPayload>)).toBe(
+      0,
+    );
+    clock.advance(1_001);
+    expect(await recovering.recover(() => later.definition as unknown as SagaDefinition<SagaPayload>)).toBe(
+      1,
+    );
+    expect(later.log).toEqual(['run c']);
+    expect(await store.get(outcome.id)).toMatchObject({ status: 'done', step: 3, error: null, attempts: 1 });
+  });
+
+  it.each([
+    [
+      'before the pivot (the next step may have begun: it is undone too)',
+      'saga.upload.after_a',
+      ['undo b', 'undo a'],
+      'compensated',
+    ],
+    [
+      'inside the pivot, before its progress was saved',
+      'saga.upload.before_b',
+      ['undo b', 'undo a'],
+      'compensated',
+    ],
+    ['after the pivot', 'saga.upload.after_b', ['run c'], 'done'],
+  ])('takes over a saga whose process died %s', async (_when, point, expected, status) => {
+    const crashed = recorder();
+    const dying = runner(store, clock, (name) => {
+      if (name === point) throw new Crash(name);
+    });
+    await expect(dying.run(crashed.definition, { done: [] })).rejects.toBeDefined();
+    // A thrown failpoint is not a crash to the runner (it compensates), so model the crash by
+    // restoring what the store held at that moment: the step counter of the last save.
+    const [saga] = (await store.list({ limit: 1, cursor: null })).items;
+    const savedStep = point === 'saga.upload.after_a' ? 1 : point === 'saga.upload.before_b' ? 1 : 2;
+    await store.save(saga!.id, dying.owner, {
+      status: 'running',
+      step: savedStep,
+      payload: { done: ['a', 'b'].slice(0, savedStep) },
+      error: null,
+      leaseUntil: clock.now(),
+      updatedAt: clock.now(),
+    });
+    await dying.stop();
+
+    const after = recorder();
+    const successor = runner(store, clock);
+    // Not before the lease has run out.
+    await store.renew([saga!.id], dying.owner, new Date(clock.now().getTime() + 5_000));
+    expect(await successor.recover(() => after.definition as unknown as SagaDefinition<SagaPayload>)).toBe(0);
+    clock.advance(5_001);
+    expect(await successor.recover(() => after.definition as unknown as SagaDefinition<SagaPayload>)).toBe(1);
+    expect(after.log).toEqual(expected);
+    expect(await store.get(saga!.id)).toMatchObject({ status, owner: successor.owner });
+  });
+
+  it('goes forward instead of compensating when the pivot took effect before the crash', async () => {
+    const crashed = recorder();
+    const dying = runner(store, clock, (name) => {
+      if (name === 'saga.upload.before_b') throw new Crash(name);
+    });
+    await expect(dying.run(crashed.definition, { done: [] })).rejects.toBeDefined();
+    const [saga] = (await store.list({ limit: 1, cursor: null })).items;
+    await store.save(saga!.id, dying.owner, {
+      status: 'running',
+      step: 1,
+      payload: { done: ['a'] },
+      error: null,
+      leaseUntil: clock.now(),
+      updatedAt: clock.now(),
+    });
+    const after = recorder({ pivotDone: true });
+    await runner(store, clock).recover(() => after.definition as unknown as SagaDefinition<SagaPayload>);
+    expect(after.log).toEqual(['run c']);
+    expect(await store.get(saga!.id)).toMatchObject({ status: 'done' });
+  });
+
+  it('retries a compensation that failed, and gives up as failed after too many attempts', async () => {
+    const { definition } = recorder({ failAt: 'b', failCompensation: 'a' });
+    await expect(runner(store, clock).run(definition, { done: [] })).rejects.toThrow('b broke');
+    const [saga] = (await store.list({ limit: 1, cursor: null })).items;
+    expect(saga).toMatchObject({ status: 'compensating', step: 0 });
+
+    const retry = recorder();
+    clock.advance(1_001);
+    await runner(store, clock).recover(() => retry.definition as unknown as SagaDefinition<SagaPayload>);
+    expect(retry.log).toEqual(['undo a']);
+    expect(await store.get(saga!.id)).toMatchObject({ status: 'compensated' });
+
+    const stubborn = recorder({ failAt: 'b', failCompensation: 'a' });
+    await expect(runner(store, clock).run(stubborn.definition, { done: [] })).rejects.toThrow();
+    const [second] = (await store.list({ limit: 1, cursor: null })).items;
+    for (let i = 0; i < 3; i += 1) {
+      clock.advance(1_001);
+      await runner(store, clock).recover(() => stubborn.definition as unknown as SagaDefinition<SagaPayload>);
+    }
+    expect(await store.get(second!.id)).toMatchObject({ status: 'failed', attempts: 3 });
+  });
+});
