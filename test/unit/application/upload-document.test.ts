@@ -474,3 +474,29 @@ describe('UploadDocument validation', () => {
     );
   });
 });
+
+describe('UploadDocument validation of a reopenable (staged) content', () => {
+  it('sniffs from a first opening and stores from another', async () => {
+    const { upload } = await setup([...TWO]);
+    let opened = 0;
+    const file = await upload.execute(
+      aPrincipal(),
+      command({ contentType: 'text/plain', expect: { size: PNG.length } }),
+      () => {
+        opened += 1;
+        return source(PNG);
+      },
+    );
+    expect(file).toMatchObject({ sniffedContentType: 'image/png', size: PNG.length });
+    expect(opened).toBe(2);
+  });
+
+  it('limits every opening', async () => {
+    const { upload, se } = await setup([...TWO], undefined, undefined, { maxUploadBytes: 100_000 });
+    const attempt = upload.execute(aPrincipal(), command({ expect: { size: null } }), () =>
+      counted(1000, 16 * 1024),
+    );
+    await expect(attempt).rejects.toMatchObject({ code: 'file_too_large' });
+    expect(se['edit-1']!.blobs.objects.size).toBe(0);
+  });
+});
