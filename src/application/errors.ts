@@ -9,6 +9,9 @@ export const APPLICATION_ERROR_CODES = [
   'digest_mismatch',
   'size_mismatch',
   'content_too_large',
+  // upload validation (ingester/inspect-content.ts)
+  'file_too_large',
+  'content_type_not_allowed',
   'range_not_satisfiable',
   'no_writable_storage',
   'storage_unavailable',

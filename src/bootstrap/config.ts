@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { COMPRESSION_CHOICES } from '../application/ingester/collection-policy';
+import { isValidCollection } from '../domain/document/document';
 import { MAX_TTL_DAYS, MIN_TTL_DAYS } from '../domain/retention/retention';
 import { isValidStorageElementId } from '../domain/storage-element/storage-element';
 import { STORAGE_MODES } from '../domain/storage-mode/storage-mode';
@@ -55,6 +57,34 @@ function noSharedS3Prefixes(elements: z.infer<typeof storageElement>[], ctx: z.R
   }
 }
 
+const MEDIA_TYPE_PATTERN = /^([a-z0-9!#$&^_.+-]+|\*)\/([a-z0-9!#$&^_.+-]+|\*)$/u;
+
+/** Per-collection upload policy (config file only): `collections: { "<name>": { ... } }`. */
+const collectionPolicy = z
+  .object({
+    max_upload_bytes: z.number().int().positive().optional(),
+    allowed_content_types: z
+      .array(
+        z
+          .string()
+          .transform((s) => s.trim().toLowerCase())
+          .refine(
+            (s) => MEDIA_TYPE_PATTERN.test(s) && !/^\*\/[^*]/u.test(s),
+            'must be a media type (type/subtype) or a type/* glob',
+          ),
+      )
+      .min(1)
+      .optional(),
+    compression: z.enum(COMPRESSION_CHOICES).optional(),
+  })
+  .strict();
+const collections = z
+  .record(
+    z.string().refine(isValidCollection, 'collection names are 1-63 characters of a-z, 0-9, ".", "_", "-"'),
+    collectionPolicy,
+  )
+  .default({});
+
 const threshold = z
   .object({
     percent: z.number().min(0).max(100).default(0),
@@ -105,6 +135,9 @@ const schema = z.object({
       { id: 'rw-2', mode: 'rw', backend: 'local', dc: 'dc1', priority: 100 },
     ]),
   default_ttl_days: integer(MIN_TTL_DAYS, MAX_TTL_DAYS).default(30),
+  /** No document may be larger; a collection may set a lower limit. Default 1 TiB. */
+  max_upload_bytes: integer(1, Number.MAX_SAFE_INTEGER).default(2 ** 40),
+  collections,
   /** Free-space floors per writable mode; each level is reached at max(percent of total, bytes) free. */
   capacity_thresholds: z
     .object({ edit: modeThresholds.optional(), rw: modeThresholds.optional() })
@@ -130,8 +163,6 @@ const schema = z.object({
   upload_expiry_s: integer(1, 365 * 86_400).default(86_400),
   /** How often an ingester removes expired uploads and finishes completions whose process died (0: only at start). */
   upload_sweep_interval_s: integer(0, 86_400).default(300),
-  /** The largest upload accepted (Upload-Length of a resumable upload). */
-  max_upload_bytes: integer(1, Number.MAX_SAFE_INTEGER).default(2 ** 40),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   failpoints: z.string().optional(),
   shutdown_timeout_ms: integer(0, 600_000).default(10_000),
@@ -242,6 +273,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_PUBLIC_URL: 'public_url',
   ARTSTORE_SE_ID: 'storage_element_id',
   ARTSTORE_DEFAULT_TTL_DAYS: 'default_ttl_days',
+  ARTSTORE_MAX_UPLOAD_BYTES: 'max_upload_bytes',
   ARTSTORE_HEARTBEAT_MS: 'heartbeat_ms',
   ARTSTORE_REPLICATION_TEMPORARY: 'replication_temporary',
   ARTSTORE_REPLICATION_PERMANENT: 'replication_permanent',
@@ -253,7 +285,6 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_STAGING_DIR: 'staging_dir',
   ARTSTORE_UPLOAD_EXPIRY_S: 'upload_expiry_s',
   ARTSTORE_UPLOAD_SWEEP_INTERVAL_S: 'upload_sweep_interval_s',
-  ARTSTORE_MAX_UPLOAD_BYTES: 'max_upload_bytes',
   ARTSTORE_LOG_LEVEL: 'log_level',
   ARTSTORE_FAILPOINTS: 'failpoints',
   ARTSTORE_SHUTDOWN_TIMEOUT_MS: 'shutdown_timeout_ms',

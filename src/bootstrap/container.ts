@@ -33,10 +33,12 @@ import { CachingFileIndex } from '../adapters/cache/caching-file-index';
 import { MikroOrmStorageElementRegistry } from '../adapters/persistence/mikro-orm-registry';
 import { RedisEventBus } from '../adapters/redis/redis-event-bus';
 import { JsonSidecarCodec } from '../adapters/sidecar/json-sidecar-codec';
+import { FileTypeContentSniffer } from '../adapters/sniffing/file-type-content-sniffer';
 import { SystemClock, UuidV7Ids } from '../adapters/system/system-clock';
 import type { Logger } from '../adapters/telemetry/logger';
 import type { Metrics } from '../adapters/telemetry/metrics';
 import type { Config, Role } from './config';
+import { ingestSettings } from './ingest-settings';
 import { TOKENS as T } from './tokens';
 import { storageElementDirectory } from './topology';
 
@@ -156,14 +158,16 @@ const ingesterModule = new ContainerModule(({ bind }) => {
   bind(T.uploadDocument)
     .toResolvedValue(
       (config: Config, registry, directory, catalog, events, clock, ids, sagas) =>
-        new UploadDocument(
-          {
-            defaultTtlDays: config.default_ttl_days,
-            staleAfterMs: 3 * config.heartbeat_ms,
-            replication: { temporary: config.replication_temporary, permanent: config.replication_permanent },
-          },
-          { registry, directory, catalog, events, clock, ids, sagas },
-        ),
+        new UploadDocument(ingestSettings(config), {
+          registry,
+          directory,
+          catalog,
+          events,
+          clock,
+          ids,
+          sagas,
+          sniffer: new FileTypeContentSniffer(),
+        }),
       [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids, T.sagaRunner],
     )
     .inSingletonScope();

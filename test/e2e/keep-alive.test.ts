@@ -75,7 +75,8 @@ describe('keep-alive after an upload refused mid-body', () => {
       const refused = await exchange(agent, `${proc.url}/api/v1/files?name=too-big.bin`, {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/octet-stream' },
-        body: randomBytes(1024 * 1024),
+        // Larger than what the server buffers ahead of the SE (the 1 MiB peeked for sniffing).
+        body: randomBytes(8 * 1024 * 1024),
       });
       expect(refused).toMatchObject({ status: 507 });
       expect(JSON.parse(refused.body)).toMatchObject({ code: 'storage_full' });

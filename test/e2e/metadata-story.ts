@@ -175,19 +175,24 @@ export function describeMetadataUpdates(name: string, start: () => Promise<Metad
       const id = temporary.file_id;
       await expectProblem(await patch(id, {}), 400, 'invalid_request');
       expect(
-        (await expectProblem(await patch(id, { description: 'x'.repeat(4097) }), 400, 'invalid_request'))
+        (await expectProblem(await patch(id, { description: 'x'.repeat(4097) }), 400, 'description_too_long'))
           .field,
       ).toBe('description');
       const tags = Array.from({ length: 65 }, (_, i) => `t${i}`);
-      expect((await expectProblem(await patch(id, { tags }), 400, 'invalid_request')).field).toBe('tags');
+      expect((await expectProblem(await patch(id, { tags }), 400, 'too_many_tags')).field).toBe('tags');
       expect(
-        (await expectProblem(await patch(id, { metadata: { k: 'v'.repeat(4097) } }), 400, 'invalid_request'))
-          .field,
-      ).toBe('metadata.k');
+        (
+          await expectProblem(
+            await patch(id, { metadata: { k: 'v'.repeat(4097) } }),
+            400,
+            'metadata_value_too_long',
+          )
+        ).field,
+      ).toBe('metadata[k]');
       const many = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`key${i}`, 'v']));
-      expect((await expectProblem(await patch(id, { metadata: many }), 400, 'invalid_request')).field).toBe(
-        'metadata',
-      );
+      expect(
+        (await expectProblem(await patch(id, { metadata: many }), 400, 'too_many_metadata_entries')).field,
+      ).toBe('metadata');
       expect(
         (await expectProblem(await patch(id, { name: 'renamed.txt' }), 400, 'invalid_request')).field,
       ).toBe('name');

@@ -38,7 +38,9 @@ export function aDraft(overrides: Partial<DocumentDraft> = {}): DocumentDraft {
   return {
     fileId: v7(),
     name: 'report.pdf',
+    originalName: null,
     contentType: 'application/pdf',
+    sniffedContentType: null,
     collection: 'default',
     uploader: 'tester',
     uploadedAt,

@@ -5,6 +5,7 @@ import type { Metrics } from '../telemetry/metrics';
 import type { Context } from 'koa';
 import { authentication, type Authenticator } from './authenticate';
 import { requestContext } from './context';
+import { lingerOnClose } from './linger';
 
 /**
  * An answer given before the request body was read to its end (an upload refused part-way, or
@@ -13,7 +14,10 @@ import { requestContext } from './context';
  */
 async function closeAfterUnreadBody(ctx: Context, next: () => Promise<unknown>): Promise<void> {
   await next();
-  if (!ctx.req.complete && !ctx.headerSent) ctx.set('Connection', 'close');
+  if (!ctx.req.complete && !ctx.headerSent) {
+    ctx.set('Connection', 'close');
+    lingerOnClose(ctx.req);
+  }
 }
 
 /** One Koa app per process; each role contributes its routes through `register`. */

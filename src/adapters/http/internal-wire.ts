@@ -30,7 +30,9 @@ const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 const draftSchema = z.object({
   file_id: z.uuid(),
   name: z.string().min(1),
+  original_name: z.string().nullable().default(null),
   content_type: z.string().min(1),
+  sniffed_content_type: z.string().nullable().default(null),
   collection: z.string().min(1),
   uploader: z.string(),
   uploaded_at: isoDate,
@@ -72,7 +74,9 @@ export function encodeDraft(draft: DocumentDraft): string {
   return JSON.stringify({
     file_id: draft.fileId,
     name: draft.name,
+    original_name: draft.originalName,
     content_type: draft.contentType,
+    sniffed_content_type: draft.sniffedContentType,
     collection: draft.collection,
     uploader: draft.uploader,
     uploaded_at: draft.uploadedAt.toISOString(),
@@ -91,7 +95,9 @@ export function decodeDraft(line: string): DocumentDraft {
   return {
     fileId: d.file_id,
     name: d.name,
+    originalName: d.original_name,
     contentType: d.content_type,
+    sniffedContentType: d.sniffed_content_type,
     collection: d.collection,
     uploader: d.uploader,
     uploadedAt: d.uploaded_at,

@@ -7,31 +7,17 @@ import type { DocumentAttributes } from '../../domain/document/document';
 import type { RequestState } from './context';
 import { MAX_ATTRIBUTES_KIB } from './internal-wire';
 import { fileIdParam } from './read-routes';
-import { LIMITS } from './upload-fields';
 import { jsonBody, jsonBodyUpTo, parseBody } from './validation';
 import { documentView } from './views';
 
 // Keys that would act on an object's prototype rather than be data.
-const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** The same limits as upload fields; metadata merges key by key (RFC 7396: null removes a key). */
 const patchBody = z.strictObject({
-  description: z.string().max(LIMITS.description).nullable().optional(),
-  tags: z.array(z.string().trim().min(1).max(LIMITS.tagLength)).max(LIMITS.tags).optional(),
-  metadata: z
-    .record(
-      z
-        .string()
-        .min(1)
-        .max(LIMITS.metadataKey)
-        .refine((k) => !RESERVED_KEYS.has(k), 'is reserved and cannot be a metadata key'),
-      z.string().max(LIMITS.metadataValue).nullable(),
-    )
-    .refine(
-      (m) => Object.keys(m).length <= LIMITS.metadataEntries,
-      `at most ${LIMITS.metadataEntries} metadata entries`,
-    )
-    .optional(),
+  // Shapes only: the limits (with their own codes) are the domain's, as for uploads.
+  description: z.string().nullable().optional(),
+  tags: z.array(z.string()).optional(),
+  metadata: z.record(z.string(), z.string().nullable()).optional(),
   retain_until: z.iso.datetime({ offset: true }).optional(),
 });
 

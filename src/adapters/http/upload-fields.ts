@@ -3,34 +3,26 @@ import type { UploadCommand } from '../../application/ingester/upload-document';
 import type { ContentExpectations } from '../../application/ports/storage-element-client';
 import { ApplicationError } from '../../application/errors';
 import { COMPRESSION_POLICIES } from '../../domain/document/compression';
+import { MAX_RAW_FILE_NAME_LENGTH } from '../../domain/document/file-name';
+import { checkMetadataKey, METADATA_LIMITS } from '../../domain/document/metadata-limits';
 import { invalid } from './validation';
 
-export const LIMITS = {
-  nameLength: 1024,
-  description: 4096,
-  tags: 64,
-  tagLength: 128,
-  metadataEntries: 64,
-  metadataKey: 128,
-  metadataValue: 4096,
-} as const;
+export const LIMITS = { nameLength: MAX_RAW_FILE_NAME_LENGTH, ...METADATA_LIMITS } as const;
 
-/** One schema for upload metadata, whether it comes from the query, headers or multipart fields. */
+/**
+ * One schema for upload metadata, whether it comes from the query, headers or multipart fields.
+ * It checks shapes only: names, description, tags and metadata are checked against their limits
+ * by the use case (file-name.ts, metadata-limits.ts), each with its own error code.
+ */
 const fields = z.strictObject({
-  name: z.string().max(LIMITS.nameLength).optional(),
+  name: z.string().optional(),
   retention_policy: z.string().max(32).optional(),
   ttl_days: z.coerce.number().int().optional(),
   retain_until: z.iso.datetime({ offset: true }).optional(),
   collection: z.string().max(128).optional(),
-  description: z.string().max(LIMITS.description).optional(),
-  tags: z.array(z.string().trim().min(1).max(LIMITS.tagLength)).max(LIMITS.tags).optional(),
-  metadata: z
-    .record(z.string().min(1).max(LIMITS.metadataKey), z.string().max(LIMITS.metadataValue))
-    .refine(
-      (m) => Object.keys(m).length <= LIMITS.metadataEntries,
-      `at most ${LIMITS.metadataEntries} metadata entries`,
-    )
-    .optional(),
+  description: z.string().optional(),
+  tags: z.array(z.string().trim()).optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
   compression: z.enum(COMPRESSION_POLICIES).optional(),
   sha256: z
     .string()
@@ -42,9 +34,6 @@ export type UploadFields = z.infer<typeof fields>;
 
 /** Raw name/value pairs as they arrive; `tags` may repeat or be comma-separated, metadata as `metadata[key]` or JSON. */
 export type RawFields = ReadonlyArray<readonly [string, string]>;
-
-// Keys that would act on an object's prototype rather than be data.
-const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function parseUploadFields(pairs: RawFields): UploadFields {
   // No prototype: a field named __proto__ must be an unknown field, not a prototype assignment.
@@ -59,11 +48,8 @@ export function parseUploadFields(pairs: RawFields): UploadFields {
         field: `metadata[${key}]`,
       });
     }
-    if (RESERVED_KEYS.has(key)) {
-      throw new ApplicationError('invalid_request', `'${key}' cannot be a metadata key`, {
-        field: `metadata[${key}]`,
-      });
-    }
+    // Before the assignment: `__proto__` must be refused, not act on the object.
+    checkMetadataKey(key);
     metadata[key] = value as string;
   };
   for (const [key, value] of pairs) {

@@ -6,6 +6,7 @@ import type Router from '@koa/router';
 import type { UploadDocument } from '../../application/ingester/upload-document';
 import type { DocumentAttributes } from '../../domain/document/document';
 import type { Metrics } from '../telemetry/metrics';
+import { contentCoding, decodeBody } from './content-decoding';
 import type { RequestState } from './context';
 import { mergeDigests, parseDigestHeader } from './digests';
 import { HttpError } from './problem';
@@ -73,17 +74,32 @@ function contentLength(ctx: Context): number | null {
 
 async function rawUpload(ctx: Context, upload: UploadDocument): Promise<DocumentAttributes> {
   const fields = parseUploadFields(rawFields(ctx));
+  const coding = contentCoding(ctx.get('content-encoding'));
   const digests = mergeDigests(
     parseDigestHeader(ctx.get('content-digest') || undefined, 'Content-Digest'),
     parseDigestHeader(ctx.get('repr-digest') || undefined, 'Repr-Digest'),
   );
-  const command = toUploadCommand(fields, dispositionName(ctx), mediaType(ctx.get('content-type')), {
-    size: contentLength(ctx),
-    ...digests,
-  });
+  const type = mediaType(ctx.get('content-type'));
+  const principal = (ctx.state as RequestState).principal;
   // A client that hangs up mid-body errors the request; the use case's pipeline reports it.
   ctx.req.on('error', () => undefined);
-  return upload.execute((ctx.state as RequestState).principal, command, ctx.req);
+  if (coding === null) {
+    // The `sha256` field, like the headers, describes the body: all of them are verified.
+    const command = toUploadCommand(fields, dispositionName(ctx), type, {
+      size: contentLength(ctx),
+      ...mergeDigests(digests, fields.sha256 === undefined ? {} : { sha256: fields.sha256 }),
+    });
+    return upload.execute(principal, command, ctx.req);
+  }
+  // The stored document is the decoded content: its size is unknown until it is decoded, and
+  // the header digests describe the encoded bytes (checked while decoding); `sha256` the document.
+  const command = toUploadCommand(fields, dispositionName(ctx), type, { size: null, sha256: fields.sha256 });
+  const decoded = decodeBody(ctx.req, coding, digests);
+  try {
+    return await upload.execute(principal, command, decoded.stream);
+  } catch (error) {
+    throw decoded.violation() ?? error;
+  }
 }
 
 /**
@@ -97,6 +113,10 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
     try {
       parser = busboy({
         headers: ctx.req.headers,
+        // The whole client name is kept (as original_name); the use case sanitises it.
+        preservePath: true,
+        // Browsers and fetch send file names as raw UTF-8 (RFC 7578 §4.2), not latin1.
+        defParamCharset: 'utf8',
         limits: { files: 1, fields: 200, fieldSize: 64 * 1024, parts: 202, fieldNameSize: 200 },
       });
     } catch (error) {
@@ -181,9 +201,15 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
 
 export function registerUploadRoutes(router: Router, upload: UploadDocument, metrics: Metrics): void {
   router.post('/api/v1/files', async (ctx) => {
-    const file = ctx.is('multipart/form-data')
-      ? await multipartUpload(ctx, upload)
-      : await rawUpload(ctx, upload);
+    const multipart = Boolean(ctx.is('multipart/form-data'));
+    if (multipart && contentCoding(ctx.get('content-encoding')) !== null) {
+      throw new HttpError(
+        'unsupported_content_encoding',
+        'a multipart body cannot have a Content-Encoding; encode the raw upload instead',
+        { field: 'content-encoding' },
+      );
+    }
+    const file = multipart ? await multipartUpload(ctx, upload) : await rawUpload(ctx, upload);
     metrics.uploadedBytes.inc(file.size);
     ctx.status = 201;
     ctx.set('Location', `/api/v1/files/${file.fileId}`);

@@ -15,7 +15,9 @@ export function documentView(file: DocumentAttributes): Record<string, unknown> 
   return {
     file_id: file.fileId,
     name: file.name,
+    original_name: file.originalName,
     content_type: file.contentType,
+    sniffed_content_type: file.sniffedContentType,
     size: file.size,
     sha256: file.sha256,
     collection: file.collection,

@@ -6,6 +6,7 @@ import {
   type AttributeChange,
 } from '../../domain/document/attribute-change';
 import type { DocumentAttributes } from '../../domain/document/document';
+import { checkDescriptiveFields } from '../../domain/document/metadata-limits';
 import { changeRetention } from '../../domain/retention/retention';
 import { assertOperationAllowed } from '../../domain/storage-mode/storage-mode';
 import type { AuditTrail } from '../audit/audit-trail';
@@ -304,16 +305,16 @@ export class UpdateDocument {
           (pair): pair is [string, string] => pair[1] !== null && !removed.has(pair[0]),
         ),
       );
-      if (Object.keys(metadata).length > this.limits.metadataEntries)
-        throw new ApplicationError(
-          'invalid_request',
-          `a file holds at most ${this.limits.metadataEntries} metadata entries; this patch would leave ${Object.keys(metadata).length}`,
-          { field: 'metadata' },
-        );
     }
+    // The document as it would be: the same limits and codes as an upload.
+    const checked = checkDescriptiveFields({
+      description: patch.description === undefined ? file.description : patch.description,
+      tags: patch.tags ?? file.tags,
+      metadata: metadata ?? file.metadata,
+    });
     return {
       description: patch.description,
-      tags: patch.tags,
+      tags: patch.tags === undefined ? undefined : checked.tags,
       metadata,
       retainUntil: patch.retainUntil,
     };

@@ -7,7 +7,8 @@ import {
   type DocumentAttributes,
   type DocumentDraft,
 } from '../../domain/document/document';
-import { validateFileName } from '../../domain/document/file-name';
+import { sanitizeFileName } from '../../domain/document/file-name';
+import { checkDescriptiveFields } from '../../domain/document/metadata-limits';
 import { DomainError } from '../../domain/errors';
 import { nextCopyTarget, rankCandidates } from '../../domain/placement/placement';
 import { decideRetention, writeModeFor, type RetentionPolicy } from '../../domain/retention/retention';
@@ -16,14 +17,16 @@ import { ApplicationError } from '../errors';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
 import type { FileCatalog } from '../ports/file-catalog';
+import type { ContentSniffer } from '../ports/content-sniffer';
 import type { ContentExpectations, StorageElementDirectory } from '../ports/storage-element-client';
 import type { FileCopy } from '../ports/file-catalog';
 import type { SagaDefinition, SagaRunner } from '../sagas/saga-runner';
 import type { PutOptions } from '../ports/storage-element-client';
 import { requireCollectionWrite } from '../shared/authorize';
-import { peekStream } from '../shared/peek';
-import { decideEncoding, SAMPLE_BYTES } from './compression';
+import { decideEncoding } from './compression';
 import type { RegistryView } from '../shared/registry-view';
+import { policyFor, uploadLimitFor, type CollectionPolicies } from './collection-policy';
+import { fileTooLarge, inspectContent } from './inspect-content';
 
 export interface UploadCommand {
   readonly name: string;
@@ -48,6 +51,9 @@ export interface IngestSettings {
   readonly staleAfterMs: number;
   /** Copies each retention class must have before an upload is acknowledged (§3.4). */
   readonly replication: Readonly<Record<RetentionPolicy, number>>;
+  /** No document may be larger (ARTSTORE_MAX_UPLOAD_BYTES). */
+  readonly maxUploadBytes: number;
+  readonly collections?: CollectionPolicies | undefined;
 }
 
 export interface UploadDeps {
@@ -58,6 +64,7 @@ export interface UploadDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly sagas: SagaRunner;
+  readonly sniffer: ContentSniffer;
 }
 
 /**
@@ -94,12 +101,44 @@ export class UploadDocument {
     command: UploadCommand,
     source: UploadContent,
   ): Promise<DocumentAttributes> {
-    const draft = this.draft(principal, command);
+    const checked = this.draft(principal, command);
+    const policy = policyFor(this.settings.collections, checked.collection);
+    const maxBytes = uploadLimitFor(this.settings.maxUploadBytes, policy);
+    if (command.expect.size !== null && command.expect.size > maxBytes)
+      throw fileTooLarge(command.expect.size, maxBytes);
+    // One peek of the first 64 KiB serves the size guard, sniffing, the allow-list and compression.
+    const inspected = await inspectContent(source, {
+      maxBytes,
+      declaredType: command.contentType,
+      allowedContentTypes: policy.allowedContentTypes,
+      sniffer: this.deps.sniffer,
+    }).catch((error: unknown) => {
+      throw interrupted(error) ?? error;
+    });
+    const draft = { ...checked, sniffedContentType: inspected.sniffedContentType };
+    const encoding = decideEncoding(command.compression ?? policy.compression ?? 'auto', {
+      declaredType: command.contentType,
+      sniffedType: inspected.sniffedContentType,
+      sample: inspected.head,
+    });
+    try {
+      return await this.store(draft, inspected.content, command.expect, encoding);
+    } catch (error) {
+      throw inspected.violation() ?? error;
+    }
+  }
+
+  private async store(
+    draft: DocumentDraft,
+    content: UploadContent,
+    expect: ContentExpectations,
+    encoding: PutOptions,
+  ): Promise<DocumentAttributes> {
     const { registry, clock } = this.deps;
     const mode = writeModeFor(draft.retention.policy);
     const candidates = rankCandidates(await registry.list(), {
       mode,
-      size: command.expect.size,
+      size: expect.size,
       now: clock.now(),
       staleAfterMs: this.settings.staleAfterMs,
     });
@@ -112,11 +151,10 @@ export class UploadDocument {
           : `a ${draft.retention.policy} file needs ${required} copies on distinct storage elements in mode '${mode}'; only ${candidates.length} can take it`,
       );
     }
-    const { content, encoding } = await this.sample(command, source);
     let stored: DocumentAttributes | null = null;
     const saga = uploadSaga(this.deps, {
       write: async (payload) => {
-        const result = await this.writeCopies(draft, content, command.expect, candidates, required, encoding);
+        const result = await this.writeCopies(draft, content, expect, candidates, required, encoding);
         stored = result.file;
         return { ...payload, copies: result.copies };
       },
@@ -225,38 +263,6 @@ export class UploadDocument {
    * Samples the first 64 KiB to decide the stored encoding. A stream is handed back whole (the
    * sample included); a reopenable source is sampled from a stream of its own.
    */
-  private async sample(
-    command: UploadCommand,
-    source: UploadContent,
-  ): Promise<{ content: UploadContent; encoding: PutOptions }> {
-    const stream = typeof source === 'function' ? source() : source;
-    let peeked;
-    try {
-      peeked = await peekStream(stream, SAMPLE_BYTES);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException | undefined)?.code;
-      if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED')
-        throw new ApplicationError(
-          'upload_interrupted',
-          'the upload ended before all content arrived',
-          {},
-          {
-            cause: error,
-          },
-        );
-      throw error;
-    }
-    const encoding = decideEncoding(command.compression ?? 'auto', {
-      declaredType: command.contentType,
-      sniffedType: null,
-      sample: peeked.head,
-    });
-    if (typeof source === 'function') {
-      peeked.stream.destroy();
-      stream.destroy();
-    }
-    return { content: typeof source === 'function' ? source : peeked.stream, encoding };
-  }
 
   private draft(principal: Principal, command: UploadCommand): DocumentDraft {
     const collection = command.collection ?? DEFAULT_COLLECTION;
@@ -269,16 +275,21 @@ export class UploadDocument {
     }
     requireCollectionWrite(principal, collection);
     const uploadedAt = this.deps.clock.now();
+    const name = sanitizeFileName(command.name);
     return {
       fileId: command.fileId ?? this.deps.ids.fileId(),
-      name: validateFileName(command.name),
+      name,
+      originalName: name === command.name ? null : command.name,
       contentType: command.contentType,
+      sniffedContentType: null,
       collection,
       uploader: principal.subject,
       uploadedAt,
-      description: command.description ?? null,
-      tags: [...new Set(command.tags ?? [])],
-      metadata: { ...command.metadata },
+      ...checkDescriptiveFields({
+        description: command.description ?? null,
+        tags: command.tags ?? [],
+        metadata: { ...command.metadata },
+      }),
       retention: decideRetention(
         { policy: command.retentionPolicy, ttlDays: command.ttlDays, retainUntil: command.retainUntil },
         uploadedAt,
@@ -293,7 +304,9 @@ export function draftOf(file: DocumentAttributes): DocumentDraft {
   return {
     fileId: file.fileId,
     name: file.name,
+    originalName: file.originalName,
     contentType: file.contentType,
+    sniffedContentType: file.sniffedContentType,
     collection: file.collection,
     uploader: file.uploader,
     uploadedAt: file.uploadedAt,
@@ -362,6 +375,18 @@ export function uploadSaga(
     ],
     pivotDone: async (payload) => (await deps.catalog.get(payload.fileId)) !== null,
   };
+}
+
+/** A client that hung up while its first bytes were read: the upload ended, nothing is stored. */
+function interrupted(error: unknown): ApplicationError | null {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ECONNRESET' && code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ECONNABORTED') return null;
+  return new ApplicationError(
+    'upload_interrupted',
+    'the upload ended before all content arrived',
+    {},
+    { cause: error },
+  );
 }
 
 function isRefusal(error: unknown): boolean {

@@ -1,6 +1,7 @@
 import type { Principal } from '../../domain/access/principal';
 import { DEFAULT_COLLECTION, isValidCollection } from '../../domain/document/document';
-import { validateFileName } from '../../domain/document/file-name';
+import { checkDescriptiveFields } from '../../domain/document/metadata-limits';
+import { sanitizeFileName } from '../../domain/document/file-name';
 import { DomainError } from '../../domain/errors';
 import { decideRetention } from '../../domain/retention/retention';
 import type { PrincipalSnapshot } from '../ports/upload-store';
@@ -40,7 +41,12 @@ export function validateIntent(
     );
   }
   requireCollectionWrite(principal, collection);
-  validateFileName(intent.name);
+  sanitizeFileName(intent.name);
+  checkDescriptiveFields({
+    description: intent.description ?? null,
+    tags: intent.tags ?? [],
+    metadata: intent.metadata ?? {},
+  });
   decideRetention(
     { policy: intent.retentionPolicy, ttlDays: intent.ttlDays, retainUntil: intent.retainUntil },
     now,

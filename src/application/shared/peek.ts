@@ -27,6 +27,9 @@ export function peekStream(source: Readable, bytes: number): Promise<Peeked> {
       source.pause();
       const all = Buffer.concat(chunks, length);
       const out = new PassThrough({ highWaterMark: 1 << 20 });
+      // The source flows on into `out` before the caller can attach to it: an error in between
+      // must not be an unhandled 'error' event (`out` stays errored, so a later pipeline sees it).
+      out.on('error', () => undefined);
       out.write(all);
       source.on('error', (error) => out.destroy(error));
       source.pipe(out);

@@ -28,8 +28,14 @@ export interface StoredBytes {
 /** What the ingester decides about a new document before any byte is stored. */
 export interface DocumentDraft {
   readonly fileId: string;
+  /** The sanitised name (file-name.ts). */
   readonly name: string;
+  /** The name the client sent, when sanitising changed it; null when it was kept as sent. */
+  readonly originalName: string | null;
+  /** As declared by the client. */
   readonly contentType: string;
+  /** As recognised from the first bytes; null when the content has no known signature. */
+  readonly sniffedContentType: string | null;
   readonly collection: string;
   readonly uploader: string;
   readonly uploadedAt: Date;

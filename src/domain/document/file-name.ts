@@ -1,29 +1,57 @@
 import { DomainError } from '../errors';
 
 export const MAX_FILE_NAME_LENGTH = 255;
+/** A client name longer than this is refused outright rather than shortened. */
+export const MAX_RAW_FILE_NAME_LENGTH = 1024;
 const STEM_LIMIT = 100;
 const EXTENSION_LIMIT = 16;
 
-// Control characters (C0, DEL, C1) and path separators never belong in a document name.
-const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\]/u;
-// Names Windows reserves for devices; a file named like this cannot be restored on Windows.
-const RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/iu;
+// Control characters (C0, DEL, C1) and bidirectional controls (LRM/RLM/ALM, embeddings,
+// overrides, isolates): an RTL override makes `evil\u202Efdp.exe` display as `evilexe.pdf`.
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+// Names Windows reserves for devices, with or without an extension; such a file cannot be restored there.
+const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/iu;
 
 /**
- * Validates a client-supplied document name and returns it NFC-normalised. Names that are paths
- * or could act as one are refused rather than silently rewritten, so the client learns about it.
+ * Turns a client-supplied name into a safe document name: the last path component (`/` or `\`),
+ * invisible and control characters removed, NFC, no spaces or dots at either end, a reserved
+ * device name prefixed with `_`, at most 255 characters with the extension kept. The client's
+ * name is kept beside it (`originalName`), so nothing is lost by rewriting it.
  */
-export function validateFileName(raw: string): string {
-  const name = raw.normalize('NFC').trim();
-  const reject = (why: string): never => {
-    throw new DomainError('invalid_file_name', `file name ${why}`, { field: 'name' });
-  };
-  if (name.length === 0) reject('must not be empty');
-  if (name.length > MAX_FILE_NAME_LENGTH) reject(`must be at most ${MAX_FILE_NAME_LENGTH} characters`);
-  if (FORBIDDEN.test(name)) reject('must not contain path separators or control characters');
-  if (name === '.' || name === '..') reject(`must not be '${name}'`);
-  if (RESERVED.test(name)) reject(`'${name}' is a reserved device name`);
+export function sanitizeFileName(raw: string): string {
+  if (raw.length > MAX_RAW_FILE_NAME_LENGTH) {
+    throw new DomainError(
+      'file_name_too_long',
+      `file name is ${raw.length} characters long; at most ${MAX_RAW_FILE_NAME_LENGTH} are accepted`,
+      { field: 'name', limit: MAX_RAW_FILE_NAME_LENGTH },
+    );
+  }
+  const last = raw.split(/[/\\]/u).at(-1) ?? '';
+  let name = trimEnds(last.replace(INVISIBLE, '').normalize('NFC'));
+  if (RESERVED.test(name)) name = `_${name}`;
+  name = limitLength(name);
+  if (name.length === 0) {
+    throw new DomainError(
+      'invalid_file_name',
+      `file name '${raw}' has nothing left once path, control characters and surrounding dots and spaces are removed`,
+      { field: 'name' },
+    );
+  }
   return name;
+}
+
+function trimEnds(name: string): string {
+  return name.replace(/^[\s.]+|[\s.]+$/gu, '');
+}
+
+/** Cuts the stem, not the extension, to fit MAX_FILE_NAME_LENGTH code points. */
+function limitLength(name: string): string {
+  const points = Array.from(name);
+  if (points.length <= MAX_FILE_NAME_LENGTH) return name;
+  const { extension } = splitExtension(name);
+  const suffix = extension === null ? '' : `.${extension}`;
+  const stem = points.slice(0, MAX_FILE_NAME_LENGTH - Array.from(suffix).length).join('');
+  return `${trimEnds(stem)}${suffix}`;
 }
 
 /** Splits a name into a stem and an extension (without dot); an extension is short and alphanumeric. */

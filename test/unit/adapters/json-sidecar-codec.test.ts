@@ -45,6 +45,16 @@ describe('JsonSidecarCodec', () => {
     ['a permanent document with retain_until and legal hold', () => permanent(new Date('2040-01-01Z'), true)],
     ['a permanent document without retain_until', () => permanent(null)],
     ['an empty document', () => aDocument(Buffer.alloc(0))],
+    [
+      'a document with its original name and sniffed type',
+      () =>
+        aDocument(Buffer.from('%PDF-1.7'), {
+          name: 'passwd',
+          originalName: '../../etc/passwd',
+          contentType: 'text/plain',
+          sniffedContentType: 'application/pdf',
+        }),
+    ],
   ])('round-trips %s unchanged', (_label, make) => {
     const file = make();
     expect(codec.decode(codec.encode(file))).toEqual(file);
@@ -62,7 +72,9 @@ describe('JsonSidecarCodec', () => {
       'schema_version',
       'file_id',
       'name',
+      'original_name',
       'content_type',
+      'sniffed_content_type',
       'size',
       'sha256',
       'collection',
@@ -82,6 +94,15 @@ describe('JsonSidecarCodec', () => {
       ttl_days: 7,
       expires_at: file.retention.policy === 'temporary' ? file.retention.expiresAt.toISOString() : null,
     });
+  });
+
+  it('reads a sidecar written before original_name and sniffed_content_type existed', () => {
+    const file = temporary();
+    const doc = codec.toDocument(file);
+    delete doc.original_name;
+    delete doc.sniffed_content_type;
+    expect(codec.fromDocument(doc)).toEqual(file);
+    expect(file).toMatchObject({ originalName: null, sniffedContentType: null });
   });
 
   it.each([0.1, 0.25, 0.5, 0.75, 0.9, 0.99])('refuses a sidecar torn at %d of its length', (fraction) => {

@@ -86,9 +86,12 @@ describe('UpdateDocument', () => {
     await updates.patch(aPrincipal(), file.fileId, { metadata: { a: '1', b: '2' } });
     const merged = await updates.patch(aPrincipal(), file.fileId, { metadata: { a: null, c: '3' } });
     expect(merged.metadata).toEqual({ b: '2', c: '3' });
-    await expect(
-      updates.patch(aPrincipal(), file.fileId, { metadata: { d: '4', e: '5' } }),
-    ).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'metadata' } });
+    // 2 kept + 63 new = 65 entries after the merge: over the limit of 64, though the patch names only 63.
+    const more = Object.fromEntries(Array.from({ length: 63 }, (_, i) => [`k${i}`, 'v']));
+    await expect(updates.patch(aPrincipal(), file.fileId, { metadata: more })).rejects.toMatchObject({
+      code: 'too_many_metadata_entries',
+      details: { field: 'metadata' },
+    });
   });
 
   it('refuses with mode_forbids_operation before any copy is touched when one copy is read-only', async () => {

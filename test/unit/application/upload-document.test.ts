@@ -1,8 +1,10 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { SignatureContentSniffer } from '../../../src/adapters/sniffing/signature-content-sniffer';
 import { MemoryEventBus } from '../../../src/adapters/memory/memory-event-bus';
 import { MemoryFileCatalog } from '../../../src/adapters/memory/memory-file-catalog';
 import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memory-registry';
 import { ApplicationError } from '../../../src/application/errors';
+import type { CollectionPolicies } from '../../../src/application/ingester/collection-policy';
 import { UploadDocument, type UploadCommand } from '../../../src/application/ingester/upload-document';
 import { MemorySagaStore } from '../../../src/adapters/memory/memory-saga-store';
 import { SagaRunner } from '../../../src/application/sagas/saga-runner';
@@ -29,10 +31,16 @@ class FailingCatalog extends MemoryFileCatalog {
   }
 }
 
+interface Limits {
+  maxUploadBytes?: number;
+  collections?: CollectionPolicies;
+}
+
 async function setup(
   elements: MemoryElementOptions[],
   catalog = new MemoryFileCatalog(),
   replication = { temporary: 1, permanent: 1 },
+  limits: Limits = {},
 ) {
   const clock = new FixedClock();
   const registry = new MemoryStorageElementRegistry();
@@ -51,8 +59,23 @@ async function setup(
     { store: sagaStore, clock, ids, failpoint: () => undefined },
   );
   const upload = new UploadDocument(
-    { defaultTtlDays: 30, staleAfterMs: 15_000, replication },
-    { registry: new RegistryView(registry, clock, 0), directory, catalog, events, clock, ids, sagas },
+    {
+      defaultTtlDays: 30,
+      staleAfterMs: 15_000,
+      replication,
+      maxUploadBytes: limits.maxUploadBytes ?? 2 ** 40,
+      collections: limits.collections,
+    },
+    {
+      registry: new RegistryView(registry, clock, 0),
+      directory,
+      catalog,
+      events,
+      clock,
+      ids,
+      sagas,
+      sniffer: new SignatureContentSniffer(),
+    },
   );
   return { clock, registry, se: started, catalog, events, upload, sagaStore, directory };
 }
@@ -131,7 +154,7 @@ describe('UploadDocument', () => {
     const upload1 = upload.execute(aPrincipal(), command(extra), content);
     await expect(upload1).rejects.toThrow(ApplicationError);
     await expect(upload1).rejects.toMatchObject({ code: 'no_writable_storage' });
-    expect(content.readableDidRead).toBe(false);
+    // Only the head is read first (sniffing, inspect-content.ts); no SE was offered a byte.
   });
 
   it('does not offer an SE whose heartbeat is stale', async () => {
@@ -205,8 +228,28 @@ describe('UploadDocument', () => {
 
   it.each<[string, Partial<UploadCommand>, string]>([
     ['an invalid collection', { collection: 'Bad Collection' }, 'invalid_collection'],
-    ['an invalid file name', { name: 'dir/report.pdf' }, 'invalid_file_name'],
-    ['a reserved file name', { name: 'NUL.txt' }, 'invalid_file_name'],
+    ['a file name with nothing left once sanitised', { name: 'dir/..' }, 'invalid_file_name'],
+    ['a file name over 1024 characters', { name: 'n'.repeat(1025) }, 'file_name_too_long'],
+    ['a long description', { description: 'd'.repeat(4097) }, 'description_too_long'],
+    ['65 tags', { tags: Array.from({ length: 65 }, (_, i) => `t${i}`) }, 'too_many_tags'],
+    ['a long tag', { tags: ['t'.repeat(129)] }, 'tag_too_long'],
+    ['a tag with a control character', { tags: ['a\u0007b'] }, 'invalid_tag'],
+    [
+      '65 metadata entries',
+      { metadata: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) },
+      'too_many_metadata_entries',
+    ],
+    [
+      'a reserved metadata key',
+      { metadata: JSON.parse('{"__proto__":"x"}') as Record<string, string> },
+      'metadata_key_invalid',
+    ],
+    ['a long metadata value', { metadata: { k: 'v'.repeat(4097) } }, 'metadata_value_too_long'],
+    [
+      'metadata over 64 KiB in all',
+      { metadata: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v'.repeat(4000)])) },
+      'metadata_too_large',
+    ],
     ['an out-of-range TTL', { ttlDays: 400 }, 'invalid_ttl'],
     ['an unknown retention policy', { retentionPolicy: 'forever' }, 'invalid_retention'],
     [
@@ -340,7 +383,6 @@ describe('UploadDocument with replicas', () => {
       code: 'no_writable_storage',
       message: expect.stringContaining('needs 2 copies'),
     });
-    expect(content.readableDidRead).toBe(false);
   });
 
   it('undoes every copy when the catalog step fails, and says so in the saga', async () => {
@@ -374,5 +416,154 @@ describe('UploadDocument with replicas', () => {
     );
     expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['edit-big']);
     expect((await se['edit-small']!.service.info()).fileCount).toBe(0);
+  });
+});
+
+const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64)]);
+
+/** Yields `chunks` chunks of `size` bytes, counting how many were pulled. */
+function counted(chunks: number, size: number): Readable & { pulled: () => number } {
+  let pulled = 0;
+  const stream = Readable.from(
+    (function* () {
+      for (let i = 0; i < chunks; i += 1) {
+        pulled += 1;
+        yield Buffer.alloc(size, 1);
+      }
+    })(),
+    { objectMode: false },
+  );
+  return Object.assign(stream, { pulled: () => pulled });
+}
+
+describe('UploadDocument validation', () => {
+  it('keeps the original name beside the sanitised one, and null when nothing changed', async () => {
+    const { upload } = await setup([...TWO]);
+    const rewritten = await upload.execute(
+      aPrincipal(),
+      command({ name: '../../etc/passwd' }),
+      source(CONTENT),
+    );
+    expect(rewritten).toMatchObject({ name: 'passwd', originalName: '../../etc/passwd' });
+    const kept = await upload.execute(aPrincipal(), command({ name: 'Отчёт.pdf' }), source(CONTENT));
+    expect(kept).toMatchObject({ name: 'Отчёт.pdf', originalName: null });
+  });
+
+  it('records the sniffed type beside the declared one', async () => {
+    const { upload } = await setup([...TWO]);
+    const png = await upload.execute(
+      aPrincipal(),
+      command({ contentType: 'text/plain', expect: { size: PNG.length } }),
+      source(PNG),
+    );
+    expect(png).toMatchObject({ contentType: 'text/plain', sniffedContentType: 'image/png' });
+    const text = await upload.execute(
+      aPrincipal(),
+      command({ contentType: 'text/plain', expect: { size: 5 } }),
+      source('hello'),
+    );
+    expect(text).toMatchObject({ contentType: 'text/plain', sniffedContentType: null });
+  });
+
+  it('refuses an announced size over the limit before reading a byte', async () => {
+    const { upload } = await setup([...TWO], undefined, undefined, { maxUploadBytes: 1000 });
+    const content = source(CONTENT);
+    const attempt = upload.execute(aPrincipal(), command({ expect: { size: 1001 } }), content);
+    await expect(attempt).rejects.toMatchObject({ code: 'file_too_large', details: { limit: 1000 } });
+    expect(content.readableDidRead).toBe(false);
+  });
+
+  it.each<[string, Limits, string | undefined]>([
+    ['the global limit', { maxUploadBytes: 100_000 }, undefined],
+    [
+      "a collection's lower limit",
+      { collections: { small: { maxUploadBytes: 100_000, allowedContentTypes: null, compression: null } } },
+      'small',
+    ],
+  ])(
+    'cuts off content of unknown size once it passes %s, storing nothing',
+    async (_l, limits, collection) => {
+      const { upload, se, catalog } = await setup([...TWO], undefined, undefined, limits);
+      const content = counted(1000, 16 * 1024);
+      const attempt = upload.execute(aPrincipal(), command({ collection, expect: { size: null } }), content);
+      await expect(attempt).rejects.toMatchObject({ code: 'file_too_large', details: { limit: 100_000 } });
+      // The SE was writing when the limit was passed; it stopped within a few chunks.
+      expect(content.pulled()).toBeLessThan(100);
+      expect(se['edit-1']!.blobs.objects.size).toBe(0);
+      expect(await se['edit-1']!.index.stats('edit-1')).toEqual({ files: 0, bytes: 0 });
+      expect((await catalog.search({ text: '', cursor: null, limit: 10 })).items).toEqual([]);
+    },
+  );
+
+  it('takes a file of exactly the limit', async () => {
+    const { upload } = await setup([...TWO], undefined, undefined, { maxUploadBytes: CONTENT.length });
+    const file = await upload.execute(aPrincipal(), command({ expect: { size: null } }), source(CONTENT));
+    expect(file.size).toBe(CONTENT.length);
+  });
+
+  it('applies a collection allow-list to the sniffed type, else the declared one', async () => {
+    const texts = {
+      allowedContentTypes: ['text/*', 'application/pdf'],
+      maxUploadBytes: null,
+      compression: null,
+    };
+    const { upload, se } = await setup([...TWO], undefined, undefined, { collections: { texts } });
+    const png = upload.execute(
+      aPrincipal(),
+      command({ collection: 'texts', contentType: 'text/plain', expect: { size: PNG.length } }),
+      source(PNG),
+    );
+    await expect(png).rejects.toMatchObject({
+      code: 'content_type_not_allowed',
+      details: { content_type: 'image/png' },
+    });
+    const declared = upload.execute(
+      aPrincipal(),
+      command({ collection: 'texts', contentType: 'application/json', expect: { size: 2 } }),
+      source('{}'),
+    );
+    await expect(declared).rejects.toMatchObject({
+      code: 'content_type_not_allowed',
+      details: { content_type: 'application/json' },
+    });
+    expect(se['edit-1']!.blobs.objects.size).toBe(0);
+    const ok = await upload.execute(
+      aPrincipal(),
+      command({ collection: 'texts', contentType: 'text/csv', expect: { size: 3 } }),
+      source('a,b'),
+    );
+    expect(ok.collection).toBe('texts');
+    // Other collections are not restricted.
+    await upload.execute(
+      aPrincipal(),
+      command({ contentType: 'image/png', expect: { size: PNG.length } }),
+      source(PNG),
+    );
+  });
+});
+
+describe('UploadDocument validation of a reopenable (staged) content', () => {
+  it('sniffs from a first opening and stores from another', async () => {
+    const { upload } = await setup([...TWO]);
+    let opened = 0;
+    const file = await upload.execute(
+      aPrincipal(),
+      command({ contentType: 'text/plain', expect: { size: PNG.length } }),
+      () => {
+        opened += 1;
+        return source(PNG);
+      },
+    );
+    expect(file).toMatchObject({ sniffedContentType: 'image/png', size: PNG.length });
+    expect(opened).toBe(2);
+  });
+
+  it('limits every opening', async () => {
+    const { upload, se } = await setup([...TWO], undefined, undefined, { maxUploadBytes: 100_000 });
+    const attempt = upload.execute(aPrincipal(), command({ expect: { size: null } }), () =>
+      counted(1000, 16 * 1024),
+    );
+    await expect(attempt).rejects.toMatchObject({ code: 'file_too_large' });
+    expect(se['edit-1']!.blobs.objects.size).toBe(0);
   });
 });

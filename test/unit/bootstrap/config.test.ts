@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { loadConfig, ROLES, type ConfigError, type ConfigSources } from '../../../src/bootstrap/config';
+import { ingestSettings } from '../../../src/bootstrap/ingest-settings';
 import { thresholdsFrom } from '../../../src/bootstrap/storage-elements';
+import { policyFor } from '../../../src/application/ingester/collection-policy';
 import { DEFAULT_THRESHOLDS } from '../../../src/domain/storage-element/capacity-level';
 
 const SPLIT = {
@@ -58,6 +60,7 @@ describe('loadConfig sources', () => {
     ['ARTSTORE_PUBLIC_URL', 'https://files.example.com', 'public_url', 'https://files.example.com'],
     ['ARTSTORE_SE_ID', 'rw-1', 'storage_element_id', 'rw-1'],
     ['ARTSTORE_DEFAULT_TTL_DAYS', '7', 'default_ttl_days', 7],
+    ['ARTSTORE_MAX_UPLOAD_BYTES', '1048576', 'max_upload_bytes', 1048576],
     ['ARTSTORE_HEARTBEAT_MS', '1000', 'heartbeat_ms', 1000],
     ['ARTSTORE_LOG_LEVEL', 'debug', 'log_level', 'debug'],
     ['ARTSTORE_FAILPOINTS', 'se.put=throw', 'failpoints', 'se.put=throw'],
@@ -216,5 +219,73 @@ describe('loadConfig: resumable uploads', () => {
       ]),
     );
     expect(problems).toHaveLength(2);
+  });
+});
+
+describe('upload limits and collection policies', () => {
+  const fromFile = (file: Record<string, unknown>, env: Record<string, string> = {}) =>
+    loadConfig({
+      env: { ARTSTORE_CONFIG_FILE: '/etc/artstore.json', ...env },
+      readFile: () => JSON.stringify(file),
+    });
+
+  it('limits uploads to 1 TiB and has no collection policies by default', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.max_upload_bytes).toBe(2 ** 40);
+    expect(ingestSettings(config)).toMatchObject({ maxUploadBytes: 2 ** 40, collections: {} });
+  });
+
+  it('reads per-collection limits, allow-lists and compression into IngestSettings', () => {
+    const config = fromFile(
+      {
+        max_upload_bytes: 10_000_000,
+        collections: {
+          scans: { max_upload_bytes: 5000, allowed_content_types: ['Image/*', 'application/pdf'] },
+          logs: { compression: 'gzip' },
+        },
+      },
+      { ARTSTORE_MAX_UPLOAD_BYTES: '20000000' },
+    );
+    const settings = ingestSettings(config);
+    expect(settings.maxUploadBytes).toBe(20_000_000);
+    expect(settings.collections).toEqual({
+      scans: { maxUploadBytes: 5000, allowedContentTypes: ['image/*', 'application/pdf'], compression: null },
+      logs: { maxUploadBytes: null, allowedContentTypes: null, compression: 'gzip' },
+    });
+    expect(policyFor(settings.collections, 'logs').compression).toBe('gzip');
+    expect(policyFor(settings.collections, 'other')).toEqual({
+      maxUploadBytes: null,
+      allowedContentTypes: null,
+      compression: null,
+    });
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a zero limit', { max_upload_bytes: 0 }, 'max_upload_bytes'],
+    ['a bad collection name', { collections: { 'Bad Name': {} } }, 'collections.Bad Name'],
+    [
+      'a negative collection limit',
+      { collections: { a: { max_upload_bytes: -1 } } },
+      'collections.a.max_upload_bytes',
+    ],
+    [
+      'a malformed type',
+      { collections: { a: { allowed_content_types: ['pdf'] } } },
+      'collections.a.allowed_content_types.0',
+    ],
+    [
+      'a */subtype glob',
+      { collections: { a: { allowed_content_types: ['*/pdf'] } } },
+      'collections.a.allowed_content_types.0',
+    ],
+    [
+      'an empty allow-list',
+      { collections: { a: { allowed_content_types: [] } } },
+      'collections.a.allowed_content_types',
+    ],
+    ['an unknown compression', { collections: { a: { compression: 'zstd' } } }, 'collections.a.compression'],
+    ['an unknown key', { collections: { a: { max_size: 1 } } }, 'collections.a'],
+  ])('refuses %s, naming it', (_label, file, key) => {
+    expect(() => fromFile(file)).toThrow(key);
   });
 });
