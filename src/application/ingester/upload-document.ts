@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Principal } from '../../domain/access/principal';
 import type { CompressionPolicy } from '../../domain/document/compression';
 import {
@@ -26,7 +26,7 @@ import { requireCollectionWrite } from '../shared/authorize';
 import { decideEncoding } from './compression';
 import type { RegistryView } from '../shared/registry-view';
 import { policyFor, uploadLimitFor, type CollectionPolicies } from './collection-policy';
-import { fileTooLarge, inspectContent } from './inspect-content';
+import { fileTooLarge, inspectContent, PEEK_BYTES, type InspectedContent } from './inspect-content';
 
 export interface UploadCommand {
   readonly name: string;
@@ -122,7 +122,7 @@ export class UploadDocument {
       sample: inspected.head,
     });
     try {
-      return await this.store(draft, inspected.content, command.expect, encoding);
+      return await this.store(draft, reopenable(inspected), command.expect, encoding);
     } catch (error) {
       throw inspected.violation() ?? error;
     }
@@ -374,6 +374,22 @@ export function uploadSaga(
       },
     ],
     pivotDone: async (payload) => (await deps.catalog.get(payload.fileId)) !== null,
+  };
+}
+
+/**
+ * Content that arrived whole within the peek (up to 64 KiB: most documents) is held in memory
+ * anyway; handed on as a source that opens again, a write that fails part-way (an SE gone, a full
+ * disk) moves to the next SE without the client noticing.
+ */
+function reopenable(inspected: InspectedContent): UploadContent {
+  const { content, head } = inspected;
+  if (typeof content === 'function' || head.length >= PEEK_BYTES) return content;
+  content.destroy();
+  return () => {
+    const copy = new PassThrough();
+    copy.end(head);
+    return copy;
   };
 }
 

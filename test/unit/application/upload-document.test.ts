@@ -567,3 +567,18 @@ describe('UploadDocument validation of a reopenable (staged) content', () => {
     expect(se['edit-1']!.blobs.objects.size).toBe(0);
   });
 });
+
+describe('UploadDocument with a small direct upload', () => {
+  it('moves to the next SE when the first fails part-way: the content is held whole', async () => {
+    // The first SE's medium is smaller than the content; the size is not announced, so it
+    // accepts, runs out of space while writing, and the second SE gets the same bytes.
+    const { upload, se, catalog } = await setup([
+      { id: 'edit-small', mode: 'edit', priority: 1, totalBytes: CONTENT.length - 5, capacityBytes: null },
+      { id: 'edit-big', mode: 'edit', priority: 2 },
+    ]);
+    const file = await upload.execute(aPrincipal(), command({ expect: { size: null } }), source(CONTENT));
+    expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['edit-big']);
+    expect(await readAll((await se['edit-big']!.service.open(file.fileId)).stream)).toEqual(CONTENT);
+    expect((await se['edit-small']!.service.info()).fileCount).toBe(0);
+  });
+});
