@@ -177,6 +177,7 @@ const ingesterModule = new ContainerModule(({ bind }) => {
         new ResumableUploads(
           {
             maxUploadBytes: config.max_upload_bytes,
+            collections: ingestSettings(config).collections,
             expiryMs: config.upload_expiry_s * 1000,
             defaultTtlDays: config.default_ttl_days,
             completionLeaseMs: 30_000,

@@ -105,5 +105,12 @@ export function describeUploadStoreContract(name: string, open: () => Promise<Up
       expect(await h.store.remove(upload.id)).toBe(false);
       expect(await h.store.get(upload.id)).toBeNull();
     });
+
+    it('does not remove an upload that is being completed', async () => {
+      const upload = anUpload({ status: 'completing', fileId: randomUUID() });
+      await h.store.create(upload);
+      expect(await h.store.remove(upload.id)).toBe(false);
+      expect(await h.store.get(upload.id)).toMatchObject({ status: 'completing' });
+    });
   });
 }

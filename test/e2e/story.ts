@@ -142,14 +142,21 @@ export function describeStory(name: string, start: () => Promise<Topology>): voi
       expect(notModified.body.length).toBe(0);
     });
 
-    it('refuses permanent uploads once the rw storage element is read-only, still takes temporary ones', async () => {
-      const change = await fetch(`${t.admin}/api/v1/storage-elements/rw-1/mode`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ mode: 'ro' }),
-      });
-      expect(change.status).toBe(200);
-      expect(await json(change)).toMatchObject({ id: 'rw-1', mode: 'ro' });
+    it('refuses permanent uploads once every rw storage element is read-only, still takes temporary ones', async () => {
+      const listed = await json<{ items: { id: string; mode: string }[] }>(
+        await fetch(`${t.admin}/api/v1/storage-elements`),
+      );
+      const writable = listed.items.filter((se) => se.mode === 'rw').map((se) => se.id);
+      expect(writable).toContain('rw-1');
+      for (const id of writable) {
+        const change = await fetch(`${t.admin}/api/v1/storage-elements/${id}/mode`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ mode: 'ro' }),
+        });
+        expect(change.status).toBe(200);
+        expect(await json(change)).toMatchObject({ id, mode: 'ro' });
+      }
       const refused = await rawUpload(t.ingester, Buffer.from('late'), {
         name: 'late.txt',
         retention_policy: 'permanent',

@@ -7,9 +7,14 @@ const UNFINISHED = new Set(['running', 'compensating']);
 export class MemorySagaStore implements SagaStore {
   private readonly sagas = new Map<string, SagaRecord>();
 
-  async create(saga: SagaRecord): Promise<void> {
+  async create(saga: SagaRecord): Promise<boolean> {
     if (this.sagas.has(saga.id)) throw new Error(`saga ${saga.id} exists`);
+    const busy =
+      saga.fileId !== null &&
+      [...this.sagas.values()].some((s) => s.fileId === saga.fileId && UNFINISHED.has(s.status));
+    if (busy) return false;
     this.sagas.set(saga.id, structuredClone(saga));
+    return true;
   }
 
   async save(id: string, owner: string, update: SagaUpdate): Promise<boolean> {

@@ -42,6 +42,7 @@ export class MemoryUploadStore implements UploadStore {
   }
 
   async remove(id: string): Promise<boolean> {
+    if (this.rows.get(id)?.status === 'completing') return false;
     return this.rows.delete(id);
   }
 

@@ -115,7 +115,10 @@ export class MikroOrmUploadStore implements UploadStore {
   }
 
   async remove(id: string): Promise<boolean> {
-    const rows = await this.execute<{ id: string }[]>('delete from uploads where id = ? returning id', [id]);
+    const rows = await this.execute<{ id: string }[]>(
+      "delete from uploads where id = ? and status <> 'completing' returning id",
+      [id],
+    );
     return rows.length === 1;
   }
 

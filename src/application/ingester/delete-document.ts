@@ -31,6 +31,18 @@ export class DeleteDocument {
     requireFileAccess(principal, 'files:delete', entry.file.collection, fileId);
     try {
       assertDeletable(entry.file.retention, clock.now());
+      // The copies' sidecars are the truth: a hold set a moment ago elsewhere may not be in this
+      // process's catalog cache yet.
+      for (const copy of entry.copies) {
+        const held = await this.deps.directory
+          .client(copy.seId)
+          .head(fileId)
+          .catch((error: unknown) => {
+            if (error instanceof ApplicationError && error.code === 'file_not_found') return null;
+            throw error;
+          });
+        if (held) assertDeletable(held.retention, clock.now());
+      }
     } catch (error) {
       if (error instanceof DomainError)
         await audit.refused(principal, 'file.deleted', error, { target: fileId });

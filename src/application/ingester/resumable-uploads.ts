@@ -9,11 +9,16 @@ import type { StagingArea } from '../ports/staging-area';
 import type { UploadProblem, UploadRecord, UploadStore } from '../ports/upload-store';
 import type { UploadCommand, UploadDocument } from './upload-document';
 import { principalOf, snapshot, validateIntent, type DescribeUpload } from './upload-intent';
+import { policyFor, uploadLimitFor, type CollectionPolicies } from './collection-policy';
+import { fileTooLarge } from './inspect-content';
+import { DEFAULT_COLLECTION } from '../../domain/document/document';
 
 export type { DescribeUpload, UploadIntent } from './upload-intent';
 
 export interface ResumableUploadSettings {
   readonly maxUploadBytes: number;
+  /** Per-collection limits (lower than the global one) apply at creation too. */
+  readonly collections?: CollectionPolicies | undefined;
   readonly expiryMs: number;
   readonly defaultTtlDays: number;
   /** A completion not renewed for this long belonged to a process that died; another may take over. */
@@ -46,6 +51,9 @@ const PERMANENT = new Set([
   'invalid_request',
   'forbidden',
   'insufficient_scope',
+  'file_too_large',
+  'content_type_not_allowed',
+  'decompression_bomb',
 ]);
 
 function isPermanent(error: unknown): boolean {
@@ -85,12 +93,13 @@ export class ResumableUploads {
     upload: { id: string; length: number; metadata: Readonly<Record<string, string>> },
   ): Promise<UploadRecord> {
     this.checkLength(upload.length);
-    validateIntent(
-      principal,
-      this.deps.describe(upload.metadata),
-      this.deps.clock.now(),
-      this.settings.defaultTtlDays,
+    const intent = this.deps.describe(upload.metadata);
+    validateIntent(principal, intent, this.deps.clock.now(), this.settings.defaultTtlDays);
+    const limit = uploadLimitFor(
+      this.settings.maxUploadBytes,
+      policyFor(this.settings.collections, intent.collection ?? DEFAULT_COLLECTION),
     );
+    if (upload.length > limit) throw fileTooLarge(upload.length, limit);
     const now = this.deps.clock.now();
     const record: UploadRecord = {
       id: upload.id,
@@ -279,8 +288,10 @@ export class ResumableUploads {
     if (record.status === 'completing') {
       throw new ApplicationError('conflict', `upload ${id} is being stored and cannot be terminated now`);
     }
+    // The row first, and only if no completion took it meanwhile; then its bytes.
+    if (!(await this.deps.store.remove(id)))
+      throw new ApplicationError('conflict', `upload ${id} is being stored and cannot be terminated now`);
     await this.deps.staging.remove(record.stagedKey);
-    await this.deps.store.remove(id);
   }
 
   /**
@@ -301,9 +312,9 @@ export class ResumableUploads {
       }
     }
     for (const record of await store.expired(now, 1000)) {
-      if (record.status === 'completing') continue;
+      if (record.status === 'completing' || !(await store.remove(record.id))) continue;
       await staging.remove(record.stagedKey);
-      if (await store.remove(record.id)) removed += 1;
+      removed += 1;
     }
     return { finished, removed };
   }

@@ -106,6 +106,7 @@ export class UploadDocument {
     const maxBytes = uploadLimitFor(this.settings.maxUploadBytes, policy);
     if (command.expect.size !== null && command.expect.size > maxBytes)
       throw fileTooLarge(command.expect.size, maxBytes);
+    const placement = await this.placement(checked, command.expect);
     // One peek of the first 64 KiB serves the size guard, sniffing, the allow-list and compression.
     const inspected = await inspectContent(source, {
       maxBytes,
@@ -122,18 +123,20 @@ export class UploadDocument {
       sample: inspected.head,
     });
     try {
-      return await this.store(draft, reopenable(inspected), command.expect, encoding);
+      return await this.store(draft, reopenable(inspected), command.expect, encoding, placement);
     } catch (error) {
       throw inspected.violation() ?? error;
     }
   }
 
-  private async store(
+  /**
+   * Where the copies can go (§3.4), decided before a byte of the content is read: with no room
+   * for a known size the client hears 507 before it sends its body (Expect: 100-continue).
+   */
+  private async placement(
     draft: DocumentDraft,
-    content: UploadContent,
     expect: ContentExpectations,
-    encoding: PutOptions,
-  ): Promise<DocumentAttributes> {
+  ): Promise<{ candidates: StorageElementDescriptor[]; required: number }> {
     const { registry, clock } = this.deps;
     const mode = writeModeFor(draft.retention.policy);
     const candidates = rankCandidates(await registry.list(), {
@@ -151,6 +154,16 @@ export class UploadDocument {
           : `a ${draft.retention.policy} file needs ${required} copies on distinct storage elements in mode '${mode}'; only ${candidates.length} can take it`,
       );
     }
+    return { candidates, required };
+  }
+
+  private async store(
+    draft: DocumentDraft,
+    content: UploadContent,
+    expect: ContentExpectations,
+    encoding: PutOptions,
+    { candidates, required }: { candidates: StorageElementDescriptor[]; required: number },
+  ): Promise<DocumentAttributes> {
     let stored: DocumentAttributes | null = null;
     const saga = uploadSaga(this.deps, {
       write: async (payload) => {

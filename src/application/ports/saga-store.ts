@@ -44,7 +44,11 @@ export interface SagaFilter {
 
 /** Sagas persisted in PostgreSQL (memory in tests): the durable half of the saga runner. */
 export interface SagaStore {
-  create(saga: SagaRecord): Promise<void>;
+  /**
+   * Saves a new saga. One file has at most one unfinished saga: when another is running or
+   * compensating for the same `fileId`, nothing is saved and the answer is false.
+   */
+  create(saga: SagaRecord): Promise<boolean>;
   /** Saves progress; refused (false) when another owner has taken the saga over. */
   save(id: string, owner: string, update: SagaUpdate): Promise<boolean>;
   /** Extends the lease of the owner's unfinished sagas. */

@@ -58,6 +58,7 @@ export interface UploadStore {
     change: UploadChange,
     staleBefore?: Date,
   ): Promise<UploadRecord | null>;
+  /** Removes an upload unless it is being completed (then false: the completion owns it now). */
   remove(id: string): Promise<boolean>;
   /** Rows whose expiry has passed, in any status. */
   expired(now: Date, limit: number): Promise<UploadRecord[]>;

@@ -1,3 +1,4 @@
+import { ApplicationError } from '../errors';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { SagaKind, SagaRecord, SagaStore } from '../ports/saga-store';
 
@@ -100,7 +101,13 @@ export class SagaRunner {
       createdAt: now,
       updatedAt: now,
     };
-    await this.deps.store.create(saga);
+    if (!(await this.deps.store.create(saga))) {
+      throw new ApplicationError(
+        'conflict',
+        `another change to file ${fileId} is in progress (upload, finalize, delete or update); try again when it has finished`,
+        { file_id: fileId },
+      );
+    }
     return this.drive(definition, saga);
   }
 
@@ -157,6 +164,27 @@ export class SagaRunner {
             'saga step failed after its pivot',
           );
           return { id, payload, finished: false };
+        }
+        // The pivot may have taken effect although its call failed (a reply lost after the commit):
+        // then the saga goes on; when that cannot be told now, recovery decides later.
+        if (index === definition.pivot && definition.pivotDone) {
+          let done: boolean;
+          try {
+            done = await definition.pivotDone(payload);
+          } catch {
+            await this.save(id, {
+              status: 'running',
+              step: index,
+              payload,
+              error: `${step.name}: ${message(error)}`,
+              leaseUntil: new Date(this.deps.clock.now().getTime() + this.settings.retryAfterMs),
+            }).catch(() => undefined);
+            throw error;
+          }
+          if (done) {
+            await this.save(id, { status: 'running', step: index + 1, payload, error: null });
+            return this.forward(definition, id, index + 1, payload);
+          }
         }
         await this.compensate(definition, id, index, payload, `${step.name}: ${message(error)}`);
         throw error;

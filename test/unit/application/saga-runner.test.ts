@@ -182,4 +182,23 @@ describe('SagaRunner', () => {
     }
     expect(await store.get(second!.id)).toMatchObject({ status: 'failed', attempts: 3 });
   });
+
+  it('goes forward when the pivot step failed but took effect (its reply was lost)', async () => {
+    const { log, definition } = recorder({ failAt: 'b', pivotDone: true });
+    const outcome = await runner(store, clock).run(definition, { done: [] });
+    expect(log).toEqual(['run a', 'run b', 'run c']);
+    expect(outcome.finished).toBe(true);
+    expect(await store.get(outcome.id)).toMatchObject({ status: 'done' });
+  });
+
+  it('refuses a second saga for a file while one is unfinished', async () => {
+    const fileId = '0190f5a0-0000-7000-8000-000000000001';
+    const { definition } = recorder({ failAt: 'c' });
+    await runner(store, clock).run(definition, { done: [] }, fileId);
+    await expect(runner(store, clock).run(recorder().definition, { done: [] }, fileId)).rejects.toMatchObject(
+      {
+        code: 'conflict',
+      },
+    );
+  });
 });

@@ -154,7 +154,8 @@ describe('UploadDocument', () => {
     const upload1 = upload.execute(aPrincipal(), command(extra), content);
     await expect(upload1).rejects.toThrow(ApplicationError);
     await expect(upload1).rejects.toMatchObject({ code: 'no_writable_storage' });
-    // Only the head is read first (sniffing, inspect-content.ts); no SE was offered a byte.
+    // Placement is decided before the content is peeked: the client's 100-continue gets a 507.
+    expect(content.readableDidRead).toBe(false);
   });
 
   it('does not offer an SE whose heartbeat is stale', async () => {
@@ -383,6 +384,7 @@ describe('UploadDocument with replicas', () => {
       code: 'no_writable_storage',
       message: expect.stringContaining('needs 2 copies'),
     });
+    expect(content.readableDidRead).toBe(false);
   });
 
   it('undoes every copy when the catalog step fails, and says so in the saga', async () => {
