@@ -77,6 +77,15 @@ export async function inspectContent<C extends ContentSource>(
     }
     limited = (() => limit(content(), true)) as C;
   } else {
+    // A body that failed before we came (multipart: a second file, a field after the file) has
+    // already had its 'error': piping it would wait forever.
+    if (content.destroyed)
+      throw (
+        content.errored ??
+        Object.assign(new Error('the content stream was closed before it was read'), {
+          code: 'ERR_STREAM_PREMATURE_CLOSE',
+        })
+      );
     const guarded = limit(content, false);
     const peeked = await peekStream(guarded, PEEK_BYTES);
     peeked.stream.once('close', () => guarded.destroy());

@@ -51,6 +51,18 @@ export function peekStream(source: Readable, bytes: number): Promise<Peeked> {
       finish();
       return;
     }
+    // Destroyed before we came (a multipart body that failed while placement was decided): its
+    // 'error' or 'close' has been and gone, so waiting for one would wait forever.
+    if (source.destroyed) {
+      settled = true;
+      reject(
+        source.errored ??
+          Object.assign(new Error('the content stream was closed before it was read'), {
+            code: 'ERR_STREAM_PREMATURE_CLOSE',
+          }),
+      );
+      return;
+    }
     source.on('data', onData);
     source.on('end', finish);
     source.on('error', onError);

@@ -38,4 +38,15 @@ describe('peekStream', () => {
     source.destroy(new Error('early'));
     await expect(peeked).rejects.toThrow('early');
   });
+
+  it('rejects at once for a stream destroyed before the peek, instead of waiting forever', async () => {
+    const failed = new Readable({ read() {} });
+    failed.on('error', () => undefined);
+    failed.destroy(new Error('second file'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(peekStream(failed, 10)).rejects.toThrow('second file');
+    const closed = new Readable({ read() {} });
+    closed.destroy();
+    await expect(peekStream(closed, 10)).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  });
 });
