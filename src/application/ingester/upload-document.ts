@@ -1,12 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { Principal } from '../../domain/access/principal';
 import type { CompressionPolicy } from '../../domain/document/compression';
-import {
-  DEFAULT_COLLECTION,
-  isValidCollection,
-  type DocumentAttributes,
-  type DocumentDraft,
-} from '../../domain/document/document';
+import type { DocumentAttributes, DocumentDraft } from '../../domain/document/document';
 import { sanitizeFileName } from '../../domain/document/file-name';
 import { checkDescriptiveFields } from '../../domain/document/metadata-limits';
 import { DomainError } from '../../domain/errors';
@@ -22,7 +17,7 @@ import type { ContentExpectations, StorageElementDirectory } from '../ports/stor
 import type { FileCopy } from '../ports/file-catalog';
 import type { SagaDefinition, SagaRunner } from '../sagas/saga-runner';
 import type { PutOptions } from '../ports/storage-element-client';
-import { requireCollectionWrite } from '../shared/authorize';
+import { writableCollection } from '../shared/authorize';
 import { decideEncoding } from './compression';
 import type { RegistryView } from '../shared/registry-view';
 import { policyFor, uploadLimitFor, type CollectionPolicies } from './collection-policy';
@@ -272,21 +267,8 @@ export class UploadDocument {
     }
   }
 
-  /**
-   * Samples the first 64 KiB to decide the stored encoding. A stream is handed back whole (the
-   * sample included); a reopenable source is sampled from a stream of its own.
-   */
-
   private draft(principal: Principal, command: UploadCommand): DocumentDraft {
-    const collection = command.collection ?? DEFAULT_COLLECTION;
-    if (!isValidCollection(collection)) {
-      throw new DomainError(
-        'invalid_collection',
-        'collection must be 1-63 characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
-        { field: 'collection' },
-      );
-    }
-    requireCollectionWrite(principal, collection);
+    const collection = writableCollection(principal, command.collection);
     const uploadedAt = this.deps.clock.now();
     const name = sanitizeFileName(command.name);
     return {

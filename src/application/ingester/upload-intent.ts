@@ -1,11 +1,9 @@
 import type { Principal } from '../../domain/access/principal';
-import { DEFAULT_COLLECTION, isValidCollection } from '../../domain/document/document';
 import { checkDescriptiveFields } from '../../domain/document/metadata-limits';
 import { sanitizeFileName } from '../../domain/document/file-name';
-import { DomainError } from '../../domain/errors';
 import { decideRetention } from '../../domain/retention/retention';
 import type { PrincipalSnapshot } from '../ports/upload-store';
-import { requireCollectionWrite } from '../shared/authorize';
+import { writableCollection } from '../shared/authorize';
 import type { UploadCommand } from './upload-document';
 
 /** What the client asked for in Upload-Metadata, as a direct upload's command without its content checks. */
@@ -32,15 +30,7 @@ export function validateIntent(
   now: Date,
   defaultTtlDays: number,
 ): void {
-  const collection = intent.collection ?? DEFAULT_COLLECTION;
-  if (!isValidCollection(collection)) {
-    throw new DomainError(
-      'invalid_collection',
-      'collection must be 1-63 characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
-      { field: 'collection' },
-    );
-  }
-  requireCollectionWrite(principal, collection);
+  writableCollection(principal, intent.collection);
   sanitizeFileName(intent.name);
   checkDescriptiveFields({
     description: intent.description ?? null,

@@ -76,6 +76,11 @@ export class SagaRunner {
     this.owner = `${process.pid}-${deps.ids.token()}`.slice(0, 64);
   }
 
+  /** A saga left for the recovery sweep is taken up again after the retry delay. */
+  private retryAt(): Date {
+    return new Date(this.deps.clock.now().getTime() + this.settings.retryAfterMs);
+  }
+
   private lease(): Date {
     return new Date(this.deps.clock.now().getTime() + this.settings.leaseMs);
   }
@@ -157,7 +162,7 @@ export class SagaRunner {
             step: index,
             payload,
             error: `${step.name}: ${message(error)}`,
-            leaseUntil: new Date(this.deps.clock.now().getTime() + this.settings.retryAfterMs),
+            leaseUntil: this.retryAt(),
           }).catch(() => undefined);
           this.deps.log?.warn(
             { saga_id: id, step: step.name, err: error },
@@ -177,7 +182,7 @@ export class SagaRunner {
               step: index,
               payload,
               error: `${step.name}: ${message(error)}`,
-              leaseUntil: new Date(this.deps.clock.now().getTime() + this.settings.retryAfterMs),
+              leaseUntil: this.retryAt(),
             }).catch(() => undefined);
             throw error;
           }
@@ -215,7 +220,7 @@ export class SagaRunner {
           step: index,
           payload,
           error: `${reason}; compensating ${step.name}: ${message(error)}`,
-          leaseUntil: new Date(this.deps.clock.now().getTime() + this.settings.retryAfterMs),
+          leaseUntil: this.retryAt(),
         }).catch(() => undefined);
         this.deps.log?.warn({ saga_id: id, step: step.name, err: error }, 'saga compensation failed');
         return false;

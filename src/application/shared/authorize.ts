@@ -1,4 +1,6 @@
 import { canAccessCollection, hasScope, type Principal, type Scope } from '../../domain/access/principal';
+import { DEFAULT_COLLECTION, isValidCollection } from '../../domain/document/document';
+import { DomainError } from '../../domain/errors';
 import { ApplicationError } from '../errors';
 
 export function requireScope(principal: Principal, scope: Scope): void {
@@ -25,4 +27,18 @@ export function requireCollectionWrite(principal: Principal, collection: string)
   if (!canAccessCollection(principal, 'files:write', collection)) {
     throw new ApplicationError('forbidden', `no write access to collection '${collection}'`, { collection });
   }
+}
+
+/** The collection a new document goes to (default `default`), valid and writable by the principal. */
+export function writableCollection(principal: Principal, requested: string | undefined): string {
+  const collection = requested ?? DEFAULT_COLLECTION;
+  if (!isValidCollection(collection)) {
+    throw new DomainError(
+      'invalid_collection',
+      'collection must be 1-63 characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
+      { field: 'collection' },
+    );
+  }
+  requireCollectionWrite(principal, collection);
+  return collection;
 }
