@@ -119,7 +119,7 @@ export const FixityCheckRow = defineEntity({
   indexes: [{ properties: ['fileId', 'checkedAt', 'id'] }, { properties: ['seId', 'checkedAt'] }],
 });
 
-/** Sagas (§3.5, see MikroOrmSagaStore): saved after every step, taken over when their lease runs out. */
+/** Sagas (§3.5, see MikroOrmSagaStore): saved as they go, taken over when their lease runs out. */
 export const SagaRow = defineEntity({
   name: 'SagaRow',
   tableName: 'sagas',
@@ -141,6 +141,11 @@ export const SagaRow = defineEntity({
     { properties: ['createdAt', 'id'] },
     { properties: ['fileId'] },
     { properties: ['status', 'leaseUntil'] },
+    {
+      name: 'sagas_unfinished_file_id_unique',
+      expression:
+        'create unique index "sagas_unfinished_file_id_unique" on "sagas" ("file_id") where "status" in (\'running\', \'compensating\')',
+    },
   ],
 });
 

@@ -53,48 +53,28 @@ export class MikroOrmSagaStore implements SagaStore {
     return this.orm.em.getConnection();
   }
 
-  /** Serialised per file by a transaction-scoped advisory lock, so two creators cannot both pass the check. */
+  /** One statement: the partial unique index on unfinished sagas' file ids refuses a second one. */
   async create(saga: SagaRecord): Promise<boolean> {
-    const params = [
-      saga.id,
-      saga.kind,
-      saga.status,
-      saga.step,
-      JSON.stringify(saga.payload),
-      saga.fileId,
-      saga.error,
-      saga.owner,
-      saga.leaseUntil,
-      saga.attempts,
-      saga.createdAt,
-      saga.updatedAt,
-    ];
-    if (saga.fileId === null) {
-      await this.db.execute(
-        `insert into sagas (${COLUMNS}) values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)`,
-        params,
-      );
-      return true;
-    }
-    return this.orm.em.fork().transactional(async (em) => {
-      const db = em.getConnection();
-      await db.execute(
-        'select pg_advisory_xact_lock(hashtextextended(?, 0))',
-        [`saga:${saga.fileId}`],
-        'all',
-        em.getTransactionContext(),
-      );
-      const rows = await db.execute<{ id: string }[]>(
-        `insert into sagas (${COLUMNS})
-         select ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?
-          where not exists (select 1 from sagas where file_id = ? and status in ('running', 'compensating'))
-         returning id`,
-        [...params, saga.fileId],
-        'all',
-        em.getTransactionContext(),
-      );
-      return rows.length > 0;
-    });
+    const rows = await this.db.execute<{ id: string }[]>(
+      `insert into sagas (${COLUMNS}) values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)
+       on conflict (file_id) where status in ('running', 'compensating') do nothing
+       returning id`,
+      [
+        saga.id,
+        saga.kind,
+        saga.status,
+        saga.step,
+        JSON.stringify(saga.payload),
+        saga.fileId,
+        saga.error,
+        saga.owner,
+        saga.leaseUntil,
+        saga.attempts,
+        saga.createdAt,
+        saga.updatedAt,
+      ],
+    );
+    return rows.length > 0;
   }
 
   async save(id: string, owner: string, update: SagaUpdate): Promise<boolean> {

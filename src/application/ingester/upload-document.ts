@@ -350,9 +350,13 @@ export function uploadSaga(
           return live.write(payload);
         },
         compensate: (payload) => discardEverywhere(deps.directory, payload.fileId, payload.candidates),
+        // Compensation discards on every candidate, so it needs nothing this step learns.
+        checkpoint: false,
       },
       {
         name: 'catalog',
+        // Recovery asks `pivotDone` (the catalog itself) whether this step took effect.
+        checkpoint: false,
         run: async (payload) => {
           const file = live?.file();
           if (!file) throw new Error('an upload cannot resume cataloguing without its document');

@@ -10,7 +10,7 @@ export type SagaStatus = (typeof SAGA_STATUSES)[number];
 export const SAGA_KINDS = ['upload', 'finalize', 'delete', 'update'] as const;
 export type SagaKind = (typeof SAGA_KINDS)[number];
 
-/** What a saga needs to go on after a crash, saved after every step. */
+/** What a saga needs to go on after a crash, saved after every step whose progress recovery needs. */
 export interface SagaRecord {
   readonly id: string;
   readonly kind: SagaKind;

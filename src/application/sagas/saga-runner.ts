@@ -10,6 +10,13 @@ export interface SagaStep<P extends SagaPayload> {
   run(payload: P): Promise<P>;
   /** Undoes the step, also when it ran only in part or not at all; must be safe to repeat. */
   compensate?(payload: P): Promise<void>;
+  /**
+   * False when the progress after this step need not be saved (one database write less): recovery
+   * reaches the same decision without it. That holds for a step before the pivot whose payload
+   * compensation does not need (compensations are safe for steps that never ran), and for the
+   * pivot itself when the definition has `pivotDone`. The saga's last step is always saved.
+   */
+  readonly checkpoint?: boolean;
 }
 
 /**
@@ -195,7 +202,8 @@ export class SagaRunner {
         throw error;
       }
       const done = index === definition.steps.length - 1;
-      await this.save(id, { status: done ? 'done' : 'running', step: index + 1, payload, error: null });
+      if (done || step.checkpoint !== false)
+        await this.save(id, { status: done ? 'done' : 'running', step: index + 1, payload, error: null });
       failpoint(`saga.${definition.kind}.after_${step.name}`);
     }
     return { id, payload, finished: true };

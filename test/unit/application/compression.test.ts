@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { decideEncoding, isCompressedType } from '../../../src/application/ingester/compression';
+import { byteEntropy, decideEncoding, isCompressedType } from '../../../src/application/ingester/compression';
 import { DEFAULT_LEVELS } from '../../../src/domain/document/compression';
 
 const TEXT = Buffer.from(
@@ -68,6 +68,17 @@ describe('decideEncoding', () => {
     });
     const gzipped = gzipSync(Buffer.concat([TEXT, RANDOM]));
     expect(decideEncoding('auto', input(gzipped, 'application/octet-stream')).encoding).toBe('identity');
+  });
+
+  it('still tries deflate on middling entropy: repeats it can find are compressed', () => {
+    // Hex text: 4 bits per byte by counting, and deflate shrinks it.
+    const hex = Buffer.from(RANDOM.subarray(0, 16 * 1024).toString('hex'));
+    expect(byteEntropy(hex)).toBeCloseTo(4, 1);
+    expect(decideEncoding('auto', input(hex, 'application/octet-stream')).encoding).not.toBe('identity');
+    // Random bytes are near 8 bits per byte: kept as they are without a deflate pass.
+    expect(byteEntropy(RANDOM)).toBeGreaterThan(7.9);
+    expect(byteEntropy(TEXT)).toBeLessThan(5);
+    expect(byteEntropy(Buffer.alloc(4096))).toBe(0);
   });
 
   it('keeps tiny files as they are (a frame costs more than it saves)', () => {
