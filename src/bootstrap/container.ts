@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Container, ContainerModule } from 'inversify';
 import type { Redis } from 'ioredis';
 import { ManageStorageElements } from '../application/admin/manage-storage-elements';
@@ -60,6 +61,14 @@ const INDEX_CACHE_ENTRIES = 4096;
 const CATALOG_CACHE = { maxEntries: 4096, ttlMs: 30_000 };
 /** A resumable-upload lock whose holder died frees itself after this long. */
 const UPLOAD_LOCK_TTL_MS = 5_000;
+
+/** Where direct uploads keep a scratch copy of their body while it streams to an SE. */
+export function spoolArea(config: Config): FsStagingArea {
+  return new FsStagingArea(join(config.staging_dir, 'spool'));
+}
+
+/** A spooled body is never older than the longest request; an hour-old spool file is a crash's leftover. */
+export const SPOOL_LEFTOVER_AGE_MS = 60 * 60 * 1000;
 
 function coreModule(infra: Infrastructure): ContainerModule {
   return new ContainerModule(({ bind }) => {
@@ -167,6 +176,7 @@ const ingesterModule = new ContainerModule(({ bind }) => {
           ids,
           sagas,
           sniffer: new FileTypeContentSniffer(),
+          spool: spoolArea(config),
         }),
       [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids, T.sagaRunner],
     )

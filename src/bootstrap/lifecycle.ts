@@ -9,7 +9,7 @@ import { configureFailpoints } from '../adapters/system/failpoints';
 import type { Logger } from '../adapters/telemetry/logger';
 import { Metrics } from '../adapters/telemetry/metrics';
 import type { Config } from './config';
-import { buildContainer } from './container';
+import { buildContainer, SPOOL_LEFTOVER_AGE_MS, spoolArea } from './container';
 import { buildIdentity, type Identity } from './identity';
 import { registerRoutes } from './routes';
 import {
@@ -175,6 +175,12 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
           .catch((error: unknown) => log.warn({ err: error }, 'resumable upload sweep failed'));
       };
       sweep();
+      spoolArea(config)
+        .removeOlderThan(new Date(Date.now() - SPOOL_LEFTOVER_AGE_MS))
+        .then((removed) => {
+          if (removed > 0) log.info({ removed }, 'spool leftovers removed');
+        })
+        .catch((error: unknown) => log.warn({ err: error }, 'spool cleanup failed'));
       if (config.upload_sweep_interval_s > 0) {
         const sweeper = setInterval(sweep, config.upload_sweep_interval_s * 1000);
         sweeper.unref();

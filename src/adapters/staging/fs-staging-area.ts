@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { StagedWriter, StagingArea } from '../../application/ports/staging-area';
@@ -55,6 +55,21 @@ export class FsStagingArea implements StagingArea {
 
   async remove(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
+  }
+
+  /** Removes files last written before `before` (leftovers of requests cut short by a crash). */
+  async removeOlderThan(before: Date): Promise<number> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      if (!KEY.test(name)) continue;
+      const info = await stat(join(this.dir, name)).catch(() => null);
+      if (info?.isFile() && info.mtime < before) {
+        await rm(join(this.dir, name), { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
   }
 
   async exists(key: string): Promise<boolean> {

@@ -19,6 +19,8 @@ import type { SagaDefinition, SagaRunner } from '../sagas/saga-runner';
 import type { PutOptions } from '../ports/storage-element-client';
 import { writableCollection } from '../shared/authorize';
 import { decideEncoding } from './compression';
+import type { StagingArea } from '../ports/staging-area';
+import { spooledContent, type SpooledContent } from './spooled-content';
 import type { RegistryView } from '../shared/registry-view';
 import { policyFor, uploadLimitFor, type CollectionPolicies } from './collection-policy';
 import { fileTooLarge, inspectContent, PEEK_BYTES, type InspectedContent } from './inspect-content';
@@ -60,6 +62,11 @@ export interface UploadDeps {
   readonly ids: IdGenerator;
   readonly sagas: SagaRunner;
   readonly sniffer: ContentSniffer;
+  /**
+   * Scratch space for direct uploads larger than the peek: with one, such an upload whose SE
+   * fails part-way is replayed to the next SE; without one, it fails.
+   */
+  readonly spool?: StagingArea | undefined;
 }
 
 /**
@@ -117,10 +124,23 @@ export class UploadDocument {
       sniffedType: inspected.sniffedContentType,
       sample: inspected.head,
     });
+    // A large body is spooled as it streams when there is another SE to move to.
+    const spooled =
+      this.deps.spool && placement.candidates.length > placement.required
+        ? spoolable(inspected, this.deps.spool, draft.fileId)
+        : null;
     try {
-      return await this.store(draft, reopenable(inspected), command.expect, encoding, placement);
+      return await this.store(
+        draft,
+        spooled?.open ?? reopenable(inspected),
+        command.expect,
+        encoding,
+        placement,
+      );
     } catch (error) {
       throw inspected.violation() ?? error;
+    } finally {
+      await spooled?.dispose();
     }
   }
 
@@ -390,6 +410,13 @@ function reopenable(inspected: InspectedContent): UploadContent {
     copy.end(head);
     return copy;
   };
+}
+
+/** The spool for content too large to have arrived whole within the peek; null when it did. */
+function spoolable(inspected: InspectedContent, spool: StagingArea, fileId: string): SpooledContent | null {
+  const { content, head } = inspected;
+  if (typeof content === 'function' || head.length < PEEK_BYTES) return null;
+  return spooledContent(content, spool, `spool-${fileId}`);
 }
 
 /** A client that hung up while its first bytes were read: the upload ended, nothing is stored. */
