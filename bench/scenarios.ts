@@ -30,7 +30,7 @@ function sizeLabel(bytes: number): string {
       : `${bytes / 1024} KiB`;
 }
 
-const artstoreUploadUrl = (server: ServerProcess, name: string): string =>
+export const artstoreUploadUrl = (server: ServerProcess, name: string): string =>
   `${server.url}/api/v1/files?name=${encodeURIComponent(name)}&retention_policy=temporary`;
 const baselineUploadUrl = (server: ServerProcess, name: string): string =>
   `${server.url}/upload?name=${encodeURIComponent(name)}`;
@@ -42,7 +42,7 @@ function noteServerErrors(server: ServerProcess): void {
   }
 }
 
-async function stopAll(...servers: ServerProcess[]): Promise<void> {
+export async function stopServers(...servers: ServerProcess[]): Promise<void> {
   for (const server of servers) {
     noteServerErrors(server);
     const code = await server.stop();
@@ -51,7 +51,7 @@ async function stopAll(...servers: ServerProcess[]): Promise<void> {
 }
 
 /** One upload on a fresh connection; MB/s (10^6 bytes per second), NaN on failure. */
-async function uploadThroughput(url: string, body: Body, errors: Errors): Promise<number> {
+export async function uploadThroughput(url: string, body: Body, errors: Errors): Promise<number> {
   const client = new LoadClient(1);
   try {
     const ms = await upload(client, url, body, errors);
@@ -84,7 +84,7 @@ async function downloadThroughput(
 const rate = (run: RunResult): number => run.latencies.length / run.seconds;
 
 /** Runs `measure` and returns its result with the CPU time the server spent meanwhile (ms). */
-async function withCpu<T>(server: ServerProcess, measure: () => Promise<T>): Promise<[T, number]> {
+export async function withCpu<T>(server: ServerProcess, measure: () => Promise<T>): Promise<[T, number]> {
   const before = server.cpuMs();
   const result = await measure();
   return [result, server.cpuMs() - before];
@@ -138,7 +138,7 @@ export async function bigUpload(bench: Bench): Promise<void> {
   } finally {
     reportErrors('raw upload', errors.raw);
     reportErrors('ArtStore', errors.art);
-    await stopAll(raw, art);
+    await stopServers(raw, art);
     await rm(artDir, { recursive: true, force: true });
     await rm(rawDir, { recursive: true, force: true });
   }
@@ -214,7 +214,7 @@ export async function smallUploads(bench: Bench): Promise<void> {
   } finally {
     reportErrors('full-path emulation', errors.full);
     reportErrors('ArtStore', errors.art);
-    await stopAll(full, art);
+    await stopServers(full, art);
     await rm(artDir, { recursive: true, force: true });
     await rm(fullDir, { recursive: true, force: true });
   }
@@ -305,7 +305,7 @@ export async function downloads(bench: Bench): Promise<void> {
       for (const [i, body] of smallBodies.entries()) smallIds.push(await send(`small-${i}.bin`, body));
     } finally {
       client.close();
-      await stopAll(loader);
+      await stopServers(loader);
     }
     await writeFileDurably(join(rawDir, 'big.bin'), bigBody);
     for (const [i, body] of smallBodies.entries())
@@ -413,14 +413,14 @@ export async function downloads(bench: Bench): Promise<void> {
   } finally {
     reportErrors('raw download', errors.raw);
     reportErrors('ArtStore', errors.art);
-    await stopAll(raw);
+    await stopServers(raw);
   }
   bench.rows.push(whole, middle, smallGet, rangeGet);
 
   try {
     if (bench.wants('5')) await liveness(bench, art);
   } finally {
-    await stopAll(art);
+    await stopServers(art);
     await rm(artDir, { recursive: true, force: true });
     await rm(rawDir, { recursive: true, force: true });
   }
@@ -455,7 +455,7 @@ async function liveness(bench: Bench, art: ServerProcess): Promise<void> {
   } finally {
     reportErrors('ping', errors.ping);
     reportErrors('ArtStore', errors.art);
-    await stopAll(ping);
+    await stopServers(ping);
   }
   bench.rows.push(row);
 }
@@ -584,7 +584,7 @@ export async function tusUploads(bench: Bench): Promise<void> {
     reportErrors('full-path', errors.full);
     reportErrors('@tus/server', errors.peer);
     reportErrors('ArtStore tus', errors.art);
-    await stopAll(raw, full, peer, art);
+    await stopServers(raw, full, peer, art);
     for (const dir of Object.values(dirs)) await rm(dir, { recursive: true, force: true });
   }
   bench.rows.push(rows.bigRaw, rows.bigPeer, rows.smallFull, rows.smallPeer);
