@@ -22,7 +22,10 @@ const NO_DEFLATE_ENTROPY_BITS = 7.5;
  * 100–150 MB/s on one core) to the ratio of gzip 3 (0.24 against 0.25). It runs on every upload's
  * hot path, so speed wins over the last few per cent of ratio; ask for `br` or `gzip` for more.
  */
-export const AUTO: { readonly encoding: StoredEncoding; readonly level: number } = { encoding: 'br', level: 1 };
+export const AUTO: { readonly encoding: StoredEncoding; readonly level: number } = {
+  encoding: 'br',
+  level: 1,
+};
 
 /** Media types whose bytes are already compressed: recompressing them costs CPU for nothing. */
 const COMPRESSED_TYPES = new Set([
