@@ -91,6 +91,13 @@ describe('upload, finalize and delete sagas', () => {
       await rawUpload(proc.url, content, { name: 'draft.bin' }),
     );
     expect(holders(await blobsOnDisk(dataDir), fileId)).toEqual(['edit-1']);
+    // A metadata change first: the version finalize continues from.
+    const patched = await fetch(`${proc.url}/api/v1/files/${fileId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ description: 'before finalize' }),
+    });
+    expect(await json(patched)).toMatchObject({ attr_version: 2 });
     const retainUntil = new Date(Date.now() + 86_400_000).toISOString();
     const finalized = await fetch(`${proc.url}/api/v1/files/${fileId}/finalize`, {
       method: 'POST',
@@ -101,7 +108,12 @@ describe('upload, finalize and delete sagas', () => {
     expect(await json(finalized)).toMatchObject({ file_id: fileId, retention_policy: 'permanent' });
     expect(holders(await blobsOnDisk(dataDir), fileId)).toEqual(['rw-1', 'rw-2']);
     const meta = await json(await fetch(`${proc.url}/api/v1/files/${fileId}`));
-    expect(meta).toMatchObject({ retention_policy: 'permanent' });
+    // The sidecar version never goes back: finalize is the third change of this document.
+    expect(meta).toMatchObject({
+      retention_policy: 'permanent',
+      description: 'before finalize',
+      attr_version: 3,
+    });
     expect((await download(proc.url, fileId)).body.equals(content)).toBe(true);
     // Permanent now: a second finalize is a conflict, and the retention forbids deleting it.
     await expectProblem(

@@ -43,6 +43,7 @@ const draftSchema = z.object({
     z.object({ policy: z.literal('temporary'), ttl_days: z.number().int(), expires_at: isoDate }),
     z.object({ policy: z.literal('permanent'), retain_until: isoDate.nullable(), legal_hold: z.boolean() }),
   ]),
+  attr_version: z.number().int().min(1).optional(),
 });
 
 /** How the SE is to store a new document's bytes: `ArtStore-Stored-Encoding` / `-Level` headers. */
@@ -87,6 +88,7 @@ export function encodeDraft(draft: DocumentDraft): string {
       r.policy === 'temporary'
         ? { policy: r.policy, ttl_days: r.ttlDays, expires_at: r.expiresAt.toISOString() }
         : { policy: r.policy, retain_until: r.retainUntil?.toISOString() ?? null, legal_hold: r.legalHold },
+    ...(draft.attrVersion === undefined ? {} : { attr_version: draft.attrVersion }),
   });
 }
 
@@ -108,6 +110,7 @@ export function decodeDraft(line: string): DocumentDraft {
       d.retention.policy === 'temporary'
         ? { policy: 'temporary', ttlDays: d.retention.ttl_days, expiresAt: d.retention.expires_at }
         : { policy: 'permanent', retainUntil: d.retention.retain_until, legalHold: d.retention.legal_hold },
+    ...(d.attr_version === undefined ? {} : { attrVersion: d.attr_version }),
   };
 }
 

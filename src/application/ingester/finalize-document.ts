@@ -129,7 +129,8 @@ export class FinalizeDocument {
           .client(target)
           // The source serves the original bytes; the permanent copy is stored encoded as it was.
           .put(
-            { ...draftOf(file), retention },
+            // A change to the document: the new copies continue its sidecar version.
+            { ...draftOf(file), retention, attrVersion: file.attrVersion + 1 },
             opened.stream,
             { size: file.size, sha256: file.sha256 },
             {

@@ -329,6 +329,7 @@ export function draftOf(file: DocumentAttributes): DocumentDraft {
     tags: file.tags,
     metadata: file.metadata,
     retention: file.retention,
+    attrVersion: file.attrVersion,
   };
 }
 

@@ -43,6 +43,11 @@ export interface DocumentDraft {
   readonly tags: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
   readonly retention: Retention;
+  /**
+   * The sidecar version a new copy starts at: absent (1) for a new document; a copy of an existing
+   * one that changes it (finalize) continues its count, so `attr_version` never goes back.
+   */
+  readonly attrVersion?: number | undefined;
 }
 
 /**
@@ -75,7 +80,7 @@ export function completeDocument(
       : { key: bytes.key, encoding: 'identity', size: bytes.size, sha256: bytes.sha256, frames: null },
     status: 'active',
     updatedAt: now,
-    attrVersion: 1,
+    attrVersion: draft.attrVersion ?? 1,
   };
 }
 
