@@ -7,6 +7,7 @@ import { Migration20261201000400_fixity_checks } from './Migration20261201000400
 import { Migration20261202000000_sagas } from './Migration20261202000000_sagas';
 import { Migration20261202000100_uploads } from './Migration20261202000100_uploads';
 import { Migration20261202040000_one_unfinished_saga_per_file } from './Migration20261202040000_one_unfinished_saga_per_file';
+import { Migration20261202040100_bootstrap_legal_hold } from './Migration20261202040100_bootstrap_legal_hold';
 
 /** Every migration in order; listed explicitly so compiled and test runs see the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Migration20261202000000_sagas,
   Migration20261202000100_uploads,
   Migration20261202040000_one_unfinished_saga_per_file,
+  Migration20261202040100_bootstrap_legal_hold,
 ];

@@ -123,6 +123,27 @@ describe('migrations on an empty database', () => {
     expect(diff).toMatch(/alter table "storage_elements".*"priority"/u);
   });
 
+  it('gives a bootstrap admin created before issue 5 the files:legal_hold scope, and nobody else', async () => {
+    await open().migrator.up({ to: 'Migration20261202040000_one_unfinished_saga_per_file' });
+    const connection = open().em.fork().getConnection();
+    const account = (id: string, name: string, scopes: string[], internal = false) =>
+      connection.execute(
+        `insert into service_accounts (id, name, scopes, collections, status, secret_hash, secret_expires_at, internal, created_at, updated_at)
+         values (?, ?, ?::jsonb, '{}'::jsonb, 'active', 'x', now(), ?, now(), now())`,
+        [id, name, JSON.stringify(scopes), internal],
+      );
+    const old = ['files:read', 'files:write', 'files:delete', 'admin:read', 'admin:write'];
+    await account('artstore-bootstrap', 'bootstrap admin', old);
+    await account('reader', 'bootstrap admin', ['files:read']);
+    await account('other-admin', 'ops', old);
+    await migrate(open());
+    const rows = await connection.execute<{ id: string; scopes: string[] }[]>(
+      'select id, scopes from service_accounts order by id',
+    );
+    const held = Object.fromEntries(rows.map((r) => [r.id, r.scopes.includes('files:legal_hold')]));
+    expect(held).toEqual({ 'artstore-bootstrap': true, reader: false, 'other-admin': false });
+  });
+
   it('migrates down to nothing and up again to the same schema', async () => {
     await migrate(open());
     await open().migrator.down({ to: 0 });
