@@ -25,6 +25,7 @@ describe('a large direct upload whose SE dies mid-write moves to the next SE', (
     split = await startSplit({
       databaseUrl: db.url,
       dataDir,
+      ingesterEnv: { ARTSTORE_REPLICATION_PERMANENT: '2' },
       storageElements: [
         // Lower priority first: every upload is offered to edit-a before edit-b.
         {
@@ -33,6 +34,14 @@ describe('a large direct upload whose SE dies mid-write moves to the next SE', (
           env: { ARTSTORE_SE_PRIORITY: '10', ARTSTORE_FAILPOINTS: 'fs.write=kill@3' },
         },
         { id: 'edit-b', mode: 'edit', env: { ARTSTORE_SE_PRIORITY: '20' } },
+        // Permanent files: two copies written at once, on rw-a and rw-b (distinct dcs) first.
+        {
+          id: 'rw-a',
+          mode: 'rw',
+          env: { ARTSTORE_SE_PRIORITY: '10', ARTSTORE_SE_DC: 'dc1', ARTSTORE_FAILPOINTS: 'fs.write=kill@3' },
+        },
+        { id: 'rw-b', mode: 'rw', env: { ARTSTORE_SE_PRIORITY: '20', ARTSTORE_SE_DC: 'dc2' } },
+        { id: 'rw-c', mode: 'rw', env: { ARTSTORE_SE_PRIORITY: '30', ARTSTORE_SE_DC: 'dc3' } },
       ],
     });
   }, 120_000);
@@ -66,5 +75,28 @@ describe('a large direct upload whose SE dies mid-write moves to the next SE', (
     const sagas = await json<{ items: { kind: string; status: string }[] }>(saga);
     expect(sagas.items).toEqual([expect.objectContaining({ kind: 'upload', status: 'done' })]);
     expect(await readdir(join(dataDir, 'ingester', 'staging', 'spool'))).toEqual([]);
+  }, 120_000);
+
+  it('a permanent upload whose copies are written at once loses one SE mid-write: the two copies end on the others', async () => {
+    const content = randomBytes(6 * 1024 * 1024 + 5);
+    const auth = { authorization: `Bearer ${split.adminToken}` };
+    const response = await rawUpload(
+      split.ingester.url,
+      content,
+      { name: 'record.bin', retention_policy: 'permanent' },
+      auth,
+    );
+    const body = await json<{ file_id: string; sha256: string }>(response);
+    expect(response.status).toBe(201);
+    expect(body.sha256).toBe(sha256Hex(content));
+    expect((await split.storage.get('rw-a')!.exited).signal).toBe('SIGKILL');
+    const copies = await fetch(`${split.admin.url}/api/v1/sagas?file_id=${body.file_id}`, { headers: auth });
+    const [saga] = (
+      await json<{ items: { status: string; payload: { copies: { seId: string }[] } }[] }>(copies)
+    ).items;
+    expect(saga?.status).toBe('done');
+    expect(saga?.payload.copies.map((c) => c.seId).sort()).toEqual(['rw-b', 'rw-c']);
+    const fetched = await download(split.query.url, body.file_id, auth);
+    expect(sha256Hex(fetched.body)).toBe(sha256Hex(content));
   }, 120_000);
 });

@@ -206,10 +206,16 @@ export class UploadDocument {
     encoding: PutOptions,
   ): Promise<{ file: DocumentAttributes; copies: FileCopy[] }> {
     const remaining = [...candidates];
-    const { file, se: primary } = await this.writeFirst(draft, content, expect, remaining, encoding);
-    const copies: FileCopy[] = [{ seId: primary.id, key: file.stored.key }];
-    const usedDcs = new Set([primary.dc]);
     const failures: string[] = [];
+    const written =
+      required > 1
+        ? await this.writeAtOnce(draft, content, expect, remaining, required, encoding, failures)
+        : [];
+    if (written.length === 0)
+      written.push(await this.writeFirst(draft, content, expect, remaining, encoding));
+    const { file, se: primary } = written[0]!;
+    const copies: FileCopy[] = written.map((copy) => ({ seId: copy.se.id, key: copy.file.stored.key }));
+    const usedDcs = new Set(written.map(({ se }) => se.dc));
     while (copies.length < required) {
       const target = nextCopyTarget(remaining, usedDcs);
       if (!target) {
@@ -236,6 +242,60 @@ export class UploadDocument {
       usedDcs.add(target.dc);
     }
     return { file, copies };
+  }
+
+  /**
+   * The first `required` copies at once, from one read of the client's bytes (each SE takes its
+   * own branch; a branch whose SE failed is dropped and the others go on). Returns the copies
+   * written; a copy that failed is replaced afterwards from one that was written. When none was
+   * written, re-readable content goes on to `writeFirst`; a stream read once cannot.
+   */
+  private async writeAtOnce(
+    draft: DocumentDraft,
+    content: UploadContent,
+    expect: ContentExpectations,
+    remaining: StorageElementDescriptor[],
+    required: number,
+    encoding: PutOptions,
+    failures: string[],
+  ): Promise<{ file: DocumentAttributes; se: StorageElementDescriptor }[]> {
+    const targets = [remaining.shift()!];
+    const dcs = new Set([targets[0]!.dc]);
+    while (targets.length < required) {
+      const target = nextCopyTarget(remaining, dcs);
+      if (!target) break;
+      remaining.splice(remaining.indexOf(target), 1);
+      targets.push(target);
+      dcs.add(target.dc);
+    }
+    const source = typeof content === 'function' ? content() : content;
+    const branches = teeStream(source, targets.length);
+    const results = await Promise.allSettled(
+      targets.map((se, i) =>
+        this.deps.directory
+          .client(se.id)
+          .put(draft, branches[i]!, expect, encoding)
+          .finally(() => branches[i]!.destroy()),
+      ),
+    );
+    const written: { file: DocumentAttributes; se: StorageElementDescriptor }[] = [];
+    let firstError: unknown = null;
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'fulfilled') {
+        written.push({ file: result.value, se: targets[i]! });
+        continue;
+      }
+      firstError ??= result.reason;
+      failures.push(`${targets[i]!.id}: ${(result.reason as Error).message}`);
+      await this.deps.directory
+        .client(targets[i]!.id)
+        .discard(draft.fileId)
+        .catch(() => undefined);
+    }
+    if (written.length < targets.length) this.deps.registry.invalidate();
+    if (typeof content === 'function') source.destroy();
+    else if (written.length === 0) throw firstError;
+    return written;
   }
 
   /** The first copy, from the client's bytes: a refusal before any byte was read moves to the next SE. */
@@ -418,6 +478,38 @@ function spoolable(inspected: InspectedContent, spool: StagingArea, fileId: stri
   const { content, head } = inspected;
   if (typeof content === 'function' || head.length < PEEK_BYTES) return null;
   return spooledContent(content, spool, `spool-${fileId}`);
+}
+
+/**
+ * Splits one stream into `count` branches that each see every byte, at the pace of the slowest.
+ * A branch that is destroyed (its SE failed) drops out; the others go on.
+ */
+function teeStream(source: Readable, count: number): PassThrough[] {
+  const branches = Array.from({ length: count }, () => new PassThrough({ highWaterMark: 1 << 20 }));
+  const live = new Set(branches);
+  const blocked = new Set<PassThrough>();
+  const release = (branch: PassThrough): void => {
+    if (blocked.delete(branch) && blocked.size === 0) source.resume();
+  };
+  for (const branch of branches) {
+    branch.on('drain', () => release(branch));
+    branch.on('error', () => undefined); // its put reports it
+    branch.on('close', () => {
+      live.delete(branch);
+      release(branch);
+    });
+  }
+  source.on('data', (chunk: Buffer) => {
+    for (const branch of live) if (!branch.write(chunk)) blocked.add(branch);
+    if (blocked.size > 0) source.pause();
+  });
+  source.once('end', () => {
+    for (const branch of live) branch.end();
+  });
+  source.once('error', (error) => {
+    for (const branch of live) branch.destroy(error);
+  });
+  return branches;
 }
 
 /** A client that hung up while its first bytes were read: the upload ended, nothing is stored. */
