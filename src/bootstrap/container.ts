@@ -28,7 +28,9 @@ import type { Orm } from '../adapters/persistence/database';
 import { MikroOrmFileCatalog } from '../adapters/persistence/mikro-orm-file-catalog';
 import { MikroOrmFileIndex } from '../adapters/persistence/mikro-orm-file-index';
 import { MikroOrmFixityLog } from '../adapters/persistence/mikro-orm-fixity-log';
-import { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
+import { CachingFileCatalog, type CacheObserver } from '../adapters/cache/caching-file-catalog';
+import { RedisSharedCache } from '../adapters/redis/redis-shared-cache';
+import type { EventBus } from '../application/ports/event-bus';
 import { CachingFileIndex } from '../adapters/cache/caching-file-index';
 import { MikroOrmStorageElementRegistry } from '../adapters/persistence/mikro-orm-registry';
 import { RedisEventBus } from '../adapters/redis/redis-event-bus';
@@ -48,7 +50,8 @@ export interface Infrastructure {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly orm: Orm;
-  readonly redis: { readonly publisher: Redis; readonly subscriber: Redis } | null;
+  /** `cache`: the shared cache's own connection (no offline queue, short command timeout). */
+  readonly redis: { readonly publisher: Redis; readonly subscriber: Redis; readonly cache: Redis } | null;
   /** This process's token for the storage elements' internal API (split mode). */
   readonly serviceToken: () => Promise<string>;
 }
@@ -56,10 +59,46 @@ export interface Infrastructure {
 /** What every role needs: config, telemetry, time, persistence adapters, events, the SE directory. */
 /** Index rows kept in memory per process (a row is about 1 KiB). */
 const INDEX_CACHE_ENTRIES = 4096;
-/** Catalog entries kept in memory for reads; the TTL bounds staleness if a change event is lost. */
-const CATALOG_CACHE = { maxEntries: 4096, ttlMs: 30_000 };
 /** A resumable-upload lock whose holder died frees itself after this long. */
 const UPLOAD_LOCK_TTL_MS = 5_000;
+
+/** The catalog behind its caches: level 1 in-process, level 2 in Redis when there is one. */
+function catalog(
+  infra: Infrastructure,
+  orm: Orm,
+  codec: JsonSidecarCodec,
+  events: EventBus,
+): CachingFileCatalog {
+  const { config, metrics } = infra;
+  const shared =
+    infra.redis && config.cache_l2_ttl_s > 0
+      ? new RedisSharedCache(infra.redis.cache, {
+          prefix: config.redis_prefix,
+          ttlMs: config.cache_l2_ttl_s * 1000,
+          onError: (operation, error) => {
+            metrics.cacheErrors.inc({ operation });
+            infra.logger.debug({ err: error, operation }, 'shared cache unavailable');
+          },
+        })
+      : null;
+  const observer: CacheObserver = {
+    hit: (cache, level) => metrics.cacheHits.inc({ cache, level }),
+    miss: (cache, level) => metrics.cacheMisses.inc({ cache, level }),
+    undecodable: (cache, error) => {
+      metrics.cacheErrors.inc({ operation: `decode_${cache}` });
+      infra.logger.warn({ err: error, cache }, 'a shared cache value did not decode');
+    },
+  };
+  return new CachingFileCatalog(
+    new MikroOrmFileCatalog(orm, codec),
+    { events, codec, shared, observer },
+    {
+      metadataEntries: config.cache_metadata_entries,
+      searchEntries: config.cache_search_entries,
+      ttlMs: config.cache_l1_ttl_ms,
+    },
+  );
+}
 
 function coreModule(infra: Infrastructure): ContainerModule {
   return new ContainerModule(({ bind }) => {
@@ -89,9 +128,8 @@ function coreModule(infra: Infrastructure): ContainerModule {
       .inSingletonScope();
     bind(T.catalog)
       .toResolvedValue(
-        (orm: Orm, codec: JsonSidecarCodec) =>
-          new CachingFileCatalog(new MikroOrmFileCatalog(orm, codec), CATALOG_CACHE),
-        [T.orm, T.codec],
+        (orm: Orm, codec: JsonSidecarCodec, events: EventBus) => catalog(infra, orm, codec, events),
+        [T.orm, T.codec, T.events],
       )
       .inSingletonScope();
     bind(T.fileIndex)
