@@ -35,7 +35,12 @@ afterEach(async () => {
   if (keys.length > 0) await redis.del(...keys);
   await Promise.all(proxies.splice(0).map((p) => p.close()));
   await Promise.all(
-    opened.splice(0).map((r) => (r.status === 'end' ? undefined : r.quit().catch(() => r.disconnect()))),
+    opened
+      .splice(0)
+      .filter((r) => r.status !== 'end')
+      .map(async (r) => {
+        await r.quit().catch(() => r.disconnect());
+      }),
   );
   await db.truncate('files', 'file_copies');
 });
