@@ -3,7 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { CachingFileCatalog } from '../../src/adapters/cache/caching-file-catalog';
 import { MemoryEventBus } from '../../src/adapters/memory/memory-event-bus';
 import { MikroOrmFileCatalog } from '../../src/adapters/persistence/mikro-orm-file-catalog';
-import { RedisEventBus } from '../../src/adapters/redis/redis-event-bus';
+import { afterResubscribe, RedisEventBus } from '../../src/adapters/redis/redis-event-bus';
 import { RedisSharedCache } from '../../src/adapters/redis/redis-shared-cache';
 import { JsonSidecarCodec } from '../../src/adapters/sidecar/json-sidecar-codec';
 import type { EventBus } from '../../src/application/ports/event-bus';
@@ -13,6 +13,8 @@ import { aDocument } from '../support/builders';
 import { countingObserver, gate } from '../support/catalog-cache';
 import { requireInfrastructure } from '../support/infrastructure';
 import { eventually } from '../support/poll';
+import { Recorder } from '../support/recorder';
+import { once } from 'node:events';
 import { useSharedTestOrm } from '../support/shared-test-orm';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
@@ -250,5 +252,81 @@ describe('the catalog cache over Redis and PostgreSQL', () => {
     expect(back.hits).toBeGreaterThan(0);
     expect(back.entry?.file).toEqual(changed);
     expect((await other.catalog.get(x.file.fileId))?.file).toEqual(changed);
+  });
+
+  it('answers from PostgreSQL when Redis hangs: a command times out and level 2 pauses', async () => {
+    const proxy = await startTcpProxy(requireInfrastructure('redis'));
+    proxies.push(proxy);
+    const failures: string[] = [];
+    const redis = await connect(proxy.url);
+    const counts = countingObserver();
+    const catalog = new CachingFileCatalog(
+      behindTheCache(),
+      {
+        events: new MemoryEventBus(),
+        codec,
+        shared: new RedisSharedCache(redis, {
+          prefix,
+          ttlMs: 60_000,
+          pauseMs: 60_000,
+          onError: (operation, error) => failures.push(`${operation}: ${(error as Error).message}`),
+        }),
+        observer: counts.observer,
+      },
+      { metadataEntries: 0, searchEntries: 0, ttlMs: 60_000 },
+    );
+    const x = aReport();
+    await behindTheCache().add(x);
+    proxy.stall();
+    expect(await catalog.get(x.file.fileId)).toEqual(x);
+    expect((await catalog.search(QUERY)).items).toEqual([x.file]);
+    // One command waited for its timeout; the next read skipped Redis (paused).
+    expect(failures).toEqual([expect.stringMatching(/^readEntry: .*timed out/iu)]);
+    expect(await counts.count('misses', 'metadata', 'l2')).toBe(0);
+  });
+
+  it('reads a value that does not decode as a miss, from PostgreSQL', async () => {
+    const one = await aProcess({ metadataEntries: 0 });
+    const x = aReport();
+    await behindTheCache().add(x);
+    expect(await one.catalog.get(x.file.fileId)).toEqual(x);
+    const redis = await connect();
+    const key = `${prefix}cache:v1:meta:${x.file.fileId}`;
+    const stored = await redis.get(key);
+    const token = stored?.slice(0, stored.indexOf('|'));
+    await redis.set(key, `${token}|{"file":{"file_id":"not a document"},"copies":[]}`);
+    expect(await one.catalog.get(x.file.fileId)).toEqual(x);
+    expect(await one.counts.errors()).toBe(1);
+  });
+
+  it('forgets level 1 once its event subscription is back after a lost connection', async () => {
+    const proxy = await startTcpProxy(requireInfrastructure('redis'));
+    proxies.push(proxy);
+    const subscriber = new Redis(proxy.url, { lazyConnect: true, retryStrategy: () => 50 });
+    subscriber.on('error', () => undefined);
+    opened.push(subscriber);
+    const events = new RedisEventBus(await connect(), subscriber, prefix);
+    const reader = await aProcess({ events });
+    const writer = await aProcess({ events: await redisEvents() });
+    const resynced = new Recorder<void>();
+    const stop = afterResubscribe(subscriber, () => {
+      reader.catalog.forgetAll();
+      resynced.handler();
+    });
+    const x = aReport();
+    await behindTheCache().add(x);
+    expect(await reader.catalog.get(x.file.fileId)).toEqual(x);
+
+    const closed = once(subscriber, 'close');
+    await proxy.cut();
+    await closed;
+    await writer.catalog.update(described(x.file, 'published while away'));
+    // The event is lost: level 1 still answers the old value...
+    expect((await reader.catalog.get(x.file.fileId))?.file.description).toBeNull();
+    await proxy.restore();
+    await resynced.until(1, 10_000);
+    // ...until the subscription is back and level 1 is forgotten.
+    expect((await reader.catalog.get(x.file.fileId))?.file.description).toBe('published while away');
+    await stop();
   });
 });

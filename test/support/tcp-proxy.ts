@@ -7,6 +7,8 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** The server is back, on the same port. */
   restore(): Promise<void>;
+  /** The server hangs: connections stay open but nothing more goes through, either way. */
+  stall(): void;
   close(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let server: Server | null = null;
   let port = 0;
+  let stalled = false;
   const listen = async (): Promise<void> => {
     const s = createServer((client) => {
       const upstream = createConnection({ host: to.hostname, port: Number(to.port) });
@@ -24,7 +27,13 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
         socket.on('close', () => sockets.delete(socket));
         socket.on('error', () => socket.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      const forward = (from: Socket, to: Socket): void => {
+        from.on('data', (chunk: Buffer) => {
+          if (!stalled) to.write(chunk);
+        });
+      };
+      forward(client, upstream);
+      forward(upstream, client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -42,5 +51,16 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   };
   await listen();
-  return { url: `${to.protocol}//127.0.0.1:${port}`, cut, restore: listen, close: cut };
+  return {
+    url: `${to.protocol}//127.0.0.1:${port}`,
+    cut,
+    restore: async () => {
+      stalled = false;
+      await listen();
+    },
+    stall: () => {
+      stalled = true;
+    },
+    close: cut,
+  };
 }
