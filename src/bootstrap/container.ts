@@ -132,6 +132,9 @@ function coreModule(infra: Infrastructure): ContainerModule {
         [T.orm, T.codec, T.events],
       )
       .inSingletonScope();
+    bind(T.writerCatalog)
+      .toResolvedValue((cached: CachingFileCatalog) => cached.forWriters, [T.catalog])
+      .inSingletonScope();
     bind(T.fileIndex)
       .toResolvedValue(
         (orm: Orm, codec: JsonSidecarCodec) =>
@@ -206,7 +209,7 @@ const ingesterModule = new ContainerModule(({ bind }) => {
           sagas,
           sniffer: new FileTypeContentSniffer(),
         }),
-      [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids, T.sagaRunner],
+      [T.config, T.registryView, T.directory, T.writerCatalog, T.events, T.clock, T.ids, T.sagaRunner],
     )
     .inSingletonScope();
   bind(T.resumableUploads)
@@ -231,13 +234,13 @@ const ingesterModule = new ContainerModule(({ bind }) => {
             describe: describeTusUpload,
           },
         ),
-      [T.config, T.orm, T.uploadDocument, T.catalog, T.clock, T.ids],
+      [T.config, T.orm, T.uploadDocument, T.writerCatalog, T.clock, T.ids],
     )
     .inSingletonScope();
   const lifecycleDeps = [
     T.registryView,
     T.directory,
-    T.catalog,
+    T.writerCatalog,
     T.events,
     T.clock,
     T.sagaRunner,
@@ -265,7 +268,7 @@ const ingesterModule = new ContainerModule(({ bind }) => {
           { metadataEntries: LIMITS.metadataEntries },
           { catalog, directory, registry, events, audit, clock, sagas },
         ),
-      [T.catalog, T.directory, T.registryView, T.events, T.auditTrail, T.clock, T.sagaRunner],
+      [T.writerCatalog, T.directory, T.registryView, T.events, T.auditTrail, T.clock, T.sagaRunner],
     )
     .inSingletonScope();
 });
@@ -287,7 +290,7 @@ const adminModule = new ContainerModule(({ bind }) => {
           catalog,
           required: config.replication_permanent,
         }),
-      [T.registry, T.directory, T.events, T.auditTrail, T.catalog, T.config],
+      [T.registry, T.directory, T.events, T.auditTrail, T.writerCatalog, T.config],
     )
     .inSingletonScope();
   bind(T.readSagas)
@@ -296,7 +299,7 @@ const adminModule = new ContainerModule(({ bind }) => {
   bind(T.rebuildCatalog)
     .toResolvedValue(
       (registry, directory, catalog, events) => new RebuildCatalog(registry, directory, catalog, events),
-      [T.registry, T.directory, T.catalog, T.events],
+      [T.registry, T.directory, T.writerCatalog, T.events],
     )
     .inSingletonScope();
 });

@@ -206,7 +206,7 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       sagas.startRecovery(
         sagaResumer({
           directory: container.get(T.directory),
-          catalog: container.get(T.catalog),
+          catalog: container.get(T.writerCatalog),
           events: container.get(T.events),
         }),
       );

@@ -71,6 +71,21 @@ export class CachingFileCatalog implements FileCatalog {
       options.searchEntries > 0 ? new ReadThroughCache({ max: options.searchEntries, ttlMs }) : null;
   }
 
+  /**
+   * The same catalog with every read straight from the source and every write through this
+   * object (both levels invalidated, the change announced): for the write paths, whose decisions
+   * (a version check, a saga's recovery) must not rest on a copy that a crash or a lost event left
+   * behind. The caches serve the query path.
+   */
+  readonly forWriters: FileCatalog = {
+    get: (fileId) => this.inner.get(fileId),
+    search: (query) => this.inner.search(query),
+    countUnderReplicated: (seId, required) => this.inner.countUnderReplicated(seId, required),
+    add: (entry) => this.add(entry),
+    update: (file) => this.update(file),
+    restore: (entry) => this.restore(entry),
+  };
+
   /** Drops level-1 copies whenever any role announces a change to a file. */
   listen(): Promise<() => Promise<void>> {
     return this.deps.events.subscribe('file.changed', ({ fileId }) => {

@@ -118,4 +118,21 @@ describe('CachingFileCatalog (level 1)', () => {
     expect(await cached.get(entry.file.fileId)).toEqual(moved);
     expect(await counts.count('hits', 'metadata', 'l1')).toBe(0);
   });
+
+  it('gives write paths a view that reads the source and writes through the caches', async () => {
+    const { source, cached, entry, events } = setUp();
+    const announced = new Recorder<{ fileId: string }>();
+    await events.subscribe('file.changed', announced.handler);
+    await source.add(entry);
+    expect(await cached.get(entry.file.fileId)).toEqual(entry);
+    const moved: CatalogEntry = { ...entry, copies: [{ seId: 'se-4', key: entry.file.stored.key }] };
+    await source.restore(moved);
+    // The query path may still hold the old copy list; a writer never decides on it.
+    expect((await cached.get(entry.file.fileId))?.copies).toEqual(entry.copies);
+    expect((await cached.forWriters.get(entry.file.fileId))?.copies).toEqual(moved.copies);
+    const back: CatalogEntry = { ...entry, copies: [{ seId: 'se-5', key: entry.file.stored.key }] };
+    await cached.forWriters.restore(back);
+    expect((await cached.get(entry.file.fileId))?.copies).toEqual(back.copies);
+    expect(await announced.until(1)).toEqual([{ fileId: entry.file.fileId }]);
+  });
 });
