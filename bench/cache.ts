@@ -1,5 +1,5 @@
 /**
- * Scenario 8: metadata read latency (`GET /api/v1/files/{id}`, c=1) through the catalog cache
+ * Scenario 9: metadata read latency (`GET /api/v1/files/{id}`, c=1) through the catalog cache
  * against the same ArtStore with the cache turned off (every read goes to PostgreSQL), both in
  * the same run: levels 1+2 warm (an in-process hit), and level 2 alone (level 1 off: a Redis hit).
  * There is no goal in ARCHITECTURE §8 for it; the row's "≤ 1" only says a cached read must not be
@@ -41,7 +41,7 @@ export async function cachedReads(bench: Bench): Promise<void> {
   const redisUrl = process.env.ARTSTORE_BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
   const withRedis = await redisAnswers(redisUrl);
   say(
-    `\n[8] metadata GET latency at c=1 over ${files} files, ${reads} reads per measurement, ${settings.rounds} paired rounds: ` +
+    `\n[9] metadata GET latency at c=1 over ${files} files, ${reads} reads per measurement, ${settings.rounds} paired rounds: ` +
       `cached vs the cache off${withRedis ? '' : ` (no Redis at ${redisUrl}: level 2 not measured)`}`,
   );
   const redisEnv = (): Record<string, string> =>
@@ -61,15 +61,15 @@ export async function cachedReads(bench: Bench): Promise<void> {
   const dirs: string[] = [];
   const errors = new Errors();
   const rows = {
-    l1p50: new Row('8a', 'metadata GET p50, c=1, levels 1+2 warm', 'ms', 'cache off', {
+    l1p50: new Row('9a', 'metadata GET p50, c=1, levels 1+2 warm', 'ms', 'cache off', {
       kind: 'max',
       value: 1,
     }),
-    l1p95: new Row('8b', 'metadata GET p95, c=1, levels 1+2 warm', 'ms', 'cache off', {
+    l1p95: new Row('9b', 'metadata GET p95, c=1, levels 1+2 warm', 'ms', 'cache off', {
       kind: 'max',
       value: 1,
     }),
-    l2p50: new Row('8c', 'metadata GET p50, c=1, level 2 only', 'ms', 'cache off', { kind: 'max', value: 1 }),
+    l2p50: new Row('9c', 'metadata GET p50, c=1, level 2 only', 'ms', 'cache off', { kind: 'max', value: 1 }),
   };
   const client = new LoadClient(1);
   const measure = async (key: string): Promise<RunResult> => {
@@ -91,9 +91,9 @@ export async function cachedReads(bench: Bench): Promise<void> {
   };
   try {
     for (const { key, env } of configs) {
-      const dir = await bench.dir(`s8-${key}`);
+      const dir = await bench.dir(`s9-${key}`);
       dirs.push(dir);
-      const server = await bench.startArtStore(`s8-${key}`, dir, await bench.newArtStoreDatabase(), env);
+      const server = await bench.startArtStore(`s9-${key}`, dir, await bench.newArtStoreDatabase(), env);
       servers.set(key, server);
       const uploaded: string[] = [];
       for (let i = 0; i < files; i += 1) {
@@ -105,7 +105,7 @@ export async function cachedReads(bench: Bench): Promise<void> {
           body,
           collect: true,
         });
-        if (res.status !== 201) throw new Error(`upload for scenario 8 answered ${res.status}`);
+        if (res.status !== 201) throw new Error(`upload for scenario 9 answered ${res.status}`);
         uploaded.push((JSON.parse(res.body.toString('utf8')) as { file_id: string }).file_id);
       }
       ids.set(key, uploaded);
@@ -127,14 +127,18 @@ export async function cachedReads(bench: Bench): Promise<void> {
       const lines = metrics.body
         .toString('utf8')
         .split('\n')
-        .filter((l) => l.startsWith('artstore_cache_') && l.includes('cache="metadata"'));
+        .filter(
+          (l) =>
+            (l.startsWith('artstore_cache_') && l.includes('cache="metadata"')) ||
+            l.startsWith('artstore_cache_errors_total'),
+        );
       say(
-        `  [8] ${key} process counters: ${lines.map((l) => l.replace(/\{cache="metadata",(level="l\d")[^}]*\}/u, '{$1}')).join(', ')}`,
+        `  [9] ${key} process counters: ${lines.map((l) => l.replace(/\{cache="metadata",(level="l\d")[^}]*\}/u, '{$1}').replace(/,?roles="[^"]*"/u, '')).join(', ')}`,
       );
     }
   } finally {
     client.close();
-    reportErrors('ArtStore (scenario 8)', errors);
+    reportErrors('ArtStore (scenario 9)', errors);
     await Promise.all([...servers.values()].map((server) => server.stop()));
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
  * Environment:
  *   BENCH_QUICK=1                  small sizes and 2 rounds (a smoke run, under a minute)
  *   BENCH_ROUNDS=N                 paired rounds per scenario (default 5, quick 2)
- *   BENCH_ONLY=1,2,3,4,5,7,8       run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus; 8: cached metadata reads)
+ *   BENCH_ONLY=1,2,3,4,5,7,9       run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus; 9: cached metadata reads)
  *   BENCH_CPU_PROF=DIR             run ArtStore with --cpu-prof, profiles written to DIR
  *   ARTSTORE_BENCH_DATABASE_URL    PostgreSQL server for throwaway databases
  *                                  (default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     if (bench.wants('2')) await smallUploads(bench);
     if (['3', '4', '5', '6'].some((id) => bench.wants(id))) await downloads(bench);
     if (bench.wants('7')) await tusUploads(bench);
-    if (bench.wants('8')) await cachedReads(bench);
+    if (bench.wants('9')) await cachedReads(bench);
     summary(bench);
     say(`load average after the run: ${load()}`);
   } finally {
