@@ -118,8 +118,13 @@ export class Bench {
   }
 
   /** Starts ArtStore and signs in with the service account its first start wrote to `dataDir`. */
-  async startArtStore(label: string, dataDir: string, databaseUrl: string): Promise<ServerProcess> {
-    const server = await this.spawnArtStore(label, dataDir, databaseUrl);
+  async startArtStore(
+    label: string,
+    dataDir: string,
+    databaseUrl: string,
+    env: Record<string, string> = {},
+  ): Promise<ServerProcess> {
+    const server = await this.spawnArtStore(label, dataDir, databaseUrl, env);
     const credentials = JSON.parse(await readFile(join(dataDir, 'bootstrap-credentials.json'), 'utf8')) as {
       service_account: { client_id: string; client_secret: string };
     };
@@ -139,7 +144,12 @@ export class Bench {
     return server;
   }
 
-  private spawnArtStore(label: string, dataDir: string, databaseUrl: string): Promise<ServerProcess> {
+  private spawnArtStore(
+    label: string,
+    dataDir: string,
+    databaseUrl: string,
+    env: Record<string, string>,
+  ): Promise<ServerProcess> {
     const profile = this.settings.cpuProfDir
       ? [
           '--cpu-prof',
@@ -154,6 +164,7 @@ export class Bench {
         ARTSTORE_DATABASE_URL: databaseUrl,
         ARTSTORE_LOG_LEVEL: 'info',
         ARTSTORE_HOST: '127.0.0.1',
+        ...env,
       }),
     });
   }

@@ -5,7 +5,7 @@
  * Environment:
  *   BENCH_QUICK=1                  small sizes and 2 rounds (a smoke run, under a minute)
  *   BENCH_ROUNDS=N                 paired rounds per scenario (default 5, quick 2)
- *   BENCH_ONLY=1,2,3,4,5,7,8       run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus; 8: compression)
+ *   BENCH_ONLY=1,2,3,4,5,7,8,9     run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus; 8: compression; 9: cached metadata reads)
  *   BENCH_CPU_PROF=DIR             run ArtStore with --cpu-prof, profiles written to DIR
  *   ARTSTORE_BENCH_DATABASE_URL    PostgreSQL server for throwaway databases
  *                                  (default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -16,6 +16,7 @@ import { stopAll } from './processes';
 import { HEADER } from './report';
 import { compressedUpload } from './compressed-upload';
 import { bigUpload, downloads, smallUploads, tusUploads } from './scenarios';
+import { cachedReads } from './cache';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const PEAK_RSS_GOAL_MIB = 150;
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
     if (['3', '4', '5', '6'].some((id) => bench.wants(id))) await downloads(bench);
     if (bench.wants('7')) await tusUploads(bench);
     if (bench.wants('8')) await compressedUpload(bench);
+    if (bench.wants('9')) await cachedReads(bench);
     summary(bench);
     say(`load average after the run: ${load()}`);
   } finally {

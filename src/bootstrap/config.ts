@@ -163,6 +163,13 @@ const schema = z.object({
   upload_expiry_s: integer(1, 365 * 86_400).default(86_400),
   /** How often an ingester removes expired uploads and finishes completions whose process died (0: only at start). */
   upload_sweep_interval_s: integer(0, 86_400).default(300),
+  /** Catalog cache (query path): level 1 in each process, level 2 in Redis when configured. */
+  cache_l1_ttl_ms: integer(100, 86_400_000).default(30_000),
+  cache_metadata_entries: integer(0, 10_000_000).default(4_096),
+  cache_search_entries: integer(0, 10_000_000).default(1_024),
+  /** 0 turns level 2 off. */
+  cache_l2_ttl_s: integer(0, 86_400).default(60),
+  cache_l2_timeout_ms: integer(1, 10_000).default(100),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   failpoints: z.string().optional(),
   shutdown_timeout_ms: integer(0, 600_000).default(10_000),
@@ -285,6 +292,11 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_STAGING_DIR: 'staging_dir',
   ARTSTORE_UPLOAD_EXPIRY_S: 'upload_expiry_s',
   ARTSTORE_UPLOAD_SWEEP_INTERVAL_S: 'upload_sweep_interval_s',
+  ARTSTORE_CACHE_L1_TTL_MS: 'cache_l1_ttl_ms',
+  ARTSTORE_CACHE_METADATA_ENTRIES: 'cache_metadata_entries',
+  ARTSTORE_CACHE_SEARCH_ENTRIES: 'cache_search_entries',
+  ARTSTORE_CACHE_L2_TTL_S: 'cache_l2_ttl_s',
+  ARTSTORE_CACHE_L2_TIMEOUT_MS: 'cache_l2_timeout_ms',
   ARTSTORE_LOG_LEVEL: 'log_level',
   ARTSTORE_FAILPOINTS: 'failpoints',
   ARTSTORE_SHUTDOWN_TIMEOUT_MS: 'shutdown_timeout_ms',

@@ -29,7 +29,9 @@ import type { Orm } from '../adapters/persistence/database';
 import { MikroOrmFileCatalog } from '../adapters/persistence/mikro-orm-file-catalog';
 import { MikroOrmFileIndex } from '../adapters/persistence/mikro-orm-file-index';
 import { MikroOrmFixityLog } from '../adapters/persistence/mikro-orm-fixity-log';
-import { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
+import { CachingFileCatalog, type CacheObserver } from '../adapters/cache/caching-file-catalog';
+import { RedisSharedCache } from '../adapters/redis/redis-shared-cache';
+import type { EventBus } from '../application/ports/event-bus';
 import { CachingFileIndex } from '../adapters/cache/caching-file-index';
 import { MikroOrmStorageElementRegistry } from '../adapters/persistence/mikro-orm-registry';
 import { RedisEventBus } from '../adapters/redis/redis-event-bus';
@@ -49,7 +51,8 @@ export interface Infrastructure {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly orm: Orm;
-  readonly redis: { readonly publisher: Redis; readonly subscriber: Redis } | null;
+  /** `cache`: the shared cache's own connection (no offline queue, short command timeout). */
+  readonly redis: { readonly publisher: Redis; readonly subscriber: Redis; readonly cache: Redis } | null;
   /** This process's token for the storage elements' internal API (split mode). */
   readonly serviceToken: () => Promise<string>;
 }
@@ -57,8 +60,6 @@ export interface Infrastructure {
 /** What every role needs: config, telemetry, time, persistence adapters, events, the SE directory. */
 /** Index rows kept in memory per process (a row is about 1 KiB). */
 const INDEX_CACHE_ENTRIES = 4096;
-/** Catalog entries kept in memory for reads; the TTL bounds staleness if a change event is lost. */
-const CATALOG_CACHE = { maxEntries: 4096, ttlMs: 30_000 };
 /** A resumable-upload lock whose holder died frees itself after this long. */
 const UPLOAD_LOCK_TTL_MS = 5_000;
 
@@ -69,6 +70,44 @@ export function spoolArea(config: Config): FsStagingArea {
 
 /** A spooled body is never older than the longest request; an hour-old spool file is a crash's leftover. */
 export const SPOOL_LEFTOVER_AGE_MS = 60 * 60 * 1000;
+
+/** The catalog behind its caches: level 1 in-process, level 2 in Redis when there is one. */
+function catalog(
+  infra: Infrastructure,
+  orm: Orm,
+  codec: JsonSidecarCodec,
+  events: EventBus,
+): CachingFileCatalog {
+  const { config, metrics } = infra;
+  const shared =
+    infra.redis && config.cache_l2_ttl_s > 0
+      ? new RedisSharedCache(infra.redis.cache, {
+          prefix: config.redis_prefix,
+          ttlMs: config.cache_l2_ttl_s * 1000,
+          onError: (operation, error) => {
+            metrics.cacheErrors.inc({ operation });
+            infra.logger.debug({ err: error, operation }, 'shared cache unavailable');
+          },
+        })
+      : null;
+  const observer: CacheObserver = {
+    hit: (cache, level) => metrics.cacheHits.inc({ cache, level }),
+    miss: (cache, level) => metrics.cacheMisses.inc({ cache, level }),
+    undecodable: (cache, error) => {
+      metrics.cacheErrors.inc({ operation: `decode_${cache}` });
+      infra.logger.warn({ err: error, cache }, 'a shared cache value did not decode');
+    },
+  };
+  return new CachingFileCatalog(
+    new MikroOrmFileCatalog(orm, codec),
+    { events, codec, shared, observer },
+    {
+      metadataEntries: config.cache_metadata_entries,
+      searchEntries: config.cache_search_entries,
+      ttlMs: config.cache_l1_ttl_ms,
+    },
+  );
+}
 
 function coreModule(infra: Infrastructure): ContainerModule {
   return new ContainerModule(({ bind }) => {
@@ -98,10 +137,12 @@ function coreModule(infra: Infrastructure): ContainerModule {
       .inSingletonScope();
     bind(T.catalog)
       .toResolvedValue(
-        (orm: Orm, codec: JsonSidecarCodec) =>
-          new CachingFileCatalog(new MikroOrmFileCatalog(orm, codec), CATALOG_CACHE),
-        [T.orm, T.codec],
+        (orm: Orm, codec: JsonSidecarCodec, events: EventBus) => catalog(infra, orm, codec, events),
+        [T.orm, T.codec, T.events],
       )
+      .inSingletonScope();
+    bind(T.writerCatalog)
+      .toResolvedValue((cached: CachingFileCatalog) => cached.forWriters, [T.catalog])
       .inSingletonScope();
     bind(T.fileIndex)
       .toResolvedValue(
@@ -178,7 +219,7 @@ const ingesterModule = new ContainerModule(({ bind }) => {
           sniffer: new FileTypeContentSniffer(),
           spool: spoolArea(config),
         }),
-      [T.config, T.registryView, T.directory, T.catalog, T.events, T.clock, T.ids, T.sagaRunner],
+      [T.config, T.registryView, T.directory, T.writerCatalog, T.events, T.clock, T.ids, T.sagaRunner],
     )
     .inSingletonScope();
   bind(T.resumableUploads)
@@ -203,13 +244,13 @@ const ingesterModule = new ContainerModule(({ bind }) => {
             describe: describeTusUpload,
           },
         ),
-      [T.config, T.orm, T.uploadDocument, T.catalog, T.clock, T.ids],
+      [T.config, T.orm, T.uploadDocument, T.writerCatalog, T.clock, T.ids],
     )
     .inSingletonScope();
   const lifecycleDeps = [
     T.registryView,
     T.directory,
-    T.catalog,
+    T.writerCatalog,
     T.events,
     T.clock,
     T.sagaRunner,
@@ -237,7 +278,7 @@ const ingesterModule = new ContainerModule(({ bind }) => {
           { metadataEntries: LIMITS.metadataEntries },
           { catalog, directory, registry, events, audit, clock, sagas },
         ),
-      [T.catalog, T.directory, T.registryView, T.events, T.auditTrail, T.clock, T.sagaRunner],
+      [T.writerCatalog, T.directory, T.registryView, T.events, T.auditTrail, T.clock, T.sagaRunner],
     )
     .inSingletonScope();
 });
@@ -259,7 +300,7 @@ const adminModule = new ContainerModule(({ bind }) => {
           catalog,
           required: config.replication_permanent,
         }),
-      [T.registry, T.directory, T.events, T.auditTrail, T.catalog, T.config],
+      [T.registry, T.directory, T.events, T.auditTrail, T.writerCatalog, T.config],
     )
     .inSingletonScope();
   bind(T.readSagas)
@@ -268,7 +309,7 @@ const adminModule = new ContainerModule(({ bind }) => {
   bind(T.rebuildCatalog)
     .toResolvedValue(
       (registry, directory, catalog, events) => new RebuildCatalog(registry, directory, catalog, events),
-      [T.registry, T.directory, T.catalog, T.events],
+      [T.registry, T.directory, T.writerCatalog, T.events],
     )
     .inSingletonScope();
 });

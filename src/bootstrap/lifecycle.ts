@@ -3,6 +3,7 @@ import type { StorageElementService } from '../application/storage/storage-eleme
 import { createApp } from '../adapters/http/app';
 import type { ReadinessCheck } from '../adapters/http/health-routes';
 import { listen } from '../adapters/http/server';
+import { afterResubscribe } from '../adapters/redis/redis-event-bus';
 import { migrate, openDatabase } from '../adapters/persistence/database';
 import { startEmbeddedPostgres } from '../adapters/persistence/embedded-postgres';
 import { configureFailpoints } from '../adapters/system/failpoints';
@@ -47,7 +48,11 @@ class Resources {
   }
 }
 
-async function connectRedis(url: string, log: Logger): Promise<{ publisher: Redis; subscriber: Redis }> {
+async function connectRedis(
+  url: string,
+  log: Logger,
+  cacheTimeoutMs: number,
+): Promise<{ publisher: Redis; subscriber: Redis; cache: Redis }> {
   const options = {
     lazyConnect: true,
     maxRetriesPerRequest: 2,
@@ -56,10 +61,18 @@ async function connectRedis(url: string, log: Logger): Promise<{ publisher: Redi
   };
   const publisher = new Redis(url, options);
   const subscriber = new Redis(url, options);
-  for (const client of [publisher, subscriber])
+  // The shared cache never waits for Redis: a command fails at once while it is away, or times out.
+  const cache = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    commandTimeout: cacheTimeoutMs,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 5_000,
+  });
+  for (const client of [publisher, subscriber, cache])
     client.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
-  await Promise.all([publisher.connect(), subscriber.connect()]);
-  return { publisher, subscriber };
+  await Promise.all([publisher.connect(), subscriber.connect(), cache.connect()]);
+  return { publisher, subscriber, cache };
 }
 
 /** Starts every configured role in this process: infrastructure, SEs, HTTP, heartbeats. */
@@ -77,8 +90,13 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
     resources.add('database', () => orm.close());
     const applied = await migrate(orm);
     if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
-    const redis = config.redis_url ? await connectRedis(config.redis_url, log) : null;
-    if (redis) resources.add('redis', () => Promise.all([redis.publisher.quit(), redis.subscriber.quit()]));
+    const redis = config.redis_url
+      ? await connectRedis(config.redis_url, log, config.cache_l2_timeout_ms)
+      : null;
+    if (redis)
+      resources.add('redis', () =>
+        Promise.all([redis.publisher.quit(), redis.subscriber.quit(), redis.cache.quit()]),
+      );
 
     const metrics = new Metrics({ roles: config.role.join(',') });
     const hosted = new Map<string, StorageElementService>();
@@ -194,14 +212,21 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       sagas.startRecovery(
         sagaResumer({
           directory: container.get(T.directory),
-          catalog: container.get(T.catalog),
+          catalog: container.get(T.writerCatalog),
           events: container.get(T.events),
         }),
       );
     }
     const unsubscribe = await container.get(T.registryView).listen(container.get(T.events));
     resources.add('registry events', unsubscribe);
-    resources.add('catalog events', await container.get(T.catalog).listen(container.get(T.events)));
+    const catalog = container.get(T.catalog);
+    resources.add('catalog events', await catalog.listen());
+    // Events published while the subscriber was reconnecting are lost: forget what they would have invalidated.
+    if (redis)
+      resources.add(
+        'catalog resync',
+        afterResubscribe(redis.subscriber, () => catalog.forgetAll()),
+      );
 
     log.info(
       { url, bound: server.url, roles: config.role, storage_elements: [...hosted.keys()] },

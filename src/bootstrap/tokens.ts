@@ -15,6 +15,7 @@ import type { SagaRunner } from '../application/sagas/saga-runner';
 import type { Clock, IdGenerator } from '../application/ports/clock';
 import type { EventBus } from '../application/ports/event-bus';
 import type { CachingFileCatalog } from '../adapters/cache/caching-file-catalog';
+import type { FileCatalog } from '../application/ports/file-catalog';
 import type { FileIndex } from '../application/ports/file-index';
 import type { FixityLog } from '../application/ports/fixity-log';
 import type { StorageElementDirectory } from '../application/ports/storage-element-client';
@@ -43,6 +44,8 @@ export const TOKENS = {
   registry: token<StorageElementRegistry>('registry'),
   registryView: token<RegistryView>('registryView'),
   catalog: token<CachingFileCatalog>('catalog'),
+  /** The catalog for write paths: reads from PostgreSQL, writes invalidating the caches. */
+  writerCatalog: token<FileCatalog>('writerCatalog'),
   fileIndex: token<FileIndex>('fileIndex'),
   fixityLog: token<FixityLog>('fixityLog'),
   hostedElements: token<ReadonlyMap<string, StorageElementService>>('hostedElements'),

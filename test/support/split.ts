@@ -10,6 +10,8 @@ export interface SplitDeployment {
   /** Every ingester process (`ingester` is the first); more than one with the `ingesters` option. */
   readonly ingesters: readonly ArtStoreProcess[];
   readonly query: ArtStoreProcess;
+  /** Every query process (`query` is the first); more than one with the `queries` option. */
+  readonly queries: readonly ArtStoreProcess[];
   /** By storage element id. */
   readonly storage: ReadonlyMap<string, ArtStoreProcess>;
   /** Every process, the admin first. */
@@ -37,6 +39,8 @@ export async function startSplit(options: {
   readonly ingesters?: number;
   /** More environment for every ingester process (a shared staging directory, ...). */
   readonly ingesterEnv?: Record<string, string>;
+  /** How many query processes (replicas sharing the database and Redis); default 1. */
+  readonly queries?: number;
 }): Promise<SplitDeployment> {
   const { dataDir } = options;
   const shared = {
@@ -97,18 +101,30 @@ export async function startSplit(options: {
     ),
   );
   processes.push(...replicas);
+  const queryReplicas = await Promise.all(
+    Array.from({ length: (options.queries ?? 1) - 1 }, (_, i) =>
+      startServe(['--role', 'query', '--data-dir', join(dataDir, `query-${i + 2}`)], {
+        ...verifying,
+        ARTSTORE_CLIENT_ID: queryAccount.clientId,
+        ARTSTORE_CLIENT_SECRET: queryAccount.clientSecret,
+      }),
+    ),
+  );
+  processes.push(...queryReplicas);
   const adminToken = await signInAsBootstrapAdmin(
     admin.url,
     join(dataDir, 'admin'),
     ingester!.url,
     query!.url,
     ...replicas.map((r) => r.url),
+    ...queryReplicas.map((r) => r.url),
   );
   return {
     admin,
     ingester: ingester!,
     ingesters: [ingester!, ...replicas],
     query: query!,
+    queries: [query!, ...queryReplicas],
     storage: new Map(options.storageElements.map(({ id }, i) => [id, storage[i]!])),
     processes,
     adminToken,

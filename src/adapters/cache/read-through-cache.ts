@@ -35,6 +35,12 @@ export class ReadThroughCache<V extends object> {
     this.lru.delete(key);
   }
 
+  /** Forgets everything, and every load under way is not cached. */
+  clear(): void {
+    this.generation += 1;
+    this.lru.clear();
+  }
+
   forgetWhere(matches: (key: string) => boolean): void {
     this.generation += 1;
     for (const key of [...this.lru.keys()]) if (matches(key)) this.lru.delete(key);

@@ -75,3 +75,29 @@ export class RedisEventBus implements EventBus {
     };
   }
 }
+
+/**
+ * Calls `handler` each time `subscriber` is back after losing its connection, once Redis has
+ * taken the renewed subscriptions (a PING queued behind them has answered): whatever was
+ * published while it was away is lost, so a subscriber drops what those events would have
+ * invalidated. Returns a function that stops watching.
+ */
+export function afterResubscribe(subscriber: Redis, handler: () => void): () => Promise<void> {
+  let lost = false;
+  const onClose = (): void => {
+    lost = true;
+  };
+  const onReady = (): void => {
+    if (!lost) return;
+    lost = false;
+    subscriber.ping().then(handler, () => {
+      lost = true;
+    });
+  };
+  subscriber.on('close', onClose);
+  subscriber.on('ready', onReady);
+  return async () => {
+    subscriber.off('close', onClose);
+    subscriber.off('ready', onReady);
+  };
+}

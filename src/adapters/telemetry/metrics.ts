@@ -78,6 +78,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cacheHits = new Counter({
+    name: 'artstore_cache_hits_total',
+    help: 'Reads answered by a cache level (l1: this process, l2: Redis), by cache (metadata, search)',
+    labelNames: ['cache', 'level'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheMisses = new Counter({
+    name: 'artstore_cache_misses_total',
+    help: 'Reads a cache level could not answer (passed on to the next level), by cache and level',
+    labelNames: ['cache', 'level'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheErrors = new Counter({
+    name: 'artstore_cache_errors_total',
+    help: 'Shared-cache (Redis) operations that failed or timed out, or values that did not decode; the read went to PostgreSQL',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
   constructor(labels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(labels);
     collectDefaultMetrics({ register: this.registry });

@@ -289,3 +289,42 @@ describe('upload limits and collection policies', () => {
     expect(() => fromFile(file)).toThrow(key);
   });
 });
+
+describe('catalog cache settings', () => {
+  it('keep 4096 entries and 1024 searches for 30 s in the process and 60 s in Redis by default', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({
+      cache_metadata_entries: 4_096,
+      cache_search_entries: 1_024,
+      cache_l1_ttl_ms: 30_000,
+      cache_l2_ttl_s: 60,
+      cache_l2_timeout_ms: 100,
+    });
+  });
+
+  it('turn off by zero sizes and TTL, and refuse a level-1 TTL that would never expire', () => {
+    const off = loadConfig({
+      env: {
+        ARTSTORE_CACHE_METADATA_ENTRIES: '0',
+        ARTSTORE_CACHE_SEARCH_ENTRIES: '0',
+        ARTSTORE_CACHE_L2_TTL_S: '0',
+        ARTSTORE_CACHE_L2_TIMEOUT_MS: '25',
+      },
+    });
+    expect(off).toMatchObject({
+      cache_metadata_entries: 0,
+      cache_search_entries: 0,
+      cache_l2_ttl_s: 0,
+      cache_l2_timeout_ms: 25,
+    });
+    let problems: readonly string[] = [];
+    try {
+      loadConfig({ env: { ARTSTORE_CACHE_L1_TTL_MS: '0', ARTSTORE_CACHE_L2_TIMEOUT_MS: '0' } });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(/^cache_l1_ttl_ms \(ARTSTORE_CACHE_L1_TTL_MS\)/u),
+      expect.stringMatching(/^cache_l2_timeout_ms \(ARTSTORE_CACHE_L2_TIMEOUT_MS\)/u),
+    ]);
+  });
+});

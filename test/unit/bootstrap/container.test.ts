@@ -140,7 +140,7 @@ describe('the resumable-upload lock', () => {
       MemoryLocker,
     );
     const redis = {} as Redis;
-    const withRedis = { ...infra, redis: { publisher: redis, subscriber: redis } };
+    const withRedis = { ...infra, redis: { publisher: redis, subscriber: redis, cache: redis } };
     expect(buildContainer(withRedis, roles, hostedFor(withRedis)).get(TOKENS.uploadLocker)).toBeInstanceOf(
       RedisLocker,
     );
