@@ -1,4 +1,10 @@
-import type { CatalogEntry, CatalogSearch, FileCatalog } from '../../application/ports/file-catalog';
+import type {
+  CatalogEntry,
+  CatalogSearch,
+  FileCatalog,
+  SearchFacets,
+  SearchHit,
+} from '../../application/ports/file-catalog';
 import type { EventBus } from '../../application/ports/event-bus';
 import type { Page } from '../../application/ports/file-index';
 import type { DocumentAttributes } from '../../domain/document/document';
@@ -32,8 +38,12 @@ export class CachingFileCatalog implements FileCatalog {
     return this.cache.read(fileId, () => this.inner.get(fileId));
   }
 
-  search(query: CatalogSearch): Promise<Page<DocumentAttributes>> {
+  search(query: CatalogSearch): Promise<Page<SearchHit>> {
     return this.inner.search(query);
+  }
+
+  facets(query: CatalogSearch): Promise<SearchFacets> {
+    return this.inner.facets(query);
   }
 
   countUnderReplicated(seId: string, required: number): Promise<number> {
