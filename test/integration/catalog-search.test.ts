@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { MikroOrmFileCatalog } from '../../src/adapters/persistence/mikro-orm-file-catalog';
 import { JsonSidecarCodec } from '../../src/adapters/sidecar/json-sidecar-codec';
-import type { CatalogSearch, SearchSort } from '../../src/application/ports/file-catalog';
+import type { CatalogSearch, SearchHit, SearchSort } from '../../src/application/ports/file-catalog';
+import type { Page } from '../../src/application/ports/file-index';
 import type { DocumentAttributes } from '../../src/domain/document/document';
 import { aDocument } from '../support/builders';
 import { useSharedTestOrm } from '../support/shared-test-orm';
@@ -128,7 +129,7 @@ describe('catalog full-text search on PostgreSQL', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       for (let round = 0; round < 100; round += 1) {
-        const [page] = await Promise.all([
+        const [page]: [Page<SearchHit>, unknown] = await Promise.all([
           catalog.search(query(text, { sort, limit: 6, cursor })),
           insertSome(),
         ]);
