@@ -15,6 +15,7 @@ import { Bench, loadSettings, MiB } from './context';
 import { stopAll } from './processes';
 import { HEADER } from './report';
 import { bigUpload, downloads, smallUploads, tusUploads } from './scenarios';
+import { searchBench } from './search';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const PEAK_RSS_GOAL_MIB = 150;
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     if (bench.wants('2')) await smallUploads(bench);
     if (['3', '4', '5', '6'].some((id) => bench.wants(id))) await downloads(bench);
     if (bench.wants('7')) await tusUploads(bench);
+    if (bench.wants('9')) await searchBench(bench);
     summary(bench);
     say(`load average after the run: ${load()}`);
   } finally {

@@ -120,9 +120,9 @@ export function afterPosition(sort: SearchSort, order: SortOrder, at: SearchPosi
 }
 
 /** The text ts_headline marks up: the same fields the index holds, in weight order. */
-export const HEADLINE_TEXT = `concat_ws(' ', p.name, p.attributes->>'description',
-  (select string_agg(t, ' ') from jsonb_array_elements_text(coalesce(p.attributes->'tags', '[]')) t),
-  (select string_agg(v, ' ') from jsonb_each_text(coalesce(p.attributes->'metadata', '{}')) m(k, v)))`;
+export const HEADLINE_TEXT = `concat_ws(' ', f.name, f.attributes->>'description',
+  (select string_agg(t, ' ') from jsonb_array_elements_text(coalesce(f.attributes->'tags', '[]')) t),
+  (select string_agg(v, ' ') from jsonb_each_text(coalesce(f.attributes->'metadata', '{}')) m(k, v)))`;
 
 /** Rank weights for D, C, B, A (metadata, tags, description, name). */
 export const RANK_WEIGHTS = '{0.1, 0.2, 0.4, 1.0}';

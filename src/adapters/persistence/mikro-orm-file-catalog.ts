@@ -159,8 +159,9 @@ export class MikroOrmFileCatalog implements FileCatalog {
   }
 
   /**
-   * Full-text search (see catalog-search-sql.ts): the page is chosen in an inner query (rank only
-   * for relevance), ts_headline runs on the page's rows alone.
+   * Full-text search (see catalog-search-sql.ts): the page is chosen in an inner query over the
+   * sort key columns only; the sidecar documents are read and ts_headline runs for the page's rows
+   * alone.
    */
   async search(query: CatalogSearch): Promise<Page<SearchHit>> {
     const { sort, order } = effectiveSort(query);
@@ -170,9 +171,11 @@ export class MikroOrmFileCatalog implements FileCatalog {
     const text = expression.length > 0 ? tsquery(expression) : null;
     const filters = filterConditions(query);
     const params: unknown[] = [];
+    // Ranked over every match only when it is the sort; otherwise for the page's rows alone.
+    const rank = `ts_rank_cd('${RANK_WEIGHTS}', f.search_vector, q.query)`;
     let sql = `with q as (select ${text ? text.text : "''::tsquery"} as query),
-      m as (select f.file_id, f.name, f.size, f.uploaded_at, f.attributes,
-                   ${text ? `ts_rank_cd('${RANK_WEIGHTS}', f.search_vector, q.query)` : 'null::real'} as rank
+      m as (select f.file_id, f.name, f.size, f.uploaded_at,
+                   ${text && sort === 'relevance' ? rank : 'null::real'} as rank
               from files f, q
              where ${text ? 'f.search_vector @@ q.query and ' : ''}${filters.text}),
       p as (select * from m`;
@@ -184,8 +187,8 @@ export class MikroOrmFileCatalog implements FileCatalog {
     }
     const direction = order === 'asc' ? 'asc' : 'desc';
     sql += ` order by ${keyColumn(sort)} ${direction}, m.file_id ${direction} limit ?)
-      select p.attributes, p.rank, ${text ? `ts_headline('russian', ${HEADLINE_TEXT}, q.query, ?)` : 'null'} as snippet
-        from p, q order by ${keyColumn(sort).replace('m.', 'p.')} ${direction}, p.file_id ${direction}`;
+      select f.attributes, ${text && sort !== 'relevance' ? rank : 'p.rank'} as rank, ${text ? `ts_headline('russian', ${HEADLINE_TEXT}, q.query, ?)` : 'null'} as snippet
+        from p join files f on f.file_id = p.file_id, q order by ${keyColumn(sort).replace('m.', 'p.')} ${direction}, p.file_id ${direction}`;
     params.push(query.limit + 1);
     if (text) params.push(HEADLINE_OPTIONS);
     const rows = await this.orm.em
