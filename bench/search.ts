@@ -99,7 +99,7 @@ async function timed(n: number, run: (i: number) => Promise<void>): Promise<numb
 
 export async function searchBench(bench: Bench): Promise<void> {
   const rows = Number(process.env.BENCH_SEARCH_ROWS ?? (bench.settings.quick ? 100_000 : 1_000_000));
-  const perKind = bench.settings.quick ? 20 : 60;
+  const perKind = bench.settings.quick ? 20 : 40;
   say(`\n== 9: search on a catalog of ${rows.toLocaleString('en')} generated files ==`);
   const url = await bench.newArtStoreDatabase();
   const orm = await openDatabase({ url, poolMax: 4 });
