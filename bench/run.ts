@@ -5,7 +5,7 @@
  * Environment:
  *   BENCH_QUICK=1                  small sizes and 2 rounds (a smoke run, under a minute)
  *   BENCH_ROUNDS=N                 paired rounds per scenario (default 5, quick 2)
- *   BENCH_ONLY=1,2,3,4,5,7,8,9     run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus; 8: compression; 9: cached metadata reads)
+ *   BENCH_ONLY=1,2,3,4,5,7,8,9,10  run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus; 8: compression; 9: cached metadata reads; 10: search)
  *   BENCH_CPU_PROF=DIR             run ArtStore with --cpu-prof, profiles written to DIR
  *   ARTSTORE_BENCH_DATABASE_URL    PostgreSQL server for throwaway databases
  *                                  (default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -17,6 +17,7 @@ import { HEADER } from './report';
 import { compressedUpload } from './compressed-upload';
 import { bigUpload, downloads, smallUploads, tusUploads } from './scenarios';
 import { cachedReads } from './cache';
+import { searchBench } from './search';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const PEAK_RSS_GOAL_MIB = 150;
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     if (bench.wants('7')) await tusUploads(bench);
     if (bench.wants('8')) await compressedUpload(bench);
     if (bench.wants('9')) await cachedReads(bench);
+    if (bench.wants('10')) await searchBench(bench);
     summary(bench);
     say(`load average after the run: ${load()}`);
   } finally {

@@ -6,6 +6,7 @@ import { Migration20261201000300_service_accounts } from './Migration20261201000
 import { Migration20261201000400_fixity_checks } from './Migration20261201000400_fixity_checks';
 import { Migration20261202000000_sagas } from './Migration20261202000000_sagas';
 import { Migration20261202000100_uploads } from './Migration20261202000100_uploads';
+import { Migration20261202000600_search } from './Migration20261202000600_search';
 import { Migration20261202040000_one_unfinished_saga_per_file } from './Migration20261202040000_one_unfinished_saga_per_file';
 import { Migration20261202040100_bootstrap_legal_hold } from './Migration20261202040100_bootstrap_legal_hold';
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   Migration20261201000400_fixity_checks,
   Migration20261202000000_sagas,
   Migration20261202000100_uploads,
+  Migration20261202000600_search,
   Migration20261202040000_one_unfinished_saga_per_file,
   Migration20261202040100_bootstrap_legal_hold,
 ];

@@ -48,7 +48,7 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
     });
 
     const names = async (q: CatalogSearch): Promise<string[]> =>
-      (await h.catalog.search(q)).items.map((f) => f.name);
+      (await h.catalog.search(q)).items.map((hit) => hit.file.name);
 
     it('returns an added file with its copies, field for field', async () => {
       const uploadedAt = new Date('2026-03-01T10:00:00.123Z');
@@ -145,7 +145,7 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
       const got = await h.catalog.get(file.fileId);
       expect(got?.file).toEqual(changed);
       expect(sortedCopies(got?.copies ?? [])).toEqual(sortedCopies(anEntry(file, ['se-1', 'se-2']).copies));
-      expect((await h.catalog.search(query('held'))).items).toEqual([changed]);
+      expect((await h.catalog.search(query('held'))).items.map((hit) => hit.file)).toEqual([changed]);
     });
 
     it('update ignores a version not newer than the one it holds (a late or retried step)', async () => {
@@ -164,7 +164,7 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
       await expect(h.catalog.get(file.fileId)).resolves.toBeNull();
     });
 
-    it('finds files by a case-insensitive substring of the name, in any script', async () => {
+    it('finds files by the words of their name, case-insensitively, in any script', async () => {
       for (const name of ['Annual REPORT 2026.pdf', 'report-draft.docx', 'Отчёт за МАРТ.pdf', 'photo.jpg'])
         await h.catalog.add(anEntry(aFile(name)));
       expect((await names(query('report'))).sort()).toEqual(['Annual REPORT 2026.pdf', 'report-draft.docx']);
@@ -174,28 +174,84 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
       expect(await names(query('nothing like it'))).toEqual([]);
     });
 
-    it('matches %, _ and \\ in the search text literally', async () => {
-      for (const name of [
-        '100% done.pdf',
-        '100 done.pdf',
-        'a_b.txt',
-        'axb.txt',
-        'C:\\docs\\x.txt',
-        'C:docsx.txt',
-      ])
-        await h.catalog.add(anEntry(aFile(name)));
-      expect(await names(query('100%'))).toEqual(['100% done.pdf']);
-      expect(await names(query('%'))).toEqual(['100% done.pdf']);
+    it('splits names into words at _ - . and at case and digit changes', async () => {
+      await h.catalog.add(anEntry(aFile('AnnualReport_2024-v2.pdf')));
+      await h.catalog.add(anEntry(aFile('a_b.txt')));
+      await h.catalog.add(anEntry(aFile('axb.txt')));
+      for (const text of ['annual', 'Report', '2024', 'v2', 'pdf', 'annual report 2024'])
+        expect(await names(query(text))).toEqual(['AnnualReport_2024-v2.pdf']);
       expect(await names(query('a_b'))).toEqual(['a_b.txt']);
-      expect(await names(query('_'))).toEqual(['a_b.txt']);
-      expect(await names(query('\\docs\\'))).toEqual(['C:\\docs\\x.txt']);
     });
 
-    it('keeps quotes and other SQL-looking text as plain text', async () => {
-      await h.catalog.add(anEntry(aFile("O'Brien's notes.txt")));
-      await h.catalog.add(anEntry(aFile('select ?; -- x.txt')));
-      expect(await names(query("o'brien"))).toEqual(["O'Brien's notes.txt"]);
-      expect(await names(query('?; --'))).toEqual(['select ?; -- x.txt']);
+    it('matches the last word as a prefix while it is typed, earlier words whole', async () => {
+      for (const name of ['quarterly-statement.pdf', 'quartz.png', 'statement-quartet.txt'])
+        await h.catalog.add(anEntry(aFile(name)));
+      expect((await names(query('quar'))).sort()).toEqual([
+        'quarterly-statement.pdf',
+        'quartz.png',
+        'statement-quartet.txt',
+      ]);
+      expect((await names(query('quarterly stat'))).sort()).toEqual(['quarterly-statement.pdf']);
+      expect(await names(query('quar statement'))).toEqual([]);
+      expect(await names(query('"quar"'))).toEqual([]);
+    });
+
+    it('reads quotes as phrases, -word as exclusion and or as either', async () => {
+      await h.catalog.add(anEntry(aFile('annual report.pdf')));
+      await h.catalog.add(anEntry(aFile('report annual.pdf')));
+      await h.catalog.add(anEntry(aFile('annual report draft.pdf')));
+      await h.catalog.add(anEntry(aFile('budget.xlsx')));
+      expect((await names(query('"annual report"'))).sort()).toEqual([
+        'annual report draft.pdf',
+        'annual report.pdf',
+      ]);
+      expect((await names(query('annual report -draft'))).sort()).toEqual([
+        'annual report.pdf',
+        'report annual.pdf',
+      ]);
+      expect((await names(query('"report annual" or budget'))).sort()).toEqual([
+        'budget.xlsx',
+        'report annual.pdf',
+      ]);
+      expect(await names(query('-annual'))).toEqual(['budget.xlsx']);
+    });
+
+    it('searches description, tags and metadata values too', async () => {
+      await h.catalog.add(anEntry(aFile('a.pdf', { description: 'Signed lease for the warehouse' })));
+      await h.catalog.add(anEntry(aFile('b.pdf', { tags: ['warehouse', 'legal'] })));
+      await h.catalog.add(anEntry(aFile('c.pdf', { metadata: { site: 'North warehouse' } })));
+      await h.catalog.add(anEntry(aFile('d.pdf', { metadata: { warehouse: 'key, not value' } })));
+      expect((await names(query('warehouse'))).sort()).toEqual(['a.pdf', 'b.pdf', 'c.pdf']);
+      expect(await names(query('lease'))).toEqual(['a.pdf']);
+      expect(await names(query('legal'))).toEqual(['b.pdf']);
+    });
+
+    it('ranks a match in the name above description, tags and metadata, and marks it in a snippet', async () => {
+      await h.catalog.add(anEntry(aFile('m.pdf', { metadata: { topic: 'invoice' } })));
+      await h.catalog.add(anEntry(aFile('t.pdf', { tags: ['invoice'] })));
+      await h.catalog.add(anEntry(aFile('d.pdf', { description: 'an invoice' })));
+      await h.catalog.add(anEntry(aFile('invoice & co.pdf')));
+      const page = await h.catalog.search(query('invoice'));
+      expect(page.items.map((hit) => hit.file.name)).toEqual(['invoice & co.pdf', 'd.pdf', 't.pdf', 'm.pdf']);
+      const ranks = page.items.map((hit) => hit.rank ?? 0);
+      expect(ranks).toEqual([...ranks].sort((a, b) => b - a));
+      expect(ranks.at(-1)).toBeGreaterThan(0);
+      // Plain text escaped for HTML, the match inside <mark>.
+      expect(page.items[0]?.snippet).toContain('<mark>invoice</mark> &amp; co');
+      expect(page.items[1]?.snippet).toContain('an <mark>invoice</mark>');
+    });
+
+    it('without text lists every file the filters let through, newest first, with no rank or snippet', async () => {
+      const clock = new FixedClock();
+      for (const name of ['one.txt', 'two.txt']) {
+        clock.advance(1_000);
+        await h.catalog.add(anEntry(aFile(name, { uploadedAt: clock.now() })));
+      }
+      const page = await h.catalog.search(query(''));
+      expect(page.items.map((hit) => [hit.file.name, hit.rank, hit.snippet])).toEqual([
+        ['two.txt', null, null],
+        ['one.txt', null, null],
+      ]);
     });
 
     it('finds only active files', async () => {
@@ -258,8 +314,8 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
       const pages: string[][] = [];
       let cursor: string | null = null;
       do {
-        const page = await h.catalog.search(query('scan-', { limit: 10, cursor }));
-        pages.push(page.items.map((f) => f.name));
+        const page = await h.catalog.search(query('scan-', { sort: 'date', limit: 10, cursor }));
+        pages.push(page.items.map((hit) => hit.file.name));
         cursor = page.nextCursor;
       } while (cursor !== null && pages.length < 10);
       expect(pages.map((p) => p.length)).toEqual([10, 10, 3]);
@@ -283,8 +339,8 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
       const seen: string[] = [];
       let cursor: string | null = null;
       for (let round = 0; round < 10; round += 1) {
-        const page = await h.catalog.search(query('tie-', { limit: 2, cursor }));
-        seen.push(...page.items.map((f) => f.fileId));
+        const page = await h.catalog.search(query('tie-', { sort: 'date', limit: 2, cursor }));
+        seen.push(...page.items.map((hit) => hit.file.fileId));
         cursor = page.nextCursor;
         if (cursor === null) break;
       }
@@ -298,10 +354,12 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
         clock.advance(1_000);
         await h.catalog.add(anEntry(aFile(`even-${i}.txt`, { uploadedAt: clock.now() })));
       }
-      const first = await h.catalog.search(query('even-', { limit: 2 }));
+      const first = await h.catalog.search(query('even-', { sort: 'date', limit: 2 }));
       expect(first.nextCursor).not.toBeNull();
-      const second = await h.catalog.search(query('even-', { limit: 2, cursor: first.nextCursor }));
-      expect(second.items.map((f) => f.name)).toEqual(['even-1.txt', 'even-0.txt']);
+      const second = await h.catalog.search(
+        query('even-', { sort: 'date', limit: 2, cursor: first.nextCursor }),
+      );
+      expect(second.items.map((hit) => hit.file.name)).toEqual(['even-1.txt', 'even-0.txt']);
       expect(second.nextCursor).toBeNull();
       await expect(h.catalog.search(query('even-', { limit: 4 }))).resolves.toMatchObject({
         nextCursor: null,
@@ -316,13 +374,30 @@ export function describeFileCatalogContract(name: string, open: () => Promise<Fi
     });
 
     it.each([
-      ['a time that is not a number', ['yesterday', '0190b3f0-0000-7000-8000-000000000001']],
-      ['a file id that is not a UUID', [Date.parse('2026-03-01T10:00:00Z'), 'not-a-uuid']],
+      ['a time that is not a number', { s: 'date', o: 'desc', k: 'yesterday', id: randomUUID() }],
+      ['a file id that is not a UUID', { s: 'date', o: 'desc', k: 1_700_000_000_000, id: 'not-a-uuid' }],
+      ['no sort', { k: 1_700_000_000_000, id: randomUUID() }],
     ])('rejects a well-formed cursor holding %s with InvalidCursor', async (_label, key) => {
       await h.catalog.add(anEntry(aFile('x.txt')));
-      await expect(h.catalog.search(query('x', { cursor: encodeCursor(key) }))).rejects.toBeInstanceOf(
+      const cursor = Buffer.from(JSON.stringify(key)).toString('base64url');
+      await expect(h.catalog.search(query('x', { sort: 'date', cursor }))).rejects.toBeInstanceOf(
         InvalidCursor,
       );
+    });
+
+    it('refuses a cursor of another sort or order, saying so', async () => {
+      for (const name of ['c1.txt', 'c2.txt', 'c3.txt']) await h.catalog.add(anEntry(aFile(name)));
+      const { nextCursor } = await h.catalog.search(query('', { sort: 'name', limit: 1 }));
+      expect(nextCursor).not.toBeNull();
+      for (const other of [
+        { sort: 'date' as const },
+        { sort: 'name' as const, order: 'desc' as const },
+        {},
+      ]) {
+        const attempt = h.catalog.search(query('', { ...other, limit: 1, cursor: nextCursor }));
+        await expect(attempt).rejects.toBeInstanceOf(InvalidCursor);
+        await expect(attempt).rejects.toThrow(/sorted by name asc/u);
+      }
     });
   });
 }

@@ -9,11 +9,16 @@ import { JsonSidecarCodec } from '../../src/adapters/sidecar/json-sidecar-codec'
 import { countingObserver } from '../support/catalog-cache';
 import { requireInfrastructure } from '../support/infrastructure';
 import { useSharedTestOrm } from '../support/shared-test-orm';
+import { describeCatalogSearchContract } from './file-catalog-search.contract';
 import { describeFileCatalogContract } from './file-catalog.contract';
 
 describe('on PostgreSQL', () => {
   const db = useSharedTestOrm();
   describeFileCatalogContract('MikroOrmFileCatalog', async () => ({
+    catalog: new MikroOrmFileCatalog(db.orm, new JsonSidecarCodec()),
+    cleanup: () => db.truncate('files', 'file_copies'),
+  }));
+  describeCatalogSearchContract('MikroOrmFileCatalog', async () => ({
     catalog: new MikroOrmFileCatalog(db.orm, new JsonSidecarCodec()),
     cleanup: () => db.truncate('files', 'file_copies'),
   }));
@@ -26,6 +31,10 @@ describe('on PostgreSQL', () => {
       // Two entries: most reads of the contract go past level 1.
       { metadataEntries: 2, searchEntries: 2, ttlMs: 60_000 },
     );
+  describeCatalogSearchContract('CachingFileCatalog (level 1) over MikroOrmFileCatalog', async () => ({
+    catalog: caching(null),
+    cleanup: () => db.truncate('files', 'file_copies'),
+  }));
   describeFileCatalogContract('CachingFileCatalog (level 1) over MikroOrmFileCatalog', async () => ({
     catalog: caching(null),
     cleanup: () => db.truncate('files', 'file_copies'),
@@ -53,6 +62,11 @@ describe('on PostgreSQL', () => {
 });
 
 describeFileCatalogContract('MemoryFileCatalog', async () => ({
+  catalog: new MemoryFileCatalog(),
+  cleanup: async () => undefined,
+}));
+
+describeCatalogSearchContract('MemoryFileCatalog', async () => ({
   catalog: new MemoryFileCatalog(),
   cleanup: async () => undefined,
 }));

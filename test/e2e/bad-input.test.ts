@@ -188,7 +188,7 @@ describe('bad input over HTTP (--role all)', () => {
     });
     expect(otherUnit.status).toBe(200);
     await otherUnit.arrayBuffer();
-    await expectProblem(await fetch(`${base}/api/v1/search`), 400, 'invalid_request');
+    await expectProblem(await fetch(`${base}/api/v1/search?sort=sideways`), 400, 'invalid_request');
     await expectProblem(await fetch(`${base}/api/v1/search?q=x&limit=1000`), 400, 'invalid_request');
     await expectProblem(await fetch(`${base}/api/v1/search?q=x&cursor=garbage`), 400, 'invalid_cursor');
   });
@@ -213,7 +213,7 @@ describe('bad input over HTTP (--role all)', () => {
     expect(blobs).toHaveLength(2);
     expect(blobs.some((f) => f.endsWith(`good_${stored[0]}.txt`))).toBe(true);
     expect(blobs.some((f) => f.endsWith(`good_${stored[0]}.txt.attr.json`))).toBe(true);
-    const search = await json<{ items: unknown[] }>(await fetch(`${base}/api/v1/search?q=.`));
+    const search = await json<{ items: unknown[] }>(await fetch(`${base}/api/v1/search`));
     expect(search.items).toHaveLength(1);
   });
 });

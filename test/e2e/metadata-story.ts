@@ -137,7 +137,9 @@ export function describeMetadataUpdates(name: string, start: () => Promise<Metad
       const got = await settled(temporary.file_id, 2);
       expect(got).toEqual(updated);
       const found = await fetch(`${t.query}/api/v1/search?q=${word}%20draft`);
-      expect((await json<{ items: Doc[] }>(found)).items).toEqual([updated]);
+      const hits = (await json<{ items: (Doc & { rank: number; snippet: string })[] }>(found)).items;
+      expect(hits.map(({ rank: _rank, snippet: _snippet, ...doc }) => doc)).toEqual([updated]);
+      expect(hits[0]?.rank).toBeGreaterThan(0);
       expect(await sidecar(temporary.file_id)).toMatchObject({
         attr_version: 2,
         description: 'reviewed by legal',

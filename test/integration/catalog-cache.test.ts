@@ -144,10 +144,10 @@ describe('the catalog cache over Redis and PostgreSQL', () => {
     const two = await aProcess({ events: await redisEvents() });
     const x = aReport();
     await behindTheCache().add(x);
-    expect((await one.catalog.search(QUERY)).items).toEqual([x.file]);
+    expect((await one.catalog.search(QUERY)).items.map((hit) => hit.file)).toEqual([x.file]);
     await behindTheCache().add(aReport('hidden-report.pdf'));
     // Two's first search is one's page, from Redis: the row added behind the cache is not in it.
-    expect((await two.catalog.search(QUERY)).items).toEqual([x.file]);
+    expect((await two.catalog.search(QUERY)).items.map((hit) => hit.file)).toEqual([x.file]);
     expect(await two.counts.count('hits', 'search', 'l2')).toBe(1);
     // Another caller's grants are another question.
     expect((await two.catalog.search({ ...QUERY, collectionPatterns: ['other'] })).items).toEqual([]);
@@ -159,7 +159,7 @@ describe('the catalog cache over Redis and PostgreSQL', () => {
       (page) => page.items.length === 3,
       1_000,
     );
-    expect(seen.items.map((f) => f.fileId).sort()).toHaveLength(3);
+    expect(seen.items.map((hit) => hit.file.fileId).sort()).toHaveLength(3);
   });
 
   it('shows a change made in one process to another within a second', async () => {
@@ -235,7 +235,7 @@ describe('the catalog cache over Redis and PostgreSQL', () => {
     const changed = described(x.file, 'while redis was away');
     await flaky.catalog.update(changed);
     expect((await flaky.catalog.get(x.file.fileId))?.file).toEqual(changed);
-    expect((await flaky.catalog.search(QUERY)).items).toEqual([changed]);
+    expect((await flaky.catalog.search(QUERY)).items.map((hit) => hit.file)).toEqual([changed]);
     // Another process still holds the old value in Redis: bounded by the level-2 TTL...
     expect((await other.catalog.get(x.file.fileId))?.file.description).toBeNull();
 
@@ -279,7 +279,7 @@ describe('the catalog cache over Redis and PostgreSQL', () => {
     await behindTheCache().add(x);
     proxy.stall();
     expect(await catalog.get(x.file.fileId)).toEqual(x);
-    expect((await catalog.search(QUERY)).items).toEqual([x.file]);
+    expect((await catalog.search(QUERY)).items.map((hit) => hit.file)).toEqual([x.file]);
     // One command waited for its timeout; the next read skipped Redis (paused).
     expect(failures).toEqual([expect.stringMatching(/^readEntry: .*timed out/iu)]);
     expect(await counts.count('misses', 'metadata', 'l2')).toBe(0);

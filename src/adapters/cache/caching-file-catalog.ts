@@ -5,6 +5,8 @@ import type {
   CatalogSearch,
   FileCatalog,
   FileCopy,
+  SearchFacets,
+  SearchHit,
 } from '../../application/ports/file-catalog';
 import type { Page } from '../../application/ports/file-index';
 import type { DocumentAttributes } from '../../domain/document/document';
@@ -32,10 +34,11 @@ export interface CatalogCacheOptions {
   readonly ttlMs: number;
 }
 
-type SearchPage = Page<DocumentAttributes>;
+type SearchPage = Page<SearchHit>;
 
 const entryWire = z.object({ file: z.unknown(), copies: z.array(z.unknown()) });
 const pageWire = z.looseObject({ items: z.array(z.unknown()) });
+const facetsWire = z.looseObject({ contentType: z.array(z.unknown()), retention: z.array(z.unknown()) });
 
 /**
  * The read path's multi-level cache of the catalog: level 1 in this process (LRU), level 2 shared
@@ -52,7 +55,7 @@ const pageWire = z.looseObject({ items: z.array(z.unknown()) });
  */
 export class CachingFileCatalog implements FileCatalog {
   private readonly entries: ReadThroughCache<CatalogEntry> | null;
-  private readonly searches: ReadThroughCache<SearchPage> | null;
+  private readonly searches: ReadThroughCache<object> | null;
 
   constructor(
     private readonly inner: FileCatalog,
@@ -80,6 +83,7 @@ export class CachingFileCatalog implements FileCatalog {
   readonly forWriters: FileCatalog = {
     get: (fileId) => this.inner.get(fileId),
     search: (query) => this.inner.search(query),
+    facets: (query) => this.inner.facets(query),
     countUnderReplicated: (seId, required) => this.inner.countUnderReplicated(seId, required),
     add: (entry) => this.add(entry),
     update: (file) => this.update(file),
@@ -107,9 +111,16 @@ export class CachingFileCatalog implements FileCatalog {
 
   async search(query: CatalogSearch): Promise<SearchPage> {
     const hash = stableHash(query);
-    const load = () => this.loadSearch(hash, query);
+    const load = () => this.loadSearch(hash, () => this.inner.search(query), pageWire);
     // A search always answers a page: never null.
     return (await this.throughLevel1('search', this.searches, hash, load)) as SearchPage;
+  }
+
+  /** Cached with the searches (a key of its own), so the same changes drop it. */
+  async facets(query: CatalogSearch): Promise<SearchFacets> {
+    const hash = stableHash({ facets: query });
+    const load = () => this.loadSearch(hash, () => this.inner.facets(query), facetsWire);
+    return (await this.throughLevel1('search', this.searches, hash, load)) as SearchFacets;
   }
 
   countUnderReplicated(seId: string, required: number): Promise<number> {
@@ -158,17 +169,17 @@ export class CachingFileCatalog implements FileCatalog {
     return entry;
   }
 
-  private async loadSearch(hash: string, query: CatalogSearch): Promise<SearchPage> {
+  private async loadSearch<V extends object>(
+    hash: string,
+    source: () => Promise<V>,
+    shape: z.ZodType,
+  ): Promise<V> {
     const { shared, observer } = this.deps;
-    if (!shared) return this.inner.search(query);
+    if (!shared) return source();
     const cached = await shared.readSearch(hash);
-    const hit = this.decode(
-      'search',
-      cached,
-      (raw) => pageWire.parse(fromWire(raw)) as unknown as SearchPage,
-    );
+    const hit = this.decode('search', cached, (raw) => shape.parse(fromWire(raw)) as V);
     if (hit) return hit;
-    const page = await this.inner.search(query);
+    const page = await source();
     if (cached.token !== null) {
       await shared.storeSearch(hash, cached.token, JSON.stringify(toWire(page)));
       observer.miss('search', 'l2');

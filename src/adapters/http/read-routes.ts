@@ -9,6 +9,7 @@ import type { ByteRange } from '../../application/ports/blob-store';
 import type { DocumentAttributes } from '../../domain/document/document';
 import type { RequestState } from './context';
 import { reprDigest } from './digests';
+import { registerSearchRoutes } from './search-routes';
 import { parseQuery } from './validation';
 import { documentView, fixityCheckView } from './views';
 
@@ -105,11 +106,6 @@ async function content(ctx: Context, reads: ReadDocuments): Promise<void> {
 }
 
 const fixityQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
-const searchQuery = z.strictObject({
-  q: z.string().trim().min(1, 'must not be empty').max(256),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(512).optional(),
-});
 
 export function registerReadRoutes(router: Router, reads: ReadDocuments): void {
   router.get('/api/v1/files/:id', async (ctx) => {
@@ -128,13 +124,5 @@ export function registerReadRoutes(router: Router, reads: ReadDocuments): void {
     );
     ctx.body = { items: checks.map(fixityCheckView) };
   });
-  router.get('/api/v1/search', async (ctx) => {
-    const query = parseQuery(ctx, searchQuery);
-    const page = await reads.search((ctx.state as RequestState).principal, {
-      text: query.q,
-      limit: query.limit,
-      cursor: query.cursor ?? null,
-    });
-    ctx.body = { items: page.items.map(documentView), next_cursor: page.nextCursor };
-  });
+  registerSearchRoutes(router, reads);
 }

@@ -1,8 +1,17 @@
-import type { CatalogEntry, CatalogSearch, FileCatalog } from '../../application/ports/file-catalog';
+import type {
+  CatalogEntry,
+  CatalogSearch,
+  FileCatalog,
+  SearchFacets,
+  SearchHit,
+} from '../../application/ports/file-catalog';
+import { effectiveSort } from '../../application/ports/file-catalog';
 import type { Page } from '../../application/ports/file-index';
 import { collectionMatches } from '../../domain/access/principal';
 import type { DocumentAttributes } from '../../domain/document/document';
-import { decodeCursor, encodeCursor } from './cursor';
+import { parseSearchText } from '../../domain/search/search-text';
+import { compareKeys, countBy, highlight, passesFilters, rankOf, sortKey } from './memory-search';
+import { decodeSearchCursor, encodeSearchCursor } from './search-cursor';
 
 export class MemoryFileCatalog implements FileCatalog {
   private readonly entries = new Map<string, CatalogEntry>();
@@ -37,30 +46,53 @@ export class MemoryFileCatalog implements FileCatalog {
     ).length;
   }
 
-  async search(query: CatalogSearch): Promise<Page<DocumentAttributes>> {
-    const needle = query.text.toLowerCase();
-    const after = query.cursor ? decodeCursor(query.cursor, ['millis', 'uuid']) : null;
-    const matches = [...this.entries.values()]
-      .map((e) => e.file)
-      .filter((f) => f.status === 'active' && f.name.toLowerCase().includes(needle))
-      .filter(
-        (f) =>
-          !query.collectionPatterns ||
-          query.collectionPatterns.some((p) => collectionMatches(p, f.collection)),
+  /** The matching entries with their rank, grants and filters applied, in no order. */
+  private matching(query: CatalogSearch): { file: DocumentAttributes; rank: number | null }[] {
+    const expression = parseSearchText(query.text);
+    const hasText = query.text.trim() !== '';
+    const seId = query.filters?.seId;
+    const found: { file: DocumentAttributes; rank: number | null }[] = [];
+    for (const entry of this.entries.values()) {
+      const file = entry.file;
+      if (
+        query.collectionPatterns &&
+        !query.collectionPatterns.some((p) => collectionMatches(p, file.collection))
       )
-      .sort((a, b) => b.uploadedAt.getTime() - a.uploadedAt.getTime() || b.fileId.localeCompare(a.fileId))
-      .filter(
-        (f) =>
-          !after ||
-          f.uploadedAt.getTime() < Number(after[0]) ||
-          (f.uploadedAt.getTime() === Number(after[0]) && f.fileId < String(after[1])),
-      );
-    const items = matches.slice(0, query.limit);
-    const last = items.at(-1);
+        continue;
+      if (!passesFilters(file, query.filters)) continue;
+      if (seId !== undefined && !entry.copies.some((c) => c.seId === seId)) continue;
+      const rank = hasText ? rankOf(expression, file) : null;
+      if (hasText && rank === null) continue;
+      found.push({ file, rank });
+    }
+    return found;
+  }
+
+  async search(query: CatalogSearch): Promise<Page<SearchHit>> {
+    const { sort, order } = effectiveSort(query);
+    const after = query.cursor ? decodeSearchCursor(query.cursor, sort, order) : null;
+    const expression = parseSearchText(query.text);
+    const keyed = this.matching(query)
+      .map((m) => ({ ...m, key: sortKey(sort, m.file, m.rank), fileId: m.file.fileId }))
+      .sort((a, b) => compareKeys(order, a, b))
+      .filter((m) => !after || compareKeys(order, m, after) > 0);
+    const page = keyed.slice(0, query.limit);
+    const last = page.at(-1);
     return {
-      items,
-      nextCursor:
-        matches.length > query.limit && last ? encodeCursor([last.uploadedAt.getTime(), last.fileId]) : null,
+      items: page.map((m) => ({
+        file: m.file,
+        rank: m.rank,
+        snippet: m.rank === null ? null : highlight(expression, m.file),
+      })),
+      nextCursor: keyed.length > query.limit && last ? encodeSearchCursor(sort, order, last) : null,
+    };
+  }
+
+  async facets(query: CatalogSearch): Promise<SearchFacets> {
+    const files = this.matching(query).map((m) => m.file);
+    return {
+      contentType: countBy(files.map((f) => f.contentType)),
+      retention: countBy(files.map((f) => f.retention.policy)),
     };
   }
 }

@@ -52,8 +52,28 @@ export const CatalogFileRow = defineEntity({
     retentionPolicy: p.string().length(16),
     expiresAt: p.datetime().nullable(),
     attributes: p.json<Record<string, unknown>>(),
+    /** The name split into words (search-text.ts); the trigger of the search migration reads it. */
+    nameWords: p.text().default(''),
+    /** Kept by a trigger (Migration20261202000600_search); only raw search SQL reads it. */
+    searchVector: p.string().columnType('tsvector').nullable().lazy(),
   },
-  indexes: [{ properties: ['uploadedAt', 'fileId'] }, { properties: ['collection'] }],
+  indexes: [
+    { properties: ['uploadedAt', 'fileId'] },
+    { properties: ['collection'] },
+    { properties: ['contentType'] },
+    { properties: ['uploader'] },
+    { properties: ['searchVector'], type: 'gin' },
+  ],
+  // Declared so schema diffs know it; its function and body live in the search migration.
+  triggers: [
+    {
+      name: 'files_search_vector',
+      timing: 'before',
+      events: ['insert', 'update'],
+      expression:
+        'create trigger files_search_vector before insert or update of name, name_words, attributes on "files" for each row execute function files_search_vector();',
+    },
+  ],
 });
 
 export const FileCopyRow = defineEntity({

@@ -1,19 +1,30 @@
-import type { CatalogEntry, CatalogSearch, FileCatalog } from '../../application/ports/file-catalog';
+import type {
+  CatalogEntry,
+  CatalogSearch,
+  FileCatalog,
+  SearchFacets,
+  SearchHit,
+} from '../../application/ports/file-catalog';
+import { effectiveSort } from '../../application/ports/file-catalog';
 import type { Page } from '../../application/ports/file-index';
 import type { DocumentAttributes } from '../../domain/document/document';
 import { expiresAt } from '../../domain/retention/retention';
-import { decodeCursor, encodeCursor } from '../memory/cursor';
+import { parseSearchText, splitWords } from '../../domain/search/search-text';
+import { MARK_END, MARK_START, markedSnippet, sortFacet, sortKey } from '../memory/memory-search';
+import { decodeSearchCursor, encodeSearchCursor } from '../memory/search-cursor';
 import type { JsonSidecarCodec } from '../sidecar/json-sidecar-codec';
 import type { Orm } from './database';
+import {
+  HEADLINE_TEXT,
+  RANK_WEIGHTS,
+  afterPosition,
+  filterConditions,
+  keyColumn,
+  tsquery,
+} from './catalog-search-sql';
 import { CatalogFileRow, FileCopyRow } from './entities';
 
-/** A collection glob (`*`, `?`) as a LIKE pattern with `\` escaping LIKE's own wildcards. */
-function globToLike(glob: string): string {
-  return glob
-    .replace(/[\\%_]/gu, (c) => `\\${c}`)
-    .replaceAll('*', '%')
-    .replaceAll('?', '_');
-}
+const HEADLINE_OPTIONS = `StartSel="${MARK_START}", StopSel="${MARK_END}", MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "`;
 
 /** The catalog in PostgreSQL: the sidecar document plus the columns queries filter and sort on. */
 export class MikroOrmFileCatalog implements FileCatalog {
@@ -36,6 +47,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
       retentionPolicy: file.retention.policy,
       expiresAt: expiresAt(file.retention),
       attributes: this.codec.toDocument(file),
+      nameWords: splitWords(file.name).join(' '),
     };
   }
 
@@ -45,8 +57,8 @@ export class MikroOrmFileCatalog implements FileCatalog {
     await this.orm.em.getConnection().execute(
       `with file as (
          insert into files (file_id, name, collection, content_type, size, sha256, uploader, uploaded_at,
-                            status, retention_policy, expires_at, attributes)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning file_id)
+                            status, retention_policy, expires_at, attributes, name_words)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?) returning file_id)
        insert into file_copies (file_id, se_id, key, created_at)
        select file.file_id, copy.se_id, copy.key, ? from file,
               json_to_recordset(?::json) as copy(se_id text, key text)`,
@@ -63,6 +75,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
         row.retentionPolicy,
         row.expiresAt,
         JSON.stringify(row.attributes),
+        row.nameWords,
         entry.file.updatedAt,
         // JSON, not arrays: the driver would expand an array parameter into a list.
         JSON.stringify(entry.copies.map((c) => ({ se_id: c.seId, key: c.key }))),
@@ -91,7 +104,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
     const [result] = await this.orm.em.getConnection().execute<{ known: boolean }[]>(
       `with changed as (
          update files set name = ?, collection = ?, content_type = ?, status = ?, retention_policy = ?,
-                          expires_at = ?, attributes = ?::jsonb
+                          expires_at = ?, attributes = ?::jsonb, name_words = ?
           where file_id = ? and (attributes->>'attr_version')::int < ?
          returning file_id)
        select exists(select 1 from files where file_id = ?) as known`,
@@ -103,6 +116,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
         row.retentionPolicy,
         row.expiresAt,
         JSON.stringify(row.attributes),
+        row.nameWords,
         row.fileId,
         file.attrVersion,
         row.fileId,
@@ -144,31 +158,79 @@ export class MikroOrmFileCatalog implements FileCatalog {
     return Number(row?.n ?? 0);
   }
 
-  /** Name search for now (substring, case-insensitive); newest first with a keyset cursor. */
-  async search(query: CatalogSearch): Promise<Page<DocumentAttributes>> {
-    const params: unknown[] = [`%${query.text.replace(/[\\%_]/gu, (c) => `\\${c}`)}%`];
-    let sql = `select attributes, uploaded_at, file_id from files where status = 'active' and name ilike ?`;
-    if (query.collectionPatterns) {
-      if (query.collectionPatterns.length === 0) return { items: [], nextCursor: null };
-      sql += ` and (${query.collectionPatterns.map(() => "collection like ? escape '\\'").join(' or ')})`;
-      params.push(...query.collectionPatterns.map(globToLike));
+  /**
+   * Full-text search (see catalog-search-sql.ts): the page is chosen in an inner query over the
+   * sort key columns only; the sidecar documents are read and ts_headline runs for the page's rows
+   * alone.
+   */
+  async search(query: CatalogSearch): Promise<Page<SearchHit>> {
+    const { sort, order } = effectiveSort(query);
+    const after = query.cursor ? decodeSearchCursor(query.cursor, sort, order) : null;
+    const expression = parseSearchText(query.text);
+    if (query.text.trim() !== '' && expression.length === 0) return { items: [], nextCursor: null };
+    const text = expression.length > 0 ? tsquery(expression) : null;
+    const filters = filterConditions(query);
+    const params: unknown[] = [];
+    // Ranked over every match only when it is the sort; otherwise for the page's rows alone.
+    const rank = `ts_rank_cd('${RANK_WEIGHTS}', f.search_vector, q.query)`;
+    let sql = `with q as (select ${text ? text.text : "''::tsquery"} as query),
+      m as (select f.file_id, f.name, f.size, f.uploaded_at,
+                   ${text && sort === 'relevance' ? rank : 'null::real'} as rank
+              from files f, q
+             where ${text ? 'f.search_vector @@ q.query and ' : ''}${filters.text}),
+      p as (select * from m`;
+    params.push(...(text?.params ?? []), ...filters.params);
+    if (after) {
+      const condition = afterPosition(sort, order, after);
+      sql += ` where ${condition.text}`;
+      params.push(...condition.params);
     }
-    if (query.cursor) {
-      const [at, id] = decodeCursor(query.cursor, ['millis', 'uuid']);
-      sql += ' and (uploaded_at, file_id) < (?, ?)';
-      params.push(new Date(Number(at)), String(id));
-    }
-    sql += ' order by uploaded_at desc, file_id desc limit ?';
+    const direction = order === 'asc' ? 'asc' : 'desc';
+    sql += ` order by ${keyColumn(sort)} ${direction}, m.file_id ${direction} limit ?)
+      select f.attributes, ${text && sort !== 'relevance' ? rank : 'p.rank'} as rank, ${text ? `ts_headline('russian', ${HEADLINE_TEXT}, q.query, ?)` : 'null'} as snippet
+        from p join files f on f.file_id = p.file_id, q order by ${keyColumn(sort).replace('m.', 'p.')} ${direction}, p.file_id ${direction}`;
     params.push(query.limit + 1);
+    if (text) params.push(HEADLINE_OPTIONS);
     const rows = await this.orm.em
       .getConnection()
-      .execute<{ attributes: Record<string, unknown> }[]>(sql, params);
-    const items = rows.slice(0, query.limit).map((r) => this.codec.fromDocument(r.attributes));
+      .execute<
+        { attributes: Record<string, unknown>; rank: number | string | null; snippet: string | null }[]
+      >(sql, params);
+    const items = rows.slice(0, query.limit).map((r) => ({
+      file: this.codec.fromDocument(r.attributes),
+      rank: r.rank === null ? null : Number(r.rank),
+      snippet: r.snippet === null ? null : markedSnippet(r.snippet),
+    }));
     const last = items.at(-1);
     return {
       items,
       nextCursor:
-        rows.length > query.limit && last ? encodeCursor([last.uploadedAt.getTime(), last.fileId]) : null,
+        rows.length > query.limit && last
+          ? encodeSearchCursor(sort, order, {
+              key: sortKey(sort, last.file, last.rank),
+              fileId: last.file.fileId,
+            })
+          : null,
     };
+  }
+
+  /** Both facets in one pass over the matches (grouping sets). */
+  async facets(query: CatalogSearch): Promise<SearchFacets> {
+    const expression = parseSearchText(query.text);
+    if (query.text.trim() !== '' && expression.length === 0) return { contentType: [], retention: [] };
+    const text = expression.length > 0 ? tsquery(expression) : null;
+    const filters = filterConditions(query);
+    const rows = await this.orm.em
+      .getConnection()
+      .execute<{ content_type: string | null; retention_policy: string | null; n: string | number }[]>(
+        `select f.content_type, f.retention_policy, count(*) as n
+         from files f${text ? `, (select ${text.text} as query) q` : ''}
+        where ${text ? 'f.search_vector @@ q.query and ' : ''}${filters.text}
+        group by grouping sets ((f.content_type), (f.retention_policy))`,
+        [...(text?.params ?? []), ...filters.params],
+      );
+    const counts = (pick: (r: (typeof rows)[number]) => string | null) =>
+      sortFacet(rows.flatMap((r) => (pick(r) === null ? [] : [{ value: pick(r)!, count: Number(r.n) }])));
+    return { contentType: counts((r) => r.content_type), retention: counts((r) => r.retention_policy) };
   }
 }

@@ -1,10 +1,18 @@
 import type { Principal } from '../../domain/access/principal';
 import { collectionPatterns } from '../../domain/access/principal';
-import type { DocumentAttributes } from '../../domain/document/document';
 import { DomainError } from '../../domain/errors';
 import { ApplicationError } from '../errors';
 import type { ByteRange } from '../ports/blob-store';
-import type { CatalogEntry, FileCatalog } from '../ports/file-catalog';
+import type {
+  CatalogEntry,
+  CatalogSearch,
+  FileCatalog,
+  SearchFacets,
+  SearchFilters,
+  SearchHit,
+  SearchSort,
+  SortOrder,
+} from '../ports/file-catalog';
 import type { Page } from '../ports/file-index';
 import type { FixityCheck, FixityLog } from '../ports/fixity-log';
 import type { OpenedContent, StorageElementDirectory } from '../ports/storage-element-client';
@@ -13,8 +21,17 @@ import type { RegistryView } from '../shared/registry-view';
 
 export interface SearchCommand {
   readonly text: string;
+  readonly filters?: SearchFilters | undefined;
+  readonly sort?: SearchSort | undefined;
+  readonly order?: SortOrder | undefined;
   readonly limit: number;
   readonly cursor: string | null;
+  /** Also count the matches by content type and retention. */
+  readonly facets?: boolean | undefined;
+}
+
+export interface SearchResult extends Page<SearchHit> {
+  readonly facets: SearchFacets | null;
 }
 
 /** The query role's reads (§2): metadata, content with ranges, search. */
@@ -78,14 +95,22 @@ export class ReadDocuments {
     );
   }
 
-  async search(principal: Principal, command: SearchCommand): Promise<Page<DocumentAttributes>> {
+  async search(principal: Principal, command: SearchCommand): Promise<SearchResult> {
     requireScope(principal, 'files:read');
     // Grants narrow the query itself, so pages are full and counts never include hidden files.
-    return this.catalog.search({
+    const query: CatalogSearch = {
       text: command.text,
+      filters: command.filters,
+      sort: command.sort,
+      order: command.order,
       limit: command.limit,
       cursor: command.cursor,
       collectionPatterns: collectionPatterns(principal, 'files:read'),
-    });
+    };
+    const [page, facets] = await Promise.all([
+      this.catalog.search(query),
+      command.facets ? this.catalog.facets(query) : null,
+    ]);
+    return { ...page, facets };
   }
 }

@@ -60,7 +60,7 @@ describe('CachingFileCatalog (level 1)', () => {
     const { source, cached, entry, counts } = setUp();
     await cached.listen();
     await source.add(entry);
-    expect((await cached.search(QUERY)).items.map((f) => f.fileId)).toEqual([entry.file.fileId]);
+    expect((await cached.search(QUERY)).items.map((hit) => hit.file.fileId)).toEqual([entry.file.fileId]);
     // Same query, keys in another order: the same cache entry.
     const reordered = { collectionPatterns: ['default'], cursor: null, limit: 10, text: 'report' };
     expect((await cached.search(reordered)).items).toHaveLength(1);
@@ -106,7 +106,7 @@ describe('CachingFileCatalog (level 1)', () => {
     expect((await staleGet)?.copies).toEqual(entry.copies);
     await staleSearch;
     expect((await racing.get(entry.file.fileId))?.copies).toEqual(moved.copies);
-    expect((await racing.search(QUERY)).items[0]?.fileId).toBe(entry.file.fileId);
+    expect((await racing.search(QUERY)).items[0]?.file.fileId).toBe(entry.file.fileId);
   });
 
   it('goes to the source every time when level 1 is off', async () => {

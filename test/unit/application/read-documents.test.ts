@@ -133,7 +133,7 @@ describe('ReadDocuments.search', () => {
       limit: 10,
       cursor: null,
     });
-    expect(page.items.map((f) => f.collection).sort()).toEqual(['default', 'team-a', 'team-b']);
+    expect(page.items.map((hit) => hit.file.collection).sort()).toEqual(['default', 'team-a', 'team-b']);
     const all = await reads.search(reader(), { text: 'report', limit: 10, cursor: null });
     expect(all.items).toHaveLength(4);
     await expect(
