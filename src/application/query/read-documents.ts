@@ -97,6 +97,10 @@ export class ReadDocuments {
 
   async search(principal: Principal, command: SearchCommand): Promise<SearchResult> {
     requireScope(principal, 'files:read');
+    // Deleted and expired files are tombstones: `describe` hides them from every reader, and only
+    // administrators may list them.
+    if (command.filters?.statuses?.some((status) => status !== 'active'))
+      requireScope(principal, 'admin:read');
     // Grants narrow the query itself, so pages are full and counts never include hidden files.
     const query: CatalogSearch = {
       text: command.text,

@@ -140,4 +140,14 @@ describe('ReadDocuments.search', () => {
       reads.search(reader(undefined, ['files:write']), { text: 'x', limit: 10, cursor: null }),
     ).rejects.toMatchObject({ code: 'forbidden' });
   });
+  it('lists deleted and expired files (tombstones) only to administrators', async () => {
+    const { reads } = await setup();
+    const tombstones = { text: '', limit: 10, cursor: null, filters: { statuses: ['deleted' as const] } };
+    await expect(reads.search(reader(), tombstones)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(
+      reads.search(reader(undefined, ['files:read', 'admin:read']), tombstones),
+    ).resolves.toMatchObject({ items: [] });
+    const active = { ...tombstones, filters: { statuses: ['active' as const] } };
+    await expect(reads.search(reader(), active)).resolves.toMatchObject({ items: [] });
+  });
 });
