@@ -6,6 +6,7 @@ import { Migration20261201000300_service_accounts } from './Migration20261201000
 import { Migration20261201000400_fixity_checks } from './Migration20261201000400_fixity_checks';
 import { Migration20261202000000_sagas } from './Migration20261202000000_sagas';
 import { Migration20261202000100_uploads } from './Migration20261202000100_uploads';
+import { Migration20261202040000_restored_copies } from './Migration20261202040000_restored_copies';
 
 /** Every migration in order; listed explicitly so compiled and test runs see the same set. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Migration20261201000400_fixity_checks,
   Migration20261202000000_sagas,
   Migration20261202000100_uploads,
+  Migration20261202040000_restored_copies,
 ];
