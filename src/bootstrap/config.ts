@@ -163,6 +163,10 @@ const schema = z.object({
   upload_expiry_s: integer(1, 365 * 86_400).default(86_400),
   /** How often an ingester removes expired uploads and finishes completions whose process died (0: only at start). */
   upload_sweep_interval_s: integer(0, 86_400).default(300),
+  /** How long a restored copy of an archived file stays readable before the sweep removes it. */
+  restore_ttl_s: integer(1, 365 * 86_400).default(86_400),
+  /** How often the admin removes expired restored copies (also at start; 0: only at start). */
+  restore_sweep_interval_s: integer(0, 86_400).default(60),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   failpoints: z.string().optional(),
   shutdown_timeout_ms: integer(0, 600_000).default(10_000),
@@ -285,6 +289,8 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_STAGING_DIR: 'staging_dir',
   ARTSTORE_UPLOAD_EXPIRY_S: 'upload_expiry_s',
   ARTSTORE_UPLOAD_SWEEP_INTERVAL_S: 'upload_sweep_interval_s',
+  ARTSTORE_RESTORE_TTL_S: 'restore_ttl_s',
+  ARTSTORE_RESTORE_SWEEP_INTERVAL_S: 'restore_sweep_interval_s',
   ARTSTORE_LOG_LEVEL: 'log_level',
   ARTSTORE_FAILPOINTS: 'failpoints',
   ARTSTORE_SHUTDOWN_TIMEOUT_MS: 'shutdown_timeout_ms',

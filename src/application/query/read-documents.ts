@@ -9,6 +9,7 @@ import type { Page } from '../ports/file-index';
 import type { FixityCheck, FixityLog } from '../ports/fixity-log';
 import type { OpenedContent, StorageElementDirectory } from '../ports/storage-element-client';
 import { requireFileAccess, requireScope } from '../shared/authorize';
+import type { ArchiveReads } from './archive-reads';
 import type { RegistryView } from '../shared/registry-view';
 
 export interface SearchCommand {
@@ -24,6 +25,7 @@ export class ReadDocuments {
     private readonly directory: StorageElementDirectory,
     private readonly registry: RegistryView,
     private readonly fixity: FixityLog,
+    private readonly archive: ArchiveReads,
   ) {}
 
   /** The fixity history of a file the caller may read: every check of every copy, newest first. */
@@ -49,7 +51,8 @@ export class ReadDocuments {
    */
   async open(entry: CatalogEntry, range?: ByteRange): Promise<OpenedContent> {
     const known = new Map((await this.registry.list()).map((se) => [se.id, se]));
-    const copies = [...entry.copies].sort((a, b) => Number(known.has(b.seId)) - Number(known.has(a.seId)));
+    const readable = await this.archive.copiesToRead(entry, (seId) => known.get(seId)?.mode);
+    const copies = readable.sort((a, b) => Number(known.has(b.seId)) - Number(known.has(a.seId)));
     let lastError: unknown = null;
     for (const copy of copies) {
       try {

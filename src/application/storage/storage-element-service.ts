@@ -345,7 +345,11 @@ export class StorageElementService implements StorageElementClient {
     return this.read(fileId, undefined, true);
   }
 
-  private async read(fileId: string, range: ByteRange | undefined, restoring: boolean): Promise<OpenedContent> {
+  private async read(
+    fileId: string,
+    range: ByteRange | undefined,
+    restoring: boolean,
+  ): Promise<OpenedContent> {
     const file = await this.head(fileId);
     if (!restoring) assertOperationAllowed(this.mode, 'read', { restored: false });
     if (range && (range.start < 0 || range.end < range.start || range.end >= file.size)) {
