@@ -45,6 +45,12 @@ export class ReadDocuments {
     return entry;
   }
 
+  /** Refuses as `open` would when only archived copies are left, without opening one (HEAD). */
+  async assertReadable(entry: CatalogEntry): Promise<void> {
+    const known = new Map((await this.registry.list()).map((se) => [se.id, se]));
+    await this.archive.copiesToRead(entry, (seId) => known.get(seId)?.mode);
+  }
+
   /**
    * Opens the content from the first copy that answers. A copy that fails before sending bytes
    * is skipped; the caller sees an error only when no copy can serve.
