@@ -52,9 +52,17 @@ export class ExpireRestoredCopies {
 
   private async remove(copy: RestoredCopy): Promise<void> {
     const entry = await this.deps.catalog.get(copy.fileId);
-    // Never the file's own copy: only an SE that holds nothing but the restored one is cleared.
-    if (!entry?.copies.some((c) => c.seId === copy.seId))
+    const catalogued = entry?.copies.some((c) => c.seId === copy.seId) === true;
+    // A temporary file's own copy lives on an `edit` SE: never that. A permanent file's copy on
+    // one can only be the restored copy, listed as a copy by a catalog rebuild: it goes too.
+    if (!(catalogued && entry?.file.retention.policy === 'temporary')) {
       await this.deps.directory.client(copy.seId).discard(copy.fileId);
+      if (entry && catalogued)
+        await this.deps.catalog.restore({
+          file: entry.file,
+          copies: entry.copies.filter((c) => c.seId !== copy.seId),
+        });
+    }
     await this.deps.restored.remove(copy.fileId, copy.seId);
     await this.deps.events.publish('file.changed', { fileId: copy.fileId }).catch(() => undefined);
     await this.deps.audit.record(SYSTEM_PRINCIPAL, 'file.restore_expired', 'success', {

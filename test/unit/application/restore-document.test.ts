@@ -15,7 +15,8 @@ import { SagaRunner } from '../../../src/application/sagas/saga-runner';
 import { sagaResumer } from '../../../src/application/sagas/resume';
 import { RegistryView } from '../../../src/application/shared/registry-view';
 import type { Scope } from '../../../src/domain/access/principal';
-import { aDraft, aPrincipal, FixedClock, SequenceIds } from '../../support/builders';
+import { decideRetention } from '../../../src/domain/retention/retention';
+import { aDraft, aPrincipal, FixedClock, SequenceIds, T0 } from '../../support/builders';
 import {
   announceElement,
   type MemoryElement,
@@ -33,9 +34,13 @@ const TTL_MS = 3_600_000;
 /** A `ar` SE holding one file: written while rw, then restarted in mode ar (as after rw → ro → ar). */
 async function archiveWith(clock: FixedClock) {
   const rw = await aStartedElement({ id: 'ar-1', mode: 'rw', clock });
-  const file = await rw.service.put(aDraft({ collection: 'team-a' }), source(CONTENT), {
-    size: CONTENT.length,
-  });
+  const file = await rw.service.put(
+    aDraft({ collection: 'team-a', retention: decideRetention({ policy: 'permanent' }, T0) }),
+    source(CONTENT),
+    {
+      size: CONTENT.length,
+    },
+  );
   await rw.state.save({ mode: 'ar' });
   const ar = aMemoryElement({
     id: 'ar-1',
@@ -200,6 +205,28 @@ describe('RestoreDocument', () => {
     expect((await finished(s.restore, s.file.fileId)).state).toBe('done');
     expect(again.id).not.toBe(first.id);
     await expect(s.reads.open(entry)).resolves.toBeDefined();
+  });
+
+  it('sweeps a restored copy that a catalog rebuild listed as a copy, and never a temporary file', async () => {
+    const s = await setup();
+    await s.restore.start(reader(), s.file.fileId);
+    await finished(s.restore, s.file.fileId);
+    const [restored] = await s.restored.list(s.file.fileId);
+    // What RebuildCatalog makes of the edit SE's sidecar: one more copy of the file.
+    const archived = { seId: 'ar-1', key: s.file.stored.key };
+    await s.catalog.restore({ file: s.file, copies: [archived, { seId: 'edit-1', key: restored!.key }] });
+    // A temporary file on edit-1 with a stray record of a restored copy: its own copy stays.
+    const temporary = await s.edits[0]!.service.put(aDraft(), source('draft'), { size: 5 });
+    await s.catalog.add({ file: temporary, copies: [{ seId: 'edit-1', key: temporary.stored.key }] });
+    await s.restored.put({ ...restored!, fileId: temporary.fileId, key: temporary.stored.key });
+    s.clock.advance(TTL_MS);
+    await expect(s.expiry.sweep()).resolves.toEqual({ removed: 2, failed: 0 });
+    expect((await s.catalog.get(s.file.fileId))?.copies).toEqual([archived]);
+    await expect(s.edits[0]!.service.head(s.file.fileId)).rejects.toMatchObject({ code: 'file_not_found' });
+    await expect(s.edits[0]!.service.head(temporary.fileId)).resolves.toMatchObject({
+      sha256: temporary.sha256,
+    });
+    await expect(s.restored.list(temporary.fileId)).resolves.toEqual([]);
   });
 
   it('replaces an expired copy the sweep has not removed yet', async () => {
