@@ -147,30 +147,32 @@ export class RestoreDocument {
         return raced;
       throw error;
     }
-    await audit.record(principal, 'file.restore_requested', 'success', {
+    const requested = audit.record(principal, 'file.restore_requested', 'success', {
       target: fileId,
       details: { job_id: started.id },
     });
+    // Handled at once (the job may end while the request is still being audited); its end is
+    // audited after the request, so the log reads in order.
+    const ended = (outcome: 'success' | 'failure', details: Record<string, string>) =>
+      requested
+        .catch(() => undefined)
+        .then(() =>
+          audit.record(principal, 'file.restored', outcome, {
+            target: fileId,
+            details: { job_id: started.id, ...details },
+          }),
+        );
     started.outcome
       .then(
-        (outcome) =>
-          audit.record(principal, 'file.restored', 'success', {
-            target: fileId,
-            details: {
-              job_id: started.id,
-              storage_element: outcome.payload.target ?? '',
-              expires_at: outcome.payload.expiresAt ?? '',
-            },
-          }),
+        ({ payload: done }) =>
+          ended('success', { storage_element: done.target ?? '', expires_at: done.expiresAt ?? '' }),
         (error: unknown) =>
-          audit.record(principal, 'file.restored', 'failure', {
-            target: fileId,
-            details: { job_id: started.id, error: error instanceof Error ? error.message : String(error) },
-          }),
+          ended('failure', { error: error instanceof Error ? error.message : String(error) }),
       )
       .catch((error: unknown) =>
         this.deps.log?.warn({ err: error, file_id: fileId }, 'could not audit a restore'),
       );
+    await requested;
     const saved = await this.deps.sagaStore.get(started.id);
     if (!saved) throw new Error(`restore saga ${started.id} was not saved`);
     return jobOf(saved, clock.now());

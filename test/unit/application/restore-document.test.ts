@@ -254,6 +254,16 @@ describe('RestoreDocument', () => {
     const job = await finished(s.restore, s.file.fileId);
     expect(job.state).toBe('failed');
     expect(job.error).toEqual(expect.any(String));
+    const actions = await eventually(
+      async () =>
+        (await s.auditLog.query({ limit: 10, cursor: null })).items.map((e) => `${e.action} ${e.outcome}`),
+      (list) => list.includes('file.restored failure'),
+    );
+    // Oldest last: the request, then its end.
+    expect(actions.filter((a) => a.startsWith('file.restore'))).toEqual([
+      'file.restored failure',
+      'file.restore_requested success',
+    ]);
     await expect(s.edits[0]!.service.head(s.file.fileId)).rejects.toMatchObject({ code: 'file_not_found' });
     const entry = await s.reads.describe(reader(), s.file.fileId);
     await expect(s.reads.open(entry)).rejects.toMatchObject({ code: 'restore_required' });
