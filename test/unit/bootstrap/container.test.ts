@@ -114,6 +114,7 @@ describe('buildContainer', () => {
       expect(paths).toContain('/metrics');
       expect(paths.some((p) => p.startsWith(INTERNAL_PREFIX))).toBe(roles.includes('storage'));
       expect(paths.includes('/api/v1/uploads/:id')).toBe(roles.includes('ingester'));
+      expect(paths.includes('/api/v1/files/:id/restore')).toBe(roles.includes('query'));
       expect(container.isBound(TOKENS.resumableUploads)).toBe(roles.includes('ingester'));
     },
   );
