@@ -46,6 +46,9 @@ export const APPLICATION_ERROR_CODES = [
   'checksum_mismatch',
   // metadata updates (issue 5)
   'attr_version_mismatch',
+  // archive reads (issue 6)
+  'restore_required',
+  'restore_not_found',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 

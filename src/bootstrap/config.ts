@@ -170,6 +170,10 @@ const schema = z.object({
   /** 0 turns level 2 off. */
   cache_l2_ttl_s: integer(0, 86_400).default(60),
   cache_l2_timeout_ms: integer(1, 10_000).default(100),
+  /** How long a restored copy of an archived file stays readable before the sweep removes it. */
+  restore_ttl_s: integer(1, 365 * 86_400).default(86_400),
+  /** How often the admin removes expired restored copies (also at start; 0: only at start). */
+  restore_sweep_interval_s: integer(0, 86_400).default(60),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   failpoints: z.string().optional(),
   shutdown_timeout_ms: integer(0, 600_000).default(10_000),
@@ -297,6 +301,8 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_CACHE_SEARCH_ENTRIES: 'cache_search_entries',
   ARTSTORE_CACHE_L2_TTL_S: 'cache_l2_ttl_s',
   ARTSTORE_CACHE_L2_TIMEOUT_MS: 'cache_l2_timeout_ms',
+  ARTSTORE_RESTORE_TTL_S: 'restore_ttl_s',
+  ARTSTORE_RESTORE_SWEEP_INTERVAL_S: 'restore_sweep_interval_s',
   ARTSTORE_LOG_LEVEL: 'log_level',
   ARTSTORE_FAILPOINTS: 'failpoints',
   ARTSTORE_SHUTDOWN_TIMEOUT_MS: 'shutdown_timeout_ms',

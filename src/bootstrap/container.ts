@@ -22,6 +22,10 @@ import { MikroOrmSagaStore } from '../adapters/persistence/mikro-orm-saga-store'
 import { failpoint } from '../adapters/system/failpoints';
 import { LIMITS } from '../adapters/http/upload-fields';
 import { ReadDocuments } from '../application/query/read-documents';
+import { ArchiveReads } from '../application/query/archive-reads';
+import { RestoreDocument } from '../application/query/restore-document';
+import { ExpireRestoredCopies } from '../application/admin/expire-restored-copies';
+import { MikroOrmRestoredCopies } from '../adapters/persistence/mikro-orm-restored-copies';
 import { RegistryView } from '../application/shared/registry-view';
 import type { StorageElementService } from '../application/storage/storage-element-service';
 import { MemoryEventBus } from '../adapters/memory/memory-event-bus';
@@ -172,6 +176,9 @@ function coreModule(infra: Infrastructure): ContainerModule {
           : new MemoryLocker(),
       )
       .inSingletonScope();
+    bind(T.restoredCopies)
+      .toResolvedValue((orm: Orm) => new MikroOrmRestoredCopies(orm), [T.orm])
+      .inSingletonScope();
     bind(T.sagaStore)
       .toResolvedValue((orm: Orm) => new MikroOrmSagaStore(orm), [T.orm])
       .inSingletonScope();
@@ -286,8 +293,31 @@ const ingesterModule = new ContainerModule(({ bind }) => {
 const queryModule = new ContainerModule(({ bind }) => {
   bind(T.readDocuments)
     .toResolvedValue(
-      (catalog, directory, registry, fixity) => new ReadDocuments(catalog, directory, registry, fixity),
-      [T.catalog, T.directory, T.registryView, T.fixityLog],
+      (catalog, directory, registry, fixity, restored, clock) =>
+        new ReadDocuments(catalog, directory, registry, fixity, new ArchiveReads(restored, clock)),
+      [T.catalog, T.directory, T.registryView, T.fixityLog, T.restoredCopies, T.clock],
+    )
+    .inSingletonScope();
+  bind(T.restoreDocument)
+    .toResolvedValue(
+      (config: Config, registry, directory, catalog, restored, sagas, sagaStore, events, clock, audit, log) =>
+        new RestoreDocument(
+          { ttlMs: config.restore_ttl_s * 1000, staleAfterMs: 3 * config.heartbeat_ms },
+          { registry, directory, catalog, restored, sagas, sagaStore, events, clock, audit, log },
+        ),
+      [
+        T.config,
+        T.registryView,
+        T.directory,
+        T.catalog,
+        T.restoredCopies,
+        T.sagaRunner,
+        T.sagaStore,
+        T.events,
+        T.clock,
+        T.auditTrail,
+        T.logger,
+      ],
     )
     .inSingletonScope();
 });
@@ -301,6 +331,13 @@ const adminModule = new ContainerModule(({ bind }) => {
           required: config.replication_permanent,
         }),
       [T.registry, T.directory, T.events, T.auditTrail, T.writerCatalog, T.config],
+    )
+    .inSingletonScope();
+  bind(T.expireRestoredCopies)
+    .toResolvedValue(
+      (restored, catalog, directory, events, clock, audit) =>
+        new ExpireRestoredCopies({ restored, catalog, directory, events, clock, audit }),
+      [T.restoredCopies, T.catalog, T.directory, T.events, T.clock, T.auditTrail],
     )
     .inSingletonScope();
   bind(T.readSagas)

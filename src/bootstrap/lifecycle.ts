@@ -22,6 +22,7 @@ import {
 } from './storage-elements';
 import { TOKENS as T } from './tokens';
 import { sagaResumer } from '../application/sagas/resume';
+import type { ExpireRestoredCopies } from '../application/admin/expire-restored-copies';
 
 export interface RunningArtStore {
   readonly url: string;
@@ -73,6 +74,35 @@ async function connectRedis(
     client.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
   await Promise.all([publisher.connect(), subscriber.connect(), cache.connect()]);
   return { publisher, subscriber, cache };
+}
+
+/** Removes expired restored copies now and every `restore_sweep_interval_s`; returns the stopper. */
+function scheduleRestoreExpiry(
+  expiry: ExpireRestoredCopies,
+  config: Config,
+  log: Logger,
+): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  const sweep = (): void => {
+    // One sweep at a time: a slow SE must not pile sweeps up.
+    running ??= expiry
+      .sweep()
+      .then(({ removed, failed }) => {
+        if (removed + failed > 0) log.info({ removed, failed }, 'expired restored copies swept');
+      })
+      .catch((error: unknown) => log.warn({ err: error }, 'restored copy expiry sweep failed'))
+      .finally(() => {
+        running = null;
+      });
+  };
+  sweep();
+  const timer =
+    config.restore_sweep_interval_s > 0 ? setInterval(sweep, config.restore_sweep_interval_s * 1000) : null;
+  timer?.unref();
+  return async () => {
+    if (timer) clearInterval(timer);
+    await running;
+  };
 }
 
 /** Starts every configured role in this process: infrastructure, SEs, HTTP, heartbeats. */
@@ -214,7 +244,13 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
           directory: container.get(T.directory),
           catalog: container.get(T.writerCatalog),
           events: container.get(T.events),
+          restored: container.get(T.restoredCopies),
+          clock,
         }),
+      );
+      resources.add(
+        'restore expiry',
+        scheduleRestoreExpiry(container.get(T.expireRestoredCopies), config, log),
       );
     }
     const unsubscribe = await container.get(T.registryView).listen(container.get(T.events));

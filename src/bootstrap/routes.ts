@@ -4,6 +4,7 @@ import type { ReadinessCheck } from '../adapters/http/health-routes';
 import { registerAdminRoutes } from '../adapters/http/admin-routes';
 import { registerHealthRoutes } from '../adapters/http/health-routes';
 import { registerReadRoutes } from '../adapters/http/read-routes';
+import { registerRestoreRoutes } from '../adapters/http/restore-routes';
 import { registerStorageRoutes } from '../adapters/http/storage-routes';
 import { registerUpdateRoutes } from '../adapters/http/update-routes';
 import { registerUploadRoutes } from '../adapters/http/upload-routes';
@@ -45,7 +46,10 @@ export function registerRoutes(
     registerLifecycleRoutes(router, container.get(T.finalizeDocument), container.get(T.deleteDocument));
     registerUpdateRoutes(router, container.get(T.updateDocument));
   }
-  if (roles.includes('query')) registerReadRoutes(router, container.get(T.readDocuments));
+  if (roles.includes('query')) {
+    registerReadRoutes(router, container.get(T.readDocuments));
+    registerRestoreRoutes(router, container.get(T.restoreDocument));
+  }
   if (roles.includes('admin')) {
     registerAdminRoutes(router, container.get(T.manageStorageElements), container.get(T.rebuildCatalog));
     registerSagaRoutes(router, container.get(T.readSagas));

@@ -21,6 +21,9 @@ import type { FixityLog } from '../application/ports/fixity-log';
 import type { StorageElementDirectory } from '../application/ports/storage-element-client';
 import type { StorageElementRegistry } from '../application/ports/storage-element-registry';
 import type { ReadDocuments } from '../application/query/read-documents';
+import type { RestoreDocument } from '../application/query/restore-document';
+import type { ExpireRestoredCopies } from '../application/admin/expire-restored-copies';
+import type { RestoredCopies } from '../application/ports/restored-copies';
 import type { RegistryView } from '../application/shared/registry-view';
 import type { StorageElementService } from '../application/storage/storage-element-service';
 import type { Orm } from '../adapters/persistence/database';
@@ -60,6 +63,9 @@ export const TOKENS = {
   readSagas: token<ReadSagas>('readSagas'),
   updateDocument: token<UpdateDocument>('updateDocument'),
   readDocuments: token<ReadDocuments>('readDocuments'),
+  restoredCopies: token<RestoredCopies>('restoredCopies'),
+  restoreDocument: token<RestoreDocument>('restoreDocument'),
+  expireRestoredCopies: token<ExpireRestoredCopies>('expireRestoredCopies'),
   manageStorageElements: token<ManageStorageElements>('manageStorageElements'),
   rebuildCatalog: token<RebuildCatalog>('rebuildCatalog'),
   auditLog: token<AuditLog>('auditLog'),

@@ -17,7 +17,7 @@ const MODES: readonly Mode[] = ['edit', 'rw', 'ro', 'ar'];
 /**
  * ARCHITECTURE §3.3, written out here rather than imported from the domain, so the code is
  * checked against the specification and not against itself. `ar` serves content only after a
- * restore, and no restore exists yet: its content is refused.
+ * restore (test/e2e/archive-restore.test.ts); none is requested here: its content is refused.
  */
 const OPERATIONS: Readonly<
   Record<Mode, { create: boolean; read: boolean; delete: 'yes' | 'after_retention' }>
@@ -291,7 +291,10 @@ describe('storage-element mode tables of §3.3 over HTTP (split: admin, ingester
       'refuses content of a file on %s with a 4xx problem (no restore exists yet)',
       async (mode) => {
         const response = await fetch(`${split.query.url}/api/v1/files/${fileOn(mode).fileId}/content`);
-        await expectProblem(response, 409, 'mode_forbids_operation');
+        await expectProblem(response, 409, 'restore_required');
+        // The SE itself refuses the download too; only a restore job may read it (?purpose=restore).
+        const direct = await internalApi(SE[mode], `/files/${fileOn(mode).fileId}/content`);
+        await expectProblem(direct, 409, 'mode_forbids_operation');
       },
     );
 

@@ -50,6 +50,7 @@ const ENTITY_TABLES = [
   'file_copies',
   'fixity_checks',
   'files',
+  'restored_copies',
   'sagas',
   'se_files',
   'service_accounts',

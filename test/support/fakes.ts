@@ -208,6 +208,7 @@ export class UnreachableElement implements StorageElementClient {
   put = () => this.fail();
   head = () => this.fail();
   open = () => this.fail();
+  openForRestore = () => this.fail();
   delete = () => this.fail();
   update = () => this.fail();
   discard = () => this.fail();

@@ -41,6 +41,8 @@ export async function startSplit(options: {
   readonly ingesterEnv?: Record<string, string>;
   /** How many query processes (replicas sharing the database and Redis); default 1. */
   readonly queries?: number;
+  /** More environment for every query process. */
+  readonly queryEnv?: Record<string, string>;
 }): Promise<SplitDeployment> {
   const { dataDir } = options;
   const shared = {
@@ -85,7 +87,7 @@ export async function startSplit(options: {
         ...verifying,
         ARTSTORE_CLIENT_ID: account.clientId,
         ARTSTORE_CLIENT_SECRET: account.clientSecret,
-        ...(role === 'ingester' ? options.ingesterEnv : {}),
+        ...(role === 'ingester' ? options.ingesterEnv : options.queryEnv),
       }),
     ),
   );
@@ -107,6 +109,7 @@ export async function startSplit(options: {
         ...verifying,
         ARTSTORE_CLIENT_ID: queryAccount.clientId,
         ARTSTORE_CLIENT_SECRET: queryAccount.clientSecret,
+        ...options.queryEnv,
       }),
     ),
   );

@@ -187,8 +187,16 @@ export class HttpStorageElementClient implements StorageElementClient {
     return this.codec.fromDocument(await this.json<unknown>('GET', `/files/${fileId}`));
   }
 
-  async open(fileId: string, range?: ByteRange): Promise<OpenedContent> {
-    const url = await this.url(`/files/${fileId}/content`);
+  open(fileId: string, range?: ByteRange): Promise<OpenedContent> {
+    return this.read(`/files/${fileId}/content`, range);
+  }
+
+  openForRestore(fileId: string): Promise<OpenedContent> {
+    return this.read(`/files/${fileId}/content?purpose=restore`);
+  }
+
+  private async read(path: string, range?: ByteRange): Promise<OpenedContent> {
+    const url = await this.url(path);
     const auth = await this.authorization();
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(url, {

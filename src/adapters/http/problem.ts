@@ -102,6 +102,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { status: number; title: s
   offset_mismatch: { status: 409, title: 'Upload-Offset conflict' },
   checksum_mismatch: { status: 460, title: 'Checksum Mismatch' },
   attr_version_mismatch: { status: 412, title: 'Attribute version mismatch' },
+  restore_required: { status: 409, title: 'Restore required' },
+  restore_not_found: { status: 404, title: 'No restore requested' },
   malformed_request: { status: 400, title: 'Malformed request' },
   headers_too_large: { status: 431, title: 'Request header fields too large' },
   route_not_found: { status: 404, title: 'Not found' },

@@ -92,6 +92,8 @@ async function content(ctx: Context, reads: ReadDocuments): Promise<void> {
   }
   const length = range ? range.end - range.start + 1 : file.size;
   if (ctx.method === 'HEAD' || length === 0) {
+    // An archived file answers HEAD as GET: 409 restore_required until a restored copy exists.
+    if (ctx.method === 'HEAD') await reads.assertReadable(entry);
     ctx.length = length;
     if (ctx.method !== 'HEAD') ctx.body = '';
     return;

@@ -34,6 +34,7 @@ const putHeaders = z.object({
   'artstore-expect-sha256': hexDigest(64),
   'artstore-expect-sha512': hexDigest(128),
 });
+const contentQuery = z.strictObject({ purpose: z.enum(['download', 'restore']).default('download') });
 const listQuery = z.strictObject({
   cursor: z.string().max(512).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
@@ -119,7 +120,14 @@ export function registerStorageRoutes(
   });
 
   router.get(`${base}/files/:id/content`, async (ctx) => {
-    const opened = await se(ctx).open(fileIdParam(ctx), internalRange(ctx.get('range')));
+    const { purpose } = parseQuery(ctx, contentQuery);
+    const element = se(ctx);
+    const fileId = fileIdParam(ctx);
+    // A restore job reads the whole archived copy; ranges are for downloads.
+    const opened =
+      purpose === 'restore'
+        ? await element.openForRestore(fileId)
+        : await element.open(fileId, internalRange(ctx.get('range')));
     ctx.set('ArtStore-Size', String(opened.size));
     ctx.set('ArtStore-Sha256', opened.sha256);
     if (opened.range) {

@@ -89,6 +89,21 @@ export const FileCopyRow = defineEntity({
   indexes: [{ properties: ['seId'] }],
 });
 
+/** Restored copies of archived files (see MikroOrmRestoredCopies), removed when they expire. */
+export const RestoredCopyRow = defineEntity({
+  name: 'RestoredCopyRow',
+  tableName: 'restored_copies',
+  properties: {
+    fileId: p.uuid().primary(),
+    seId: p.string().length(63).primary(),
+    key: p.text(),
+    expiresAt: p.datetime(),
+    restoredAt: p.datetime(),
+  },
+  primaryKeys: ['fileId', 'seId'],
+  indexes: [{ properties: ['expiresAt'] }],
+});
+
 /** The OAuth issuer's key ring (§6); the private key is AES-256-GCM ciphertext, opaque here. */
 export const SigningKeyRow = defineEntity({
   name: 'SigningKeyRow',
@@ -176,6 +191,7 @@ export const ENTITIES = [
   CatalogFileRow,
   SagaRow,
   FileCopyRow,
+  RestoredCopyRow,
   SigningKeyRow,
   ServiceAccountRow,
   ...AUDIT_ENTITIES,

@@ -1,11 +1,12 @@
 import type { Principal } from '../../domain/access/principal';
 import type { DocumentAttributes } from '../../domain/document/document';
 import { nextCopyTarget, rankCandidates } from '../../domain/placement/placement';
-import { decideRetention, type Retention } from '../../domain/retention/retention';
+import { decideRetention } from '../../domain/retention/retention';
 import { ApplicationError } from '../errors';
 import type { FileCopy } from '../ports/file-catalog';
 import type { SagaDefinition } from '../sagas/saga-runner';
 import { requireCollectionWrite, requireFileAccess } from '../shared/authorize';
+import { copyFile } from '../shared/copy-file';
 import type { FileLifecycleDeps } from './lifecycle-deps';
 import { discardEverywhere, draftOf } from './upload-document';
 
@@ -77,7 +78,14 @@ export class FinalizeDocument {
             );
           remaining.splice(remaining.indexOf(target), 1);
           try {
-            finalized = await this.copyTo(file, retention, entry.copies, target.id);
+            finalized = await copyFile(
+              this.deps.directory,
+              file,
+              // A change to the document: the new copies continue its sidecar version.
+              { ...draftOf(file), retention, attrVersion: file.attrVersion + 1 },
+              entry.copies,
+              target.id,
+            );
           } catch (error) {
             failures.push(`${target.id}: ${(error as Error).message}`);
             await this.deps.directory
@@ -103,45 +111,6 @@ export class FinalizeDocument {
       details: { copies: (await catalog.get(fileId))?.copies.map((c) => c.seId).join(',') ?? '' },
     });
     return finalized!;
-  }
-
-  /** Writes one permanent copy from the first temporary copy that can be read. */
-  private async copyTo(
-    file: DocumentAttributes,
-    retention: Retention,
-    sources: readonly FileCopy[],
-    target: string,
-  ): Promise<DocumentAttributes> {
-    let lastError: unknown = new ApplicationError(
-      'storage_unavailable',
-      `no copy of ${file.fileId} is readable`,
-    );
-    for (const source of sources) {
-      let opened;
-      try {
-        opened = await this.deps.directory.client(source.seId).open(file.fileId);
-      } catch (error) {
-        lastError = error;
-        continue;
-      }
-      try {
-        return await this.deps.directory
-          .client(target)
-          // The source serves the original bytes; the permanent copy is stored encoded as it was.
-          .put(
-            // A change to the document: the new copies continue its sidecar version.
-            { ...draftOf(file), retention, attrVersion: file.attrVersion + 1 },
-            opened.stream,
-            { size: file.size, sha256: file.sha256 },
-            {
-              encoding: file.stored.encoding,
-            },
-          );
-      } finally {
-        opened.stream.destroy();
-      }
-    }
-    throw lastError;
   }
 }
 

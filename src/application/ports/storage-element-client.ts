@@ -159,6 +159,11 @@ export interface StorageElementClient {
   head(fileId: string): Promise<DocumentAttributes>;
   /** The original bytes (decoded when stored compressed), or a range of them. */
   open(fileId: string, range?: ByteRange): Promise<OpenedContent>;
+  /**
+   * The whole original content for a restore job, verified like a whole `open`: served in every
+   * mode, `ar` included, where `open` refuses content until a restored copy exists (§3.3).
+   */
+  openForRestore(fileId: string): Promise<OpenedContent>;
   delete(fileId: string): Promise<void>;
   /**
    * Changes a file's attributes: the sidecar first, then the SE cache; `attr_version` + 1.

@@ -17,6 +17,7 @@ import type { Page } from '../ports/file-index';
 import type { FixityCheck, FixityLog } from '../ports/fixity-log';
 import type { OpenedContent, StorageElementDirectory } from '../ports/storage-element-client';
 import { requireFileAccess, requireScope } from '../shared/authorize';
+import type { ArchiveReads } from './archive-reads';
 import type { RegistryView } from '../shared/registry-view';
 
 export interface SearchCommand {
@@ -41,6 +42,7 @@ export class ReadDocuments {
     private readonly directory: StorageElementDirectory,
     private readonly registry: RegistryView,
     private readonly fixity: FixityLog,
+    private readonly archive: ArchiveReads,
   ) {}
 
   /** The fixity history of a file the caller may read: every check of every copy, newest first. */
@@ -60,13 +62,20 @@ export class ReadDocuments {
     return entry;
   }
 
+  /** Refuses as `open` would when only archived copies are left, without opening one (HEAD). */
+  async assertReadable(entry: CatalogEntry): Promise<void> {
+    const known = new Map((await this.registry.list()).map((se) => [se.id, se]));
+    await this.archive.copiesToRead(entry, (seId) => known.get(seId)?.mode);
+  }
+
   /**
    * Opens the content from the first copy that answers. A copy that fails before sending bytes
    * is skipped; the caller sees an error only when no copy can serve.
    */
   async open(entry: CatalogEntry, range?: ByteRange): Promise<OpenedContent> {
     const known = new Map((await this.registry.list()).map((se) => [se.id, se]));
-    const copies = [...entry.copies].sort((a, b) => Number(known.has(b.seId)) - Number(known.has(a.seId)));
+    const readable = await this.archive.copiesToRead(entry, (seId) => known.get(seId)?.mode);
+    const copies = readable.sort((a, b) => Number(known.has(b.seId)) - Number(known.has(a.seId)));
     let lastError: unknown = null;
     for (const copy of copies) {
       try {

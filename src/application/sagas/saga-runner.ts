@@ -98,6 +98,18 @@ export class SagaRunner {
     payload: P,
     fileId: string | null = null,
   ): Promise<SagaOutcome<P>> {
+    return (await this.start(definition, payload, fileId)).outcome;
+  }
+
+  /**
+   * Saves a new saga and starts driving it; resolves once it is saved, with its id and the
+   * promise of its end (for jobs a client follows by id, e.g. a restore).
+   */
+  async start<P extends SagaPayload>(
+    definition: SagaDefinition<P>,
+    payload: P,
+    fileId: string | null = null,
+  ): Promise<{ readonly id: string; readonly outcome: Promise<SagaOutcome<P>> }> {
     const now = this.deps.clock.now();
     const saga: SagaRecord = {
       id: this.deps.ids.fileId(),
@@ -120,7 +132,7 @@ export class SagaRunner {
         { file_id: fileId },
       );
     }
-    return this.drive(definition, saga);
+    return { id: saga.id, outcome: this.drive(definition, saga) };
   }
 
   private async drive<P extends SagaPayload>(

@@ -336,9 +336,22 @@ export class StorageElementService implements StorageElementClient {
     return file;
   }
 
-  async open(fileId: string, range?: ByteRange): Promise<OpenedContent> {
+  open(fileId: string, range?: ByteRange): Promise<OpenedContent> {
+    return this.read(fileId, range, false);
+  }
+
+  /** The archive's side of a restore: the one content read an `ar` SE serves. */
+  openForRestore(fileId: string): Promise<OpenedContent> {
+    return this.read(fileId, undefined, true);
+  }
+
+  private async read(
+    fileId: string,
+    range: ByteRange | undefined,
+    restoring: boolean,
+  ): Promise<OpenedContent> {
     const file = await this.head(fileId);
-    assertOperationAllowed(this.mode, 'read', { restored: false });
+    if (!restoring) assertOperationAllowed(this.mode, 'read', { restored: false });
     if (range && (range.start < 0 || range.end < range.start || range.end >= file.size)) {
       throw new ApplicationError(
         'range_not_satisfiable',

@@ -27,6 +27,9 @@ export const AUDIT_ACTIONS = [
   'file.legal_hold_set',
   'file.legal_hold_cleared',
   'file.retention_extended',
+  'file.restore_requested',
+  'file.restored',
+  'file.restore_expired',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

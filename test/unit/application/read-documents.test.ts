@@ -4,6 +4,8 @@ import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memor
 import { ApplicationError } from '../../../src/application/errors';
 import type { CatalogEntry } from '../../../src/application/ports/file-catalog';
 import { ReadDocuments } from '../../../src/application/query/read-documents';
+import { ArchiveReads } from '../../../src/application/query/archive-reads';
+import { MemoryRestoredCopies } from '../../../src/adapters/memory/memory-restored-copies';
 import { RegistryView } from '../../../src/application/shared/registry-view';
 import type { Scope } from '../../../src/domain/access/principal';
 import { aDocument, aDraft, aPrincipal, aStorageElement, FixedClock, T0 } from '../../support/builders';
@@ -36,6 +38,7 @@ async function setup() {
     directory,
     new RegistryView(registry, clock, 0),
     new MemoryFixityLog(),
+    new ArchiveReads(new MemoryRestoredCopies(), clock),
   );
   const copy = (seId: string) => ({ seId, key: file.stored.key });
   return { a, b, file, catalog, reads, copy, unreachable, directory };

@@ -5,6 +5,8 @@ import { RedisLocker } from '../../../src/adapters/tus/redis-locker';
 import { ManageStorageElements } from '../../../src/application/admin/manage-storage-elements';
 import { UploadDocument } from '../../../src/application/ingester/upload-document';
 import { ReadDocuments } from '../../../src/application/query/read-documents';
+import { RestoreDocument } from '../../../src/application/query/restore-document';
+import { ExpireRestoredCopies } from '../../../src/application/admin/expire-restored-copies';
 import type { StorageElementService } from '../../../src/application/storage/storage-element-service';
 import { INTERNAL_PREFIX } from '../../../src/adapters/http/internal-wire';
 import type { Orm } from '../../../src/adapters/persistence/database';
@@ -81,6 +83,12 @@ describe('buildContainer', () => {
       if (roles.includes('ingester'))
         expect(container.get(TOKENS.uploadDocument)).toBeInstanceOf(UploadDocument);
       if (roles.includes('query')) expect(container.get(TOKENS.readDocuments)).toBeInstanceOf(ReadDocuments);
+      expect(container.isBound(TOKENS.restoreDocument)).toBe(roles.includes('query'));
+      if (roles.includes('query'))
+        expect(container.get(TOKENS.restoreDocument)).toBeInstanceOf(RestoreDocument);
+      expect(container.isBound(TOKENS.expireRestoredCopies)).toBe(roles.includes('admin'));
+      if (roles.includes('admin'))
+        expect(container.get(TOKENS.expireRestoredCopies)).toBeInstanceOf(ExpireRestoredCopies);
       if (roles.includes('admin')) {
         expect(container.get(TOKENS.manageStorageElements)).toBeInstanceOf(ManageStorageElements);
       }
@@ -106,6 +114,7 @@ describe('buildContainer', () => {
       expect(paths).toContain('/metrics');
       expect(paths.some((p) => p.startsWith(INTERNAL_PREFIX))).toBe(roles.includes('storage'));
       expect(paths.includes('/api/v1/uploads/:id')).toBe(roles.includes('ingester'));
+      expect(paths.includes('/api/v1/files/:id/restore')).toBe(roles.includes('query'));
       expect(container.isBound(TOKENS.resumableUploads)).toBe(roles.includes('ingester'));
     },
   );
