@@ -144,6 +144,8 @@ const schema = z.object({
     .strict()
     .optional(),
   heartbeat_ms: integer(100, 600_000).default(5_000),
+  /** This process's data centre: the query role reads copies in it first (§3.4); none by default. */
+  dc: z.string().min(1).max(63).optional(),
   /** Copies of each retention class (§3.4) written before an upload or finalize is acknowledged. */
   replication_temporary: integer(1, 8).default(1),
   replication_permanent: integer(1, 8).default(2),
@@ -275,6 +277,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_DEFAULT_TTL_DAYS: 'default_ttl_days',
   ARTSTORE_MAX_UPLOAD_BYTES: 'max_upload_bytes',
   ARTSTORE_HEARTBEAT_MS: 'heartbeat_ms',
+  ARTSTORE_DC: 'dc',
   ARTSTORE_REPLICATION_TEMPORARY: 'replication_temporary',
   ARTSTORE_REPLICATION_PERMANENT: 'replication_permanent',
   ARTSTORE_SAGA_LEASE_MS: 'saga_lease_ms',

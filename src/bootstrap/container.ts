@@ -235,8 +235,16 @@ const ingesterModule = new ContainerModule(({ bind }) => {
 const queryModule = new ContainerModule(({ bind }) => {
   bind(T.readDocuments)
     .toResolvedValue(
-      (catalog, directory, registry, fixity) => new ReadDocuments(catalog, directory, registry, fixity),
-      [T.catalog, T.directory, T.registryView, T.fixityLog],
+      (config: Config, catalog, directory, registry, fixity, clock) =>
+        new ReadDocuments(
+          catalog,
+          directory,
+          registry,
+          fixity,
+          { dc: config.dc ?? null, staleAfterMs: 3 * config.heartbeat_ms },
+          clock,
+        ),
+      [T.config, T.catalog, T.directory, T.registryView, T.fixityLog, T.clock],
     )
     .inSingletonScope();
 });
