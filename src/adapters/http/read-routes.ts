@@ -97,10 +97,12 @@ async function multipart(
   const { file } = entry;
   // A HEAD states the same length as the GET; the boundary (and so the body) differs per answer.
   const first = ctx.method === 'HEAD' ? Readable.from([]) : (await reads.open(entry, ranges[0])).stream;
+  // Each part's Content-Type is the one a whole answer would carry (Koa adds the charset of text types).
+  ctx.type = file.contentType;
   const body = multipartByteranges(
     ranges,
     file.size,
-    file.contentType,
+    ctx.response.get('Content-Type'),
     first,
     async (range) => (await reads.open(entry, range)).stream,
   );
