@@ -37,6 +37,8 @@ export async function startSplit(options: {
   readonly ingesters?: number;
   /** More environment for every ingester process (a shared staging directory, ...). */
   readonly ingesterEnv?: Record<string, string>;
+  /** More environment for the query process (its data centre, ...). */
+  readonly queryEnv?: Record<string, string>;
 }): Promise<SplitDeployment> {
   const { dataDir } = options;
   const shared = {
@@ -81,7 +83,7 @@ export async function startSplit(options: {
         ...verifying,
         ARTSTORE_CLIENT_ID: account.clientId,
         ARTSTORE_CLIENT_SECRET: account.clientSecret,
-        ...(role === 'ingester' ? options.ingesterEnv : {}),
+        ...(role === 'ingester' ? options.ingesterEnv : options.queryEnv),
       }),
     ),
   );
