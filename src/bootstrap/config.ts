@@ -155,7 +155,7 @@ const schema = z.object({
   scrub_rate_bytes_per_s: integer(1024, Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
   // At most 24 days: the longest delay a Node timer takes.
   scrub_interval_s: integer(0, 24 * 86_400).default(7 * 86_400),
-  /** Whole reads up to this size are checked against the sidecar checksum before a byte is sent. */
+  /** Stored content up to this size is checked against the sidecar checksum before a byte is sent (identity: ranges too). */
   verify_on_read_max_bytes: integer(0, 256 * 1024 * 1024).default(1024 * 1024),
   /** Temp files and incomplete uploads older than this are leftovers reconcile removes. */
   stale_temp_after_s: integer(1, 30 * 86_400).default(3_600),
