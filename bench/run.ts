@@ -5,7 +5,7 @@
  * Environment:
  *   BENCH_QUICK=1                  small sizes and 2 rounds (a smoke run, under a minute)
  *   BENCH_ROUNDS=N                 paired rounds per scenario (default 5, quick 2)
- *   BENCH_ONLY=1,2,3,4,5,7         run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus)
+ *   BENCH_ONLY=1,2,3,4,5,7,8       run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus; 8: compressed downloads)
  *   BENCH_CPU_PROF=DIR             run ArtStore with --cpu-prof, profiles written to DIR
  *   ARTSTORE_BENCH_DATABASE_URL    PostgreSQL server for throwaway databases
  *                                  (default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -15,6 +15,7 @@ import { Bench, loadSettings, MiB } from './context';
 import { stopAll } from './processes';
 import { HEADER } from './report';
 import { bigUpload, downloads, smallUploads, tusUploads } from './scenarios';
+import { compressedDownloads } from './compressed-downloads';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const PEAK_RSS_GOAL_MIB = 150;
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     if (bench.wants('2')) await smallUploads(bench);
     if (['3', '4', '5', '6'].some((id) => bench.wants(id))) await downloads(bench);
     if (bench.wants('7')) await tusUploads(bench);
+    if (bench.wants('8')) await compressedDownloads(bench);
     summary(bench);
     say(`load average after the run: ${load()}`);
   } finally {
