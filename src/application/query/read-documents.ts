@@ -107,6 +107,14 @@ export class ReadDocuments {
         next += 1;
         try {
           const opened = await this.directory.client(copy.seId).open(entry.file.fileId, range);
+          // Bytes from another offset than asked would be spliced in silently: such a copy is failed.
+          if (range && (opened.range?.start !== range.start || opened.range.end !== range.end)) {
+            opened.stream.destroy();
+            throw new ApplicationError(
+              'storage_unavailable',
+              `storage element '${copy.seId}' did not serve the range ${range.start}-${range.end} it was asked for`,
+            );
+          }
           return { ...opened, stream: this.load.track(copy.seId, opened.stream) };
         } catch (error) {
           if (error instanceof ApplicationError && error.code === 'range_not_satisfiable') throw error;

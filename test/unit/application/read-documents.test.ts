@@ -157,6 +157,14 @@ describe('ReadDocuments.open: fail-over and copy choice', () => {
     await expect(readAll(opened.stream)).rejects.toMatchObject({ code: 'storage_unavailable' });
   });
 
+  it('fails a copy that answers a range with bytes from elsewhere, and reads the next', async () => {
+    const { reads, directory, file, copy, a } = await setup();
+    const careless = Object.create(a.service) as StorageElementClient;
+    directory.clients.set('rw-a', Object.assign(careless, { open: (id: string) => a.service.open(id) }));
+    const opened = await reads.open({ file, copies: [copy('rw-a'), copy('rw-b')] }, { start: 2, end: 12 });
+    expect(await readAll(opened.stream)).toEqual(CONTENT.subarray(2, 13));
+  });
+
   it('reads from the copy with fewer reads in flight, and counts a read until its stream closes', async () => {
     const { reads, directory, file, copy, a, b } = await setup();
     const log: string[] = [];
