@@ -128,8 +128,9 @@ describe('replica fail-over (split, two data centres)', () => {
     const range = await download(split.query.url, fileId, { range: 'bytes=99000-99999' });
     expect(range.response.status).toBe(206);
     expect(range.body.equals(content.subarray(99_000, 100_000))).toBe(true);
-    // rw-1 refused before sending a byte (file_corrupt), rw-2 served.
-    expect(contentRequests('rw-1', fileId)[0]).toBe(503);
+    // rw-1 (nearer) refused before sending a byte (file_corrupt); rw-2 served. (Either SE may also
+    // show the 200 of the read that wrote the second copy.)
+    expect(contentRequests('rw-1', fileId)).toContain(503);
     expect(contentRequests('rw-2', fileId)).toContain(200);
   });
 
@@ -155,13 +156,12 @@ describe('replica fail-over (split, two data centres)', () => {
       { content: identity, id: await upload(identity, 'none') },
       { content: text, id: await upload(text, 'gzip') },
     ];
-    // Writing the second copy read the first one: count from here.
-    const before = files.map((f) => contentRequests('rw-1', f.id).length);
     const downloads = files.map((f) => pacedDownload(f.id, 4 * MiB));
     await Promise.all(downloads.map((d) => d.reachedPause));
-    // Both are being read from rw-1 (same dc as the query process); nothing asked rw-2 for a range yet.
-    for (const [i, f] of files.entries()) {
-      expect(contentRequests('rw-1', f.id).slice(before[i])).toEqual([200]);
+    // Both are being read from rw-1 (same dc as the query process); nothing asked rw-2 for a range
+    // yet. (The read that wrote the second copy shows as a 200 on whichever SE got the first one.)
+    for (const f of files) {
+      expect(contentRequests('rw-1', f.id)).toContain(200);
       expect(contentRequests('rw-2', f.id)).not.toContain(206);
     }
     await split.storage.get('rw-1')!.kill();
@@ -171,8 +171,8 @@ describe('replica fail-over (split, two data centres)', () => {
       expect(result.status).toBe(200);
       expect(result.body.length).toBe(files[i]!.content.length);
       expect(sha256Hex(result.body)).toBe(sha256Hex(files[i]!.content));
-      // rw-2 was asked for the rest only: a range starting where rw-1 stopped.
-      expect(contentRequests('rw-2', files[i]!.id)).toEqual([206]);
+      // rw-2 was asked for the rest once: a range starting where rw-1 stopped.
+      expect(contentRequests('rw-2', files[i]!.id).filter((status) => status === 206)).toHaveLength(1);
     }
   });
 });
