@@ -5,7 +5,7 @@
  * Environment:
  *   BENCH_QUICK=1                  small sizes and 2 rounds (a smoke run, under a minute)
  *   BENCH_ROUNDS=N                 paired rounds per scenario (default 5, quick 2)
- *   BENCH_ONLY=1,2,3,4,5,7,8,9,10  run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus; 8: compression; 9: cached metadata reads; 10: search)
+ *   BENCH_ONLY=1,…,11              run only these scenarios (3 and 4 share their setup; 6 comes with 1 and 3; 7: tus; 8: compression; 9: cached metadata reads; 10: search; 11: compressed downloads)
  *   BENCH_CPU_PROF=DIR             run ArtStore with --cpu-prof, profiles written to DIR
  *   ARTSTORE_BENCH_DATABASE_URL    PostgreSQL server for throwaway databases
  *                                  (default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -18,6 +18,7 @@ import { compressedUpload } from './compressed-upload';
 import { bigUpload, downloads, smallUploads, tusUploads } from './scenarios';
 import { cachedReads } from './cache';
 import { searchBench } from './search';
+import { compressedDownloads } from './compressed-downloads';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const PEAK_RSS_GOAL_MIB = 150;
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     if (bench.wants('8')) await compressedUpload(bench);
     if (bench.wants('9')) await cachedReads(bench);
     if (bench.wants('10')) await searchBench(bench);
+    if (bench.wants('11')) await compressedDownloads(bench);
     summary(bench);
     say(`load average after the run: ${load()}`);
   } finally {

@@ -144,6 +144,8 @@ const schema = z.object({
     .strict()
     .optional(),
   heartbeat_ms: integer(100, 600_000).default(5_000),
+  /** This process's data centre: the query role reads copies in it first (§3.4); none by default. */
+  dc: z.string().min(1).max(63).optional(),
   /** Copies of each retention class (§3.4) written before an upload or finalize is acknowledged. */
   replication_temporary: integer(1, 8).default(1),
   replication_permanent: integer(1, 8).default(2),
@@ -153,7 +155,7 @@ const schema = z.object({
   scrub_rate_bytes_per_s: integer(1024, Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
   // At most 24 days: the longest delay a Node timer takes.
   scrub_interval_s: integer(0, 24 * 86_400).default(7 * 86_400),
-  /** Whole reads up to this size are checked against the sidecar checksum before a byte is sent. */
+  /** Stored content up to this size is checked against the sidecar checksum before a byte is sent (identity: ranges too). */
   verify_on_read_max_bytes: integer(0, 256 * 1024 * 1024).default(1024 * 1024),
   /** Temp files and incomplete uploads older than this are leftovers reconcile removes. */
   stale_temp_after_s: integer(1, 30 * 86_400).default(3_600),
@@ -286,6 +288,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_DEFAULT_TTL_DAYS: 'default_ttl_days',
   ARTSTORE_MAX_UPLOAD_BYTES: 'max_upload_bytes',
   ARTSTORE_HEARTBEAT_MS: 'heartbeat_ms',
+  ARTSTORE_DC: 'dc',
   ARTSTORE_REPLICATION_TEMPORARY: 'replication_temporary',
   ARTSTORE_REPLICATION_PERMANENT: 'replication_permanent',
   ARTSTORE_SAGA_LEASE_MS: 'saga_lease_ms',

@@ -293,9 +293,17 @@ const ingesterModule = new ContainerModule(({ bind }) => {
 const queryModule = new ContainerModule(({ bind }) => {
   bind(T.readDocuments)
     .toResolvedValue(
-      (catalog, directory, registry, fixity, restored, clock) =>
-        new ReadDocuments(catalog, directory, registry, fixity, new ArchiveReads(restored, clock)),
-      [T.catalog, T.directory, T.registryView, T.fixityLog, T.restoredCopies, T.clock],
+      (config: Config, catalog, directory, registry, fixity, restored, clock) =>
+        new ReadDocuments(
+          catalog,
+          directory,
+          registry,
+          fixity,
+          new ArchiveReads(restored, clock),
+          { dc: config.dc ?? null, staleAfterMs: 3 * config.heartbeat_ms },
+          clock,
+        ),
+      [T.config, T.catalog, T.directory, T.registryView, T.fixityLog, T.restoredCopies, T.clock],
     )
     .inSingletonScope();
   bind(T.restoreDocument)

@@ -41,7 +41,7 @@ export async function startSplit(options: {
   readonly ingesterEnv?: Record<string, string>;
   /** How many query processes (replicas sharing the database and Redis); default 1. */
   readonly queries?: number;
-  /** More environment for every query process. */
+  /** More environment for every query process (its data centre, ...). */
   readonly queryEnv?: Record<string, string>;
 }): Promise<SplitDeployment> {
   const { dataDir } = options;

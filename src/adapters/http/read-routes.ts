@@ -1,13 +1,15 @@
 import type Router from '@koa/router';
 import { create as contentDisposition } from 'content-disposition';
 import type { Context } from 'koa';
-import { parse as parseRange } from 'range-parser';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ApplicationError } from '../../application/errors';
 import type { ReadDocuments } from '../../application/query/read-documents';
 import type { ByteRange } from '../../application/ports/blob-store';
+import type { CatalogEntry } from '../../application/ports/file-catalog';
 import type { DocumentAttributes } from '../../domain/document/document';
 import type { RequestState } from './context';
+import { multipartByteranges, selectRanges } from './byte-ranges';
 import { reprDigest } from './digests';
 import { registerSearchRoutes } from './search-routes';
 import { parseQuery } from './validation';
@@ -45,24 +47,11 @@ function ifRangeMatches(header: string, file: DocumentAttributes): boolean {
   return !Number.isNaN(date) && Math.floor(file.uploadedAt.getTime() / 1000) * 1000 === date;
 }
 
-/** One range to serve, null for the whole representation. Several ranges are served whole for now. */
-function requestedRange(ctx: Context, file: DocumentAttributes): ByteRange | null {
+/** The ranges to serve, null for the whole representation (no Range, or an If-Range that no longer matches). */
+function requestedRanges(ctx: Context, file: DocumentAttributes): ByteRange[] | null {
   const header = ctx.get('range');
   if (header === '' || !ifRangeMatches(ctx.get('if-range'), file)) return null;
-  const parsed = parseRange(file.size, header);
-  if (parsed.type !== 'bytes' && parsed.type !== '') return null; // RFC 9110 §14.2: unknown units are ignored
-  const [first] = parsed.ranges;
-  if (!first) {
-    throw new ApplicationError(
-      'range_not_satisfiable',
-      `'${header}' selects no bytes of this ${file.size}-byte file`,
-      {
-        size: file.size,
-        field: 'range',
-      },
-    );
-  }
-  return parsed.ranges.length === 1 ? first : null;
+  return selectRanges(header, file.size);
 }
 
 async function content(ctx: Context, reads: ReadDocuments): Promise<void> {
@@ -82,14 +71,12 @@ async function content(ctx: Context, reads: ReadDocuments): Promise<void> {
     ctx.status = 304;
     return;
   }
-  const range = requestedRange(ctx, file);
+  const ranges = requestedRanges(ctx, file);
+  const range = ranges?.length === 1 ? ranges[0]! : null;
+  ctx.status = ranges ? 206 : 200;
+  if (ranges && ranges.length > 1) return multipart(ctx, reads, entry, ranges);
   ctx.type = file.contentType;
-  if (range) {
-    ctx.status = 206;
-    ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`);
-  } else {
-    ctx.status = 200;
-  }
+  if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`);
   const length = range ? range.end - range.start + 1 : file.size;
   if (ctx.method === 'HEAD' || length === 0) {
     // An archived file answers HEAD as GET: 409 restore_required until a restored copy exists.
@@ -99,12 +86,52 @@ async function content(ctx: Context, reads: ReadDocuments): Promise<void> {
     return;
   }
   const opened = await reads.open(entry, range ?? undefined);
-  opened.stream.once('error', (error) => {
-    state.log.error({ err: error, file_id: file.fileId }, 'content stream failed mid-response');
+  ctx.body = guarded(ctx, opened.stream, file.fileId);
+  ctx.length = length;
+}
+
+/** Several ranges: one `multipart/byteranges` body whose parts each fail over on their own. */
+async function multipart(
+  ctx: Context,
+  reads: ReadDocuments,
+  entry: CatalogEntry,
+  ranges: readonly ByteRange[],
+): Promise<void> {
+  const { file } = entry;
+  // A HEAD states the same length as the GET; the boundary (and so the body) differs per answer.
+  const first = ctx.method === 'HEAD' ? Readable.from([]) : (await reads.open(entry, ranges[0])).stream;
+  // Each part's Content-Type is the one a whole answer would carry (Koa adds the charset of text types).
+  ctx.type = file.contentType;
+  const body = multipartByteranges(
+    ranges,
+    file.size,
+    ctx.response.get('Content-Type'),
+    first,
+    async (range) => (await reads.open(entry, range)).stream,
+  );
+  ctx.type = body.contentType;
+  if (ctx.method === 'HEAD') {
+    body.body.destroy();
+    ctx.length = body.length;
+    return;
+  }
+  ctx.body = guarded(ctx, body.body, file.fileId);
+  ctx.length = body.length;
+}
+
+/**
+ * Headers are out once the body streams: a failure then (no copy left, a whole read whose SHA-256
+ * does not match) can only cut the connection, so the client sees a short body, never a complete one.
+ */
+function guarded(ctx: Context, stream: Readable, fileId: string): Readable {
+  stream.once('error', (error) => {
+    (ctx.state as RequestState).log.error(
+      { err: error, file_id: fileId },
+      'content stream failed mid-response',
+    );
     ctx.res.destroy(error);
   });
-  ctx.body = opened.stream;
-  ctx.length = length;
+  return stream;
 }
 
 const fixityQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });

@@ -364,13 +364,14 @@ export class StorageElementService implements StorageElementClient {
     try {
       if (file.stored.frames)
         return { ...opened, stream: await this.openFramed(file, partial ? range : undefined) };
-      if (partial) return { ...opened, stream: await this.deps.blobs.get(file.stored.key, range) };
-      if (file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES)) {
+      if (this.verifiedOnRead(file)) {
+        // Small enough to check whole even for a range: no byte of a damaged copy goes out.
         const content = await this.verifiedWhole(file, await this.deps.blobs.read(file.stored.key));
         const stream = new PassThrough();
-        stream.end(content);
+        stream.end(partial ? content.subarray(range.start, range.end + 1) : content);
         return { ...opened, stream };
       }
+      if (partial) return { ...opened, stream: await this.deps.blobs.get(file.stored.key, range) };
       // A bounded read even for the whole blob: the stream then never reads past the known size.
       const whole = file.stored.size > 0 ? { start: 0, end: file.stored.size - 1 } : undefined;
       const stream = await this.deps.blobs.get(file.stored.key, whole);
@@ -410,8 +411,9 @@ export class StorageElementService implements StorageElementClient {
       return Readable.from([]);
     }
     let stored: AsyncIterable<Buffer>;
+    // A range reads only its frames (O(range)); each frame is checked as it decodes (see decodeFrame).
     if (range) stored = await blobs.get(file.stored.key, plan.stored);
-    else if (file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES))
+    else if (this.verifiedOnRead(file))
       stored = Readable.from([await this.verifiedWhole(file, await blobs.read(file.stored.key))]);
     else {
       const raw = await blobs.get(file.stored.key, { start: 0, end: file.stored.size - 1 });
@@ -424,6 +426,11 @@ export class StorageElementService implements StorageElementClient {
     const chunks = this.undamaged(file, decodeFrames(stored, file.stored.encoding as Codec, plan));
     const first = await chunks.next();
     return Readable.from(prepended(first, chunks), { objectMode: false });
+  }
+
+  /** Stored content this small is read and checked whole before a byte goes out (identity: ranges too). */
+  private verifiedOnRead(file: DocumentAttributes): boolean {
+    return file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES);
   }
 
   /** Frames that do not decode are treated like a checksum mismatch: quarantine, file_corrupt. */

@@ -2,7 +2,9 @@ import { MemoryFixityLog } from '../../../src/adapters/memory/memory-fixity-log'
 import { MemoryFileCatalog } from '../../../src/adapters/memory/memory-file-catalog';
 import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memory-registry';
 import { ApplicationError } from '../../../src/application/errors';
+import type { ByteRange } from '../../../src/application/ports/blob-store';
 import type { CatalogEntry } from '../../../src/application/ports/file-catalog';
+import type { StorageElementClient } from '../../../src/application/ports/storage-element-client';
 import { ReadDocuments } from '../../../src/application/query/read-documents';
 import { ArchiveReads } from '../../../src/application/query/archive-reads';
 import { MemoryRestoredCopies } from '../../../src/adapters/memory/memory-restored-copies';
@@ -12,6 +14,7 @@ import { aDocument, aDraft, aPrincipal, aStorageElement, FixedClock, T0 } from '
 import {
   announceElement,
   aStartedElement,
+  failingSource,
   MapDirectory,
   readAll,
   source,
@@ -120,6 +123,64 @@ describe('ReadDocuments.open', () => {
     const opening = reads.open({ file, copies: [copy('rw-a'), copy('gone-1')] }, { start: 0, end: 1000 });
     await expect(opening).rejects.toMatchObject({ code: 'range_not_satisfiable' });
     expect(unreachable.calls).toBe(0);
+  });
+});
+
+/** The client of `element` that logs every open and whose streams can break after `breakAfter` bytes. */
+function watched(element: StorageElementClient, log: string[], breakAfter?: number): StorageElementClient {
+  const client = Object.create(element) as StorageElementClient;
+  return Object.assign(client, {
+    open: async (fileId: string, range?: ByteRange) => {
+      log.push(element.id);
+      const opened = await element.open(fileId, range);
+      if (breakAfter === undefined) return opened;
+      const bytes = await readAll(opened.stream);
+      return { ...opened, stream: failingSource(bytes.subarray(0, breakAfter), new Error('socket hang up')) };
+    },
+  });
+}
+
+describe('ReadDocuments.open: fail-over and copy choice', () => {
+  it('continues from the next copy at the byte where the first one broke, whole or in a range', async () => {
+    const { reads, directory, file, copy, a, b } = await setup();
+    const log: string[] = [];
+    directory.clients.set('rw-a', watched(a.service, log, 7));
+    directory.clients.set('rw-b', watched(b.service, log));
+    const entry = { file, copies: [copy('rw-a'), copy('rw-b')] };
+    expect(await readAll((await reads.open(entry)).stream)).toEqual(CONTENT);
+    expect(log).toEqual(['rw-a', 'rw-b']);
+    const range = await reads.open(entry, { start: 2, end: 12 });
+    expect(await readAll(range.stream)).toEqual(CONTENT.subarray(2, 13));
+  });
+
+  it('fails the stream when the copy that broke was the last one', async () => {
+    const { reads, directory, file, copy, a } = await setup();
+    directory.clients.set('rw-a', watched(a.service, [], 7));
+    const opened = await reads.open({ file, copies: [copy('rw-a')] });
+    await expect(readAll(opened.stream)).rejects.toMatchObject({ code: 'storage_unavailable' });
+  });
+
+  it('fails a copy that answers a range with bytes from elsewhere, and reads the next', async () => {
+    const { reads, directory, file, copy, a } = await setup();
+    const careless = Object.create(a.service) as StorageElementClient;
+    directory.clients.set('rw-a', Object.assign(careless, { open: (id: string) => a.service.open(id) }));
+    const opened = await reads.open({ file, copies: [copy('rw-a'), copy('rw-b')] }, { start: 2, end: 12 });
+    expect(await readAll(opened.stream)).toEqual(CONTENT.subarray(2, 13));
+  });
+
+  it('reads from the copy with fewer reads in flight, and counts a read until its stream closes', async () => {
+    const { reads, directory, file, copy, a, b } = await setup();
+    const log: string[] = [];
+    directory.clients.set('rw-a', watched(a.service, log));
+    directory.clients.set('rw-b', watched(b.service, log));
+    const entry = { file, copies: [copy('rw-a'), copy('rw-b')] };
+    const held = await reads.open(entry);
+    const second = await reads.open(entry);
+    expect(log).toEqual(['rw-a', 'rw-b']);
+    await readAll(held.stream);
+    await readAll(second.stream);
+    await readAll((await reads.open(entry)).stream);
+    expect(log).toEqual(['rw-a', 'rw-b', 'rw-a']);
   });
 });
 
