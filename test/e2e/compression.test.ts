@@ -2,12 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { FRAME_SIZE } from '../../src/domain/document/compression';
 import { killAll, startServe } from '../support/artstore-process';
 import { signInAsBootstrapAdmin } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { documentText } from '../support/documents';
-import { download, expectProblem, json, multipartUpload, rawUpload, sha256Hex } from '../support/http';
+import {
+  download,
+  expectProblem,
+  json,
+  multipartUpload,
+  rawGet,
+  rawUpload,
+  sha256Hex,
+} from '../support/http';
 import { startSplit, type SplitDeployment } from '../support/split';
 
 afterAll(killAll);
@@ -91,6 +100,14 @@ function compressionStory(start: () => Promise<Deployment & { stop(): Promise<vo
       if (encoding === 'identity') expect(view.stored_size).toBe(TEXT.length);
       else expect(view.stored_size).toBeLessThan(TEXT.length / 2);
       await expectContent(view.file_id, TEXT);
+      // A whole read by a client that accepts gzip gets a gzip-stored file's frames as they are.
+      const coded = await rawGet(`${deployment.query}/api/v1/files/${view.file_id}/content`, {
+        'accept-encoding': 'gzip',
+      });
+      expect(coded.status).toBe(200);
+      expect(coded.headers['content-encoding']).toBe(encoding === 'gzip' ? 'gzip' : undefined);
+      expect(coded.body.length).toBe(encoding === 'gzip' ? view.stored_size : TEXT.length);
+      expect((encoding === 'gzip' ? gunzipSync(coded.body) : coded.body).equals(TEXT)).toBe(true);
     },
   );
 

@@ -3,6 +3,7 @@ import { get, type ClientRequest, type IncomingMessage } from 'node:http';
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { killAll } from '../support/artstore-process';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { documentText } from '../support/documents';
@@ -80,7 +81,7 @@ function contentRequests(seId: string, fileId: string): number[] {
 }
 
 /** A download the test reads at its own pace: it stops reading at `pauseAt` bytes until resumed. */
-function pacedDownload(fileId: string, pauseAt: number) {
+function pacedDownload(fileId: string, pauseAt: number, headers: Record<string, string> = {}) {
   const chunks: Buffer[] = [];
   let received = 0;
   let paused: () => void = () => undefined;
@@ -89,7 +90,7 @@ function pacedDownload(fileId: string, pauseAt: number) {
   const done = new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
     const req = get(
       `${split.query.url}/api/v1/files/${fileId}/content`,
-      { headers: { authorization: `Bearer ${split.adminToken}` } },
+      { headers: { authorization: `Bearer ${split.adminToken}`, ...headers } },
       (res) => {
         response = res;
         res.on('data', (chunk: Buffer) => {
@@ -152,11 +153,14 @@ describe('replica fail-over (split, two data centres)', () => {
   it('finishes downloads of identity and compressed files intact when the SE serving them is killed mid-transfer', async () => {
     const identity = randomBytes(48 * MiB);
     const text = documentText(24 * MiB, 11);
-    const files = [
-      { content: identity, id: await upload(identity, 'none') },
-      { content: text, id: await upload(text, 'gzip') },
+    const files: { content: Buffer; id: string; headers: Record<string, string> }[] = [
+      { content: identity, id: await upload(identity, 'none'), headers: {} },
+      { content: text, id: await upload(text, 'gzip'), headers: {} },
+      // Passed through as stored (gzip frames of incompressible bytes, so still 48 MiB on the
+      // wire): continued on rw-2 from the same stored byte.
+      { content: identity, id: await upload(identity, 'gzip'), headers: { 'accept-encoding': 'gzip' } },
     ];
-    const downloads = files.map((f) => pacedDownload(f.id, 4 * MiB));
+    const downloads = files.map((f) => pacedDownload(f.id, 4 * MiB, f.headers));
     await Promise.all(downloads.map((d) => d.reachedPause));
     // Both are being read from rw-1 (same dc as the query process); nothing asked rw-2 for a range
     // yet. (The read that wrote the second copy shows as a 200 on whichever SE got the first one.)
@@ -169,8 +173,9 @@ describe('replica fail-over (split, two data centres)', () => {
     const results = await Promise.all(downloads.map((d) => d.done));
     for (const [i, result] of results.entries()) {
       expect(result.status).toBe(200);
-      expect(result.body.length).toBe(files[i]!.content.length);
-      expect(sha256Hex(result.body)).toBe(sha256Hex(files[i]!.content));
+      const body = files[i]!.headers['accept-encoding'] ? gunzipSync(result.body) : result.body;
+      expect(body.length).toBe(files[i]!.content.length);
+      expect(sha256Hex(body)).toBe(sha256Hex(files[i]!.content));
       // rw-2 was asked for the rest once: a range starting where rw-1 stopped.
       expect(contentRequests('rw-2', files[i]!.id).filter((status) => status === 206)).toHaveLength(1);
     }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-p
 import { signInAsBootstrapAdmin } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { documentText } from '../support/documents';
-import { expectProblem, json, rawUpload, sha256Hex } from '../support/http';
+import { expectProblem, json, rawGet, rawUpload, sha256Hex } from '../support/http';
 import { until } from '../support/poll';
 import {
   coalesce,
@@ -81,8 +82,12 @@ afterAll(killAll);
 
 const contentUrl = (file: Stored): string => `${proc.url}/api/v1/files/${file.id}/content`;
 
+/** fetch asks for gzip by default; these checks are of the original bytes' representation. */
 async function get(file: Stored, headers: Record<string, string>, method = 'GET') {
-  const response = await fetch(contentUrl(file), { method, headers });
+  const response = await fetch(contentUrl(file), {
+    method,
+    headers: { 'accept-encoding': 'identity', ...headers },
+  });
   return { response, body: Buffer.from(await response.arrayBuffer()) };
 }
 
@@ -252,6 +257,57 @@ describe('downloads', () => {
       const response = await fetch(contentUrl(file), { headers: { range } });
       expect((await expectProblem(response, 416, 'range_not_satisfiable')).field).toBe('range');
     }
+  });
+});
+
+const raw = (file: Stored, headers: Record<string, string>, method = 'GET') =>
+  rawGet(contentUrl(file), headers, method);
+
+describe('a file stored gzip goes out as stored to a client that accepts gzip', () => {
+  it('whole reads pass the stored frames through with Content-Encoding; ranges and other clients get the original bytes', async () => {
+    const file = files.get('gzip')!;
+    const coded = await raw(file, { 'accept-encoding': 'br;q=0.5, gzip' });
+    expect(coded.status).toBe(200);
+    expect(coded.headers['content-encoding']).toBe('gzip');
+    expect(coded.headers.vary).toMatch(/accept-encoding/iu);
+    expect(coded.headers['content-length']).toBe(String(coded.body.length));
+    expect(coded.body.length).toBeLessThan(file.content.length);
+    // Concatenated gzip members (one per frame) are one gzip stream to a client.
+    expect(gunzipSync(coded.body).equals(file.content)).toBe(true);
+    const codedSha = sha256Hex(coded.body);
+    expect(coded.headers['repr-digest']).toBe(`sha-256=:${Buffer.from(codedSha, 'hex').toString('base64')}:`);
+    expect(coded.headers.etag).toBe(`"gzip-${codedSha}"`);
+
+    const head = await raw(file, { 'accept-encoding': 'gzip' }, 'HEAD');
+    expect(head.headers).toMatchObject({
+      'content-encoding': 'gzip',
+      'content-length': String(coded.body.length),
+      etag: coded.headers.etag,
+    });
+    const again = await raw(file, { 'accept-encoding': 'gzip', 'if-none-match': coded.headers.etag! });
+    expect(again.status).toBe(304);
+
+    const identityEtag = `"${sha256Hex(file.content)}"`;
+    const asked: Record<string, string>[] = [
+      {},
+      { 'accept-encoding': 'identity' },
+      { 'accept-encoding': 'gzip;q=0, br' },
+    ];
+    for (const headers of asked) {
+      const plain = await raw(file, headers);
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.headers.etag).toBe(identityEtag);
+      expect(plain.body.equals(file.content)).toBe(true);
+    }
+    const ranged = await raw(file, { 'accept-encoding': 'gzip', range: 'bytes=1000-1999' });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers['content-encoding']).toBeUndefined();
+    expect(ranged.body.equals(file.content.subarray(1000, 2000))).toBe(true);
+    // A br-stored file: concatenated brotli frames are no single br stream, so it is decoded.
+    const br = files.get('br')!;
+    const decoded = await raw(br, { 'accept-encoding': 'br, gzip' });
+    expect(decoded.headers['content-encoding']).toBeUndefined();
+    expect(decoded.body.equals(br.content)).toBe(true);
   });
 });
 

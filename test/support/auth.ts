@@ -13,6 +13,12 @@ export function authorize(baseUrl: string, token: string): void {
   tokens.set(new URL(baseUrl).origin, token);
 }
 
+/** The Authorization header the authorizing fetch would send to `url`'s origin, if any. */
+export function authorizationFor(url: string): Record<string, string> {
+  const token = tokens.get(new URL(url).origin);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 export function forgetTokens(): void {
   tokens.clear();
 }

@@ -209,6 +209,7 @@ export class UnreachableElement implements StorageElementClient {
   head = () => this.fail();
   open = () => this.fail();
   openForRestore = () => this.fail();
+  openStored = () => this.fail();
   delete = () => this.fail();
   update = () => this.fail();
   discard = () => this.fail();

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { authorizationFor } from './auth';
 
 export interface Problem {
   type: string;
@@ -57,11 +59,37 @@ export function multipartUpload(
   return fetch(`${base}/api/v1/files`, { method: 'POST', body: form });
 }
 
+/** The original bytes' representation: fetch would otherwise ask for (and quietly gunzip) gzip. */
 export async function download(
   base: string,
   fileId: string,
   headers: Record<string, string> = {},
 ): Promise<{ response: Response; body: Buffer }> {
-  const response = await fetch(`${base}/api/v1/files/${fileId}/content`, { headers });
+  const response = await fetch(`${base}/api/v1/files/${fileId}/content`, {
+    headers: { 'accept-encoding': 'identity', ...headers },
+  });
   return { response, body: Buffer.from(await response.arrayBuffer()) };
+}
+
+/**
+ * A GET (or HEAD) answered as sent, body undecoded: node:http, unlike fetch, never gunzips. Sends
+ * the token the authorizing fetch would.
+ */
+export function rawGet(
+  url: string,
+  headers: Record<string, string>,
+  method = 'GET',
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: { ...authorizationFor(url), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -195,6 +195,10 @@ export class HttpStorageElementClient implements StorageElementClient {
     return this.read(`/files/${fileId}/content?purpose=restore`);
   }
 
+  openStored(fileId: string, range?: ByteRange): Promise<OpenedContent> {
+    return this.read(`/files/${fileId}/content?purpose=stored`, range);
+  }
+
   private async read(path: string, range?: ByteRange): Promise<OpenedContent> {
     const url = await this.url(path);
     const auth = await this.authorization();

@@ -34,7 +34,9 @@ const putHeaders = z.object({
   'artstore-expect-sha256': hexDigest(64),
   'artstore-expect-sha512': hexDigest(128),
 });
-const contentQuery = z.strictObject({ purpose: z.enum(['download', 'restore']).default('download') });
+const contentQuery = z.strictObject({
+  purpose: z.enum(['download', 'restore', 'stored']).default('download'),
+});
 const listQuery = z.strictObject({
   cursor: z.string().max(512).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
@@ -127,7 +129,9 @@ export function registerStorageRoutes(
     const opened =
       purpose === 'restore'
         ? await element.openForRestore(fileId)
-        : await element.open(fileId, internalRange(ctx.get('range')));
+        : purpose === 'stored'
+          ? await element.openStored(fileId, internalRange(ctx.get('range')))
+          : await element.open(fileId, internalRange(ctx.get('range')));
     ctx.set('ArtStore-Size', String(opened.size));
     ctx.set('ArtStore-Sha256', opened.sha256);
     if (opened.range) {

@@ -164,6 +164,13 @@ export interface StorageElementClient {
    * mode, `ar` included, where `open` refuses content until a restored copy exists (§3.3).
    */
   openForRestore(fileId: string): Promise<OpenedContent>;
+  /**
+   * The whole stored bytes as they are on disk (a compressed file's frames, not decoded), verified
+   * like a whole `open`; `size` and `sha256` describe the stored bytes. For passing a file stored
+   * gzip through to a client that accepts gzip (§3.4); `range` (of the stored bytes) continues
+   * such a transfer on another copy holding the same stored bytes.
+   */
+  openStored(fileId: string, range?: ByteRange): Promise<OpenedContent>;
   delete(fileId: string): Promise<void>;
   /**
    * Changes a file's attributes: the sidecar first, then the SE cache; `attr_version` + 1.

@@ -107,6 +107,50 @@ export class ReadDocuments {
   }
 
   /**
+   * The stored bytes of a compressed file, as one stream that survives its copies like `open`:
+   * only copies whose stored bytes are exactly those the catalog names (size and SHA-256) are
+   * used, so a transfer continued on another copy at the byte where the first stopped splices
+   * identical bytes; hashed end to end. Null when no copy has them (the caller decodes instead).
+   */
+  async openStored(entry: CatalogEntry): Promise<OpenedContent | null> {
+    const { file } = entry;
+    const copies = await this.rankedCopies(entry);
+    let next = 0;
+    let lastError: unknown = null;
+    const openNext = async (range: ByteRange | undefined, cause: unknown): Promise<OpenedContent | null> => {
+      if (cause !== null) lastError = cause;
+      while (next < copies.length) {
+        const copy = copies[next]!;
+        next += 1;
+        try {
+          const opened = await this.directory.client(copy.seId).openStored(file.fileId, range);
+          const sameBytes = opened.sha256 === file.stored.sha256 && opened.size === file.stored.size;
+          const asked = !range || (opened.range?.start === range.start && opened.range.end === range.end);
+          if (sameBytes && asked) return { ...opened, stream: this.load.track(copy.seId, opened.stream) };
+          opened.stream.destroy();
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      return null;
+    };
+    const first = await openNext(undefined, null);
+    if (!first) return null;
+    const stream = failoverStream({
+      span: { start: 0, end: file.stored.size - 1 },
+      first: first.stream,
+      next: async (rest, cause) => {
+        const opened = await openNext(rest, cause);
+        if (!opened) throw noCopyServes(file.fileId, lastError);
+        return opened.stream;
+      },
+      sha256: file.stored.sha256,
+      fileId: file.fileId,
+    });
+    return { ...first, stream };
+  }
+
+  /**
    * The copies of a file in the order to try them: those a read may use (a live restored copy of
    * an archived file; refused with `restore_required` when only archived ones are left), healthy
    * first, same data centre, least loaded.

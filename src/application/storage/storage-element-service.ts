@@ -345,12 +345,26 @@ export class StorageElementService implements StorageElementClient {
     return this.read(fileId, undefined, true);
   }
 
+  openStored(fileId: string, range?: ByteRange): Promise<OpenedContent> {
+    return this.read(fileId, range, false, true);
+  }
+
   private async read(
     fileId: string,
     range: ByteRange | undefined,
     restoring: boolean,
+    asStored = false,
   ): Promise<OpenedContent> {
-    const file = await this.head(fileId);
+    const found = await this.head(fileId);
+    // The stored bytes are read like an identity file's: no frame is decoded.
+    const file: DocumentAttributes = asStored
+      ? {
+          ...found,
+          size: found.stored.size,
+          sha256: found.stored.sha256,
+          stored: { ...found.stored, frames: null },
+        }
+      : found;
     if (!restoring) assertOperationAllowed(this.mode, 'read', { restored: false });
     if (range && (range.start < 0 || range.end < range.start || range.end >= file.size)) {
       throw new ApplicationError(
