@@ -55,7 +55,7 @@ export class Row {
     const goal = `${this.goal.kind === 'min' ? '≥' : '≤'} ${this.goal.value}`;
     const verdict = this.meets() === null ? 'n/a' : this.meets() ? 'meets' : 'MISSES';
     return [
-      `${this.id.padEnd(3)}${this.name.padEnd(40)}`,
+      `${this.id.length >= 3 ? `${this.id} ` : this.id.padEnd(3)}${this.name.padEnd(40)}`,
       `${this.baselineName.padEnd(13)}${show(this.baseline).padStart(8)}`,
       `${show(this.artstore).padStart(9)} ${this.unit.padEnd(8)}`,
       `${ratio.padStart(5)} ${range.padEnd(12)}`,
