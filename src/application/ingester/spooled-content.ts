@@ -50,12 +50,15 @@ export function spooledContent(source: Readable, spool: StagingArea, key: string
   // finished by the next one, so no chunk is taken from the body without being spooled.
   const body = source.iterator({ destroyOnReturn: false });
   let nextChunk: Promise<IteratorResult<unknown>> | null = null;
+  let bodyError: unknown = null;
 
   async function* replayThenRest(signal: AbortSignal): AsyncGenerator<Buffer> {
     const abandoned = new Promise<null>((resolve) => {
       if (signal.aborted) resolve(null);
       else signal.addEventListener('abort', () => resolve(null), { once: true });
     });
+    // The client's body failed (it hung up, it broke a limit): replaying to another SE cannot help.
+    if (bodyError !== null) throw bodyError;
     if (spooled > 0) {
       await pending;
       if (spoolError !== null) throw spoolError;
@@ -65,7 +68,10 @@ export function spooledContent(source: Readable, spool: StagingArea, key: string
       }
     }
     for (;;) {
-      nextChunk ??= body.next();
+      nextChunk ??= body.next().catch((error: unknown) => {
+        bodyError ??= error;
+        throw error;
+      });
       const result = await Promise.race([nextChunk, abandoned]);
       if (result === null) return; // this stream was destroyed; the pending read is the next one's
       nextChunk = null;

@@ -280,12 +280,14 @@ export class UploadDocument {
     );
     const written: { file: DocumentAttributes; se: StorageElementDescriptor }[] = [];
     let firstError: unknown = null;
+    let onlyRefusals = true;
     for (const [i, result] of results.entries()) {
       if (result.status === 'fulfilled') {
         written.push({ file: result.value, se: targets[i]! });
         continue;
       }
       firstError ??= result.reason;
+      onlyRefusals &&= isRefusal(result.reason);
       failures.push(`${targets[i]!.id}: ${(result.reason as Error).message}`);
       await this.deps.directory
         .client(targets[i]!.id)
@@ -294,7 +296,8 @@ export class UploadDocument {
     }
     if (written.length < targets.length) this.deps.registry.invalidate();
     if (typeof content === 'function') source.destroy();
-    else if (written.length === 0) throw firstError;
+    // The content itself was at fault (a digest or size mismatch, a client gone): no other SE helps.
+    if (written.length === 0 && (typeof content !== 'function' || !onlyRefusals)) throw firstError;
     return written;
   }
 
@@ -431,8 +434,9 @@ export function uploadSaga(
           return live.write(payload);
         },
         compensate: (payload) => discardEverywhere(deps.directory, payload.fileId, payload.candidates),
-        // Compensation discards on every candidate, so it needs nothing this step learns.
-        checkpoint: false,
+        // Saved (although compensation needs nothing this step learns): the save is also the
+        // check that this process still owns the saga before its pivot. A write that outlived its
+        // lease (a stalled process, a database outage) may have been taken over and undone.
       },
       {
         name: 'catalog',

@@ -4,6 +4,7 @@ import {
   type SagaDefinition,
   type SagaPayload,
 } from '../../../src/application/sagas/saga-runner';
+import { uploadSaga } from '../../../src/application/ingester/upload-document';
 import { FixedClock, SequenceIds } from '../../support/builders';
 
 type Payload = SagaPayload & { readonly done: readonly string[] };
@@ -200,5 +201,36 @@ describe('SagaRunner', () => {
         code: 'conflict',
       },
     );
+  });
+
+  it('an upload whose write outlived its lease and was taken over stops before its pivot', async () => {
+    const catalogued: string[] = [];
+    const live = runner(store, clock);
+    const upload = uploadSaga(
+      {
+        directory: { client: () => ({ discard: async () => undefined }) } as never,
+        catalog: {
+          add: async (entry: { file: { fileId: string } }) => void catalogued.push(entry.file.fileId),
+        } as never,
+        events: { publish: async () => undefined } as never,
+      },
+      {
+        // A long write during which the process stalls: its lease runs out and the admin takes over.
+        write: async (payload) => {
+          clock.advance(60_000);
+          await runner(store, clock).recover(() => null);
+          return payload;
+        },
+        file: () => ({ fileId: 'f-1' }) as never,
+      },
+    );
+    await expect(
+      live.run(
+        upload,
+        { fileId: 'f-1', candidates: ['se-1'], copies: [] },
+        '00000000-0000-4000-8000-000000000001',
+      ),
+    ).rejects.toThrow('taken over');
+    expect(catalogued).toEqual([]);
   });
 });
