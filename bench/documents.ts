@@ -5,8 +5,8 @@
  */
 import { gzipSync } from 'node:zlib';
 
-/** mulberry32: small, fast, deterministic. */
-function prng(s: number): () => number {
+/** mulberry32: small, fast, deterministic (test/support/documents.ts uses it too). */
+export function prng(s: number): () => number {
   let a = s >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,16 +1,8 @@
+import { prng } from '../../bench/documents';
 import { FRAME_SIZE } from '../../src/domain/document/compression';
 
-/** mulberry32: deterministic pseudo-random numbers for test content. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: deterministic pseudo-random numbers for test content (the bench's generator). */
+export const seeded = prng;
 
 const WORDS =
   'the archive keeps документы for a defined time record retention хранение срок access report'.split(' ');
