@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, chmodSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { freePort } from '../../src/adapters/system/free-port';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { migrate, openDatabase } from '../../src/adapters/persistence/database';
+import { FIGURES_FILE } from '../chaos/support/figures';
 import { ensureBuilt } from './build';
 import { ENV, s3Client, type S3Endpoint } from './infrastructure';
 
@@ -259,6 +260,8 @@ async function s3InProcess(stops: Stopper[]): Promise<S3Endpoint | null> {
 
 export default async function globalSetup(): Promise<void> {
   ensureBuilt(join(__dirname, '..', '..'));
+  // Each run's chaos campaigns record their figures afresh (test/chaos/support/figures.ts).
+  rmSync(FIGURES_FILE, { force: true });
   const stops: Stopper[] = [];
   globalThis.__ARTSTORE_TEARDOWN__ = stops;
   const missing: string[] = [];
