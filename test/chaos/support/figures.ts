@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TIER } from './tier';
 
-/** Where every campaign of one jest run appends its figures; test/chaos/table.js prints them. */
+/** Where every campaign of one jest run appends its figures; test/chaos/table.mjs prints them. */
 export const FIGURES_FILE = join(__dirname, '..', '..', '..', '.chaos-figures.jsonl');
 
 /** One measured figure of a campaign, with its target when it has one (`0 lost`, `≤ 5 s`). */
@@ -16,7 +16,7 @@ export interface Figure {
 
 /**
  * Records a campaign's figures: printed at once (visible in the jest output) and appended to
- * FIGURES_FILE, from which `node test/chaos/table.js` prints the table of the whole run.
+ * FIGURES_FILE, from which `node test/chaos/table.mjs` prints the table of the whole run.
  */
 export function recordFigures(campaign: string, figures: readonly Figure[]): void {
   const line = { campaign, tier: TIER, at: new Date().toISOString(), figures };

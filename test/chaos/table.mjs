@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 // Prints the figures every chaos campaign of the last jest run recorded (test/chaos/support/figures.ts).
-'use strict';
-const { existsSync, readFileSync } = require('node:fs');
-const { join } = require('node:path');
+import { existsSync, readFileSync } from 'node:fs';
 
-const file = join(__dirname, '..', '..', '.chaos-figures.jsonl');
+const file = new URL('../../.chaos-figures.jsonl', import.meta.url);
 if (!existsSync(file)) {
   console.log('no chaos figures recorded (the chaos project did not run)');
   process.exit(0);
