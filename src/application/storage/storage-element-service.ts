@@ -380,7 +380,8 @@ export class StorageElementService implements StorageElementClient {
     try {
       if (file.stored.frames)
         return { ...opened, stream: await this.openFramed(file, partial ? range : undefined) };
-      if (file.stored.chunks && file.stored.size > 0)
+      // Small content read whole is still checked whole first: damage anywhere is an error answer.
+      if (file.stored.chunks && file.stored.size > 0 && (partial || !this.verifiedOnRead(file)))
         return {
           ...opened,
           stream: await this.openChecked(file, range ?? { start: 0, end: file.size - 1 }),
@@ -433,12 +434,12 @@ export class StorageElementService implements StorageElementClient {
       return Readable.from([]);
     }
     let stored: AsyncIterable<Buffer>;
+    if (!range && this.verifiedOnRead(file))
+      stored = Readable.from([await this.verifiedWhole(file, await blobs.read(file.stored.key))]);
     // The chunks covering the frames are checked before a frame is decoded (brotli has no checksum).
-    if (file.stored.chunks) stored = await this.checkedStored(file, file.stored.chunks, plan.stored);
+    else if (file.stored.chunks) stored = await this.checkedStored(file, file.stored.chunks, plan.stored);
     // Without chunk digests a range reads only its frames (O(range)), each checked as it decodes.
     else if (range) stored = await blobs.get(file.stored.key, plan.stored);
-    else if (this.verifiedOnRead(file))
-      stored = Readable.from([await this.verifiedWhole(file, await blobs.read(file.stored.key))]);
     else {
       const raw = await blobs.get(file.stored.key, { start: 0, end: file.stored.size - 1 });
       const verifying = verifyingStream(file, async (problem) => {
