@@ -12,7 +12,7 @@ import { startSplit, type SplitDeployment } from '../support/split';
 
 /**
  * §3.4 over real processes: two rw SEs in two data centres hold every permanent file; the query
- * process sits in dc-a, so it reads rw-1 first. A damaged copy is never passed on whole, and
+ * process sits in dc-a, so it reads rw-1 first. No byte of a damaged chunk is passed on, and
  * killing rw-1 in the middle of downloads leaves each client with one complete, correct body.
  */
 const MiB = 1024 * 1024;
@@ -135,19 +135,42 @@ describe('replica fail-over (split, two data centres)', () => {
     expect(contentRequests('rw-2', fileId)).toContain(200);
   });
 
-  it('never completes a large download that passed through a damaged copy, and serves the intact copy next', async () => {
+  it('serves a large download whose nearer copy is damaged intact: rw-1 stops before the damaged chunk, rw-2 continues', async () => {
     const content = randomBytes(8 * MiB);
     const fileId = await upload(content, 'none');
     await damageOnRw1(fileId);
-    // Too large to check before sending: rw-1 streams, fails at its end, the query process
-    // continues from rw-2, and its own SHA-256 over the whole body stops the last chunk.
-    const broken = pacedDownload(fileId, 0);
-    await expect(broken.done).rejects.toThrow();
-    expect(broken.received()).toBeLessThan(content.length);
+    // Too large to check before sending: rw-1 streams its chunks, each checked before it goes out,
+    // and fails at the damaged one; the query process continues from rw-2 at that byte offset.
+    const whole = await download(split.query.url, fileId);
+    expect(whole.response.status).toBe(200);
+    expect(sha256Hex(whole.body)).toBe(sha256Hex(content));
     // rw-1 quarantined its copy on the failed check: the next download is rw-2's alone.
     const next = await download(split.query.url, fileId);
     expect(next.response.status).toBe(200);
     expect(sha256Hex(next.body)).toBe(sha256Hex(content));
+  });
+
+  it('answers a Range over a damaged chunk of a large copy with the right bytes from the other copy', async () => {
+    // The damage is 16 bytes at 4 MiB, the start of a 256 KiB chunk.
+    const insideContent = randomBytes(8 * MiB);
+    const acrossContent = randomBytes(8 * MiB);
+    const inside = await upload(insideContent, 'none');
+    const across = await upload(acrossContent, 'none');
+    await damageOnRw1(inside);
+    await damageOnRw1(across);
+
+    // Wholly inside the damaged chunk: rw-1 refuses before a byte (file_corrupt), rw-2 answers.
+    const hit = await download(split.query.url, inside, { range: `bytes=${4 * MiB}-${4 * MiB + 65_535}` });
+    expect(hit.response.status).toBe(206);
+    expect(hit.body.equals(insideContent.subarray(4 * MiB, 4 * MiB + 65_536))).toBe(true);
+    expect(contentRequests('rw-1', inside)).toContain(503);
+
+    // From an intact chunk across the damaged one: rw-1 sends the intact chunk, fails, rw-2 goes on.
+    const start = 4 * MiB - 100_000;
+    const cross = await download(split.query.url, across, { range: `bytes=${start}-${start + 199_999}` });
+    expect(cross.response.status).toBe(206);
+    expect(cross.body.equals(acrossContent.subarray(start, start + 200_000))).toBe(true);
+    expect(contentRequests('rw-2', across).length).toBeGreaterThan(0);
   });
 
   it('finishes downloads of identity and compressed files intact when the SE serving them is killed mid-transfer', async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SidecarInvalid, type SidecarCodec } from '../../application/ports/sidecar-codec';
 import { FILE_STATUSES, STORED_ENCODINGS, type DocumentAttributes } from '../../domain/document/document';
 import { frameIndexProblem } from '../../domain/document/frames';
+import { CHUNK_DIGEST_ALGORITHM, chunkDigestsProblem } from '../../domain/document/chunks';
 import type { Retention } from '../../domain/retention/retention';
 
 /** docs/sidecar-format.md describes this schema; bump SCHEMA_VERSION and keep a reader for every older one. */
@@ -47,11 +48,25 @@ const sidecarV1 = z.object({
         stored_sizes: z.array(z.number().int().positive()),
       })
       .nullish(),
+    // Absent in sidecars written before chunk digests: such content is verified as before.
+    chunks: z
+      .object({
+        chunk_size: z.number().int().positive(),
+        algorithm: z.literal(CHUNK_DIGEST_ALGORITHM),
+        digests: z.base64(),
+      })
+      .nullish(),
   }),
 });
 
 /** Stands in for the frame list while pretty-printing, which would give every number its own line. */
 const FRAMES_PLACEHOLDER = '\u0000stored_sizes\u0000';
+
+/** Decoded length of valid base64 (padding included), without decoding it. */
+function base64Bytes(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return (text.length / 4) * 3 - padding;
+}
 
 function encodeRetention(r: Retention): Record<string, unknown> {
   return r.policy === 'temporary'
@@ -116,6 +131,15 @@ export class JsonSidecarCodec implements SidecarCodec {
               },
             }
           : {}),
+        ...(file.stored.chunks
+          ? {
+              chunks: {
+                chunk_size: file.stored.chunks.chunkSize,
+                algorithm: file.stored.chunks.algorithm,
+                digests: file.stored.chunks.digests,
+              },
+            }
+          : {}),
       },
     };
   }
@@ -137,6 +161,20 @@ export class JsonSidecarCodec implements SidecarCodec {
       );
     const problem = frames && frameIndexProblem(frames, s.size, s.stored.size);
     if (problem) throw new SidecarInvalid(`stored.frames: ${problem}`);
+    const chunks = s.stored.chunks
+      ? {
+          chunkSize: s.stored.chunks.chunk_size,
+          algorithm: s.stored.chunks.algorithm,
+          digests: s.stored.chunks.digests,
+        }
+      : null;
+    const chunksProblem =
+      chunks &&
+      chunkDigestsProblem(
+        { chunkSize: chunks.chunkSize, digestBytes: base64Bytes(chunks.digests) },
+        s.stored.size,
+      );
+    if (chunksProblem) throw new SidecarInvalid(`stored.chunks: ${chunksProblem}`);
     return {
       fileId: s.file_id,
       name: s.name,
@@ -164,6 +202,7 @@ export class JsonSidecarCodec implements SidecarCodec {
         size: s.stored.size,
         sha256: s.stored.sha256,
         frames,
+        chunks,
       },
     };
   }

@@ -15,6 +15,7 @@ import {
   type DocumentDraft,
 } from '../../domain/document/document';
 import { planFrames } from '../../domain/document/frames';
+import { planChunks, type ChunkDigests } from '../../domain/document/chunks';
 import { assertDeletable, deletionBlocker } from '../../domain/retention/retention';
 import {
   capacityLevel,
@@ -51,6 +52,7 @@ import type {
 } from '../ports/storage-element-client';
 import type { StorageElementStateStore } from '../ports/storage-element-state';
 import type { WriteAheadLog } from '../ports/write-ahead-log';
+import { ChunkDamaged, verifiedChunks } from './chunk-digests';
 import { decodeFrames, FrameDamaged } from './framed-codec';
 import { rebuildIndex } from './rebuild-index';
 import { reconcileStorage } from './reconcile';
@@ -378,6 +380,13 @@ export class StorageElementService implements StorageElementClient {
     try {
       if (file.stored.frames)
         return { ...opened, stream: await this.openFramed(file, partial ? range : undefined) };
+      // Small content read whole is still checked whole first: damage anywhere is an error answer.
+      if (file.stored.chunks && file.stored.size > 0 && (partial || !this.verifiedOnRead(file)))
+        return {
+          ...opened,
+          stream: await this.openChecked(file, range ?? { start: 0, end: file.size - 1 }),
+        };
+      // Content written before chunk digests: checked whole when small, by its end hash otherwise.
       if (this.verifiedOnRead(file)) {
         // Small enough to check whole even for a range: no byte of a damaged copy goes out.
         const content = await this.verifiedWhole(file, await this.deps.blobs.read(file.stored.key));
@@ -425,10 +434,12 @@ export class StorageElementService implements StorageElementClient {
       return Readable.from([]);
     }
     let stored: AsyncIterable<Buffer>;
-    // A range reads only its frames (O(range)); each frame is checked as it decodes (see decodeFrame).
-    if (range) stored = await blobs.get(file.stored.key, plan.stored);
-    else if (this.verifiedOnRead(file))
+    if (!range && this.verifiedOnRead(file))
       stored = Readable.from([await this.verifiedWhole(file, await blobs.read(file.stored.key))]);
+    // The chunks covering the frames are checked before a frame is decoded (brotli has no checksum).
+    else if (file.stored.chunks) stored = await this.checkedStored(file, file.stored.chunks, plan.stored);
+    // Without chunk digests a range reads only its frames (O(range)), each checked as it decodes.
+    else if (range) stored = await blobs.get(file.stored.key, plan.stored);
     else {
       const raw = await blobs.get(file.stored.key, { start: 0, end: file.stored.size - 1 });
       const verifying = verifyingStream(file, async (problem) => {
@@ -442,17 +453,38 @@ export class StorageElementService implements StorageElementClient {
     return Readable.from(prepended(first, chunks), { objectMode: false });
   }
 
+  /**
+   * Stored bytes `span` of content with chunk digests: the chunks covering it are read and each
+   * is checked before any of its bytes goes out. The first chunk is checked before this returns,
+   * so damage there is an error answer (the copy quarantined), not a broken 2xx; damage in a
+   * later chunk quarantines the copy and fails the stream before that chunk's bytes.
+   */
+  private async openChecked(file: DocumentAttributes, span: ByteRange): Promise<Readable> {
+    const bytes = this.undamaged(file, await this.checkedStored(file, file.stored.chunks!, span));
+    const first = await bytes.next();
+    return Readable.from(prepended(first, bytes), { objectMode: false });
+  }
+
+  private async checkedStored(
+    file: DocumentAttributes,
+    chunks: ChunkDigests,
+    span: ByteRange,
+  ): Promise<AsyncGenerator<Buffer>> {
+    const plan = planChunks(chunks.chunkSize, file.stored.size, span);
+    return verifiedChunks(await this.deps.blobs.get(file.stored.key, plan.stored), chunks, plan);
+  }
+
   /** Stored content this small is read and checked whole before a byte goes out (identity: ranges too). */
   private verifiedOnRead(file: DocumentAttributes): boolean {
     return file.stored.size <= (this.settings.verifyOnReadMaxBytes ?? DEFAULT_VERIFY_ON_READ_MAX_BYTES);
   }
 
-  /** Frames that do not decode are treated like a checksum mismatch: quarantine, file_corrupt. */
+  /** Frames that do not decode and chunks that differ from their digests are damage: quarantine, file_corrupt. */
   private async *undamaged(file: DocumentAttributes, chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
     try {
       yield* chunks;
     } catch (error) {
-      if (!(error instanceof FrameDamaged)) throw error;
+      if (!(error instanceof FrameDamaged) && !(error instanceof ChunkDamaged)) throw error;
       await this.checked(file, error.message, 'read').catch(() => undefined);
       throw this.corrupt(file, error.message);
     }

@@ -1,4 +1,5 @@
 import { pipeline, type Readable } from 'node:stream';
+import { CHUNK_SIZE } from '../../domain/document/chunks';
 import { DEFAULT_LEVELS, FRAME_SIZE } from '../../domain/document/compression';
 import type { StoredBytes } from '../../domain/document/document';
 import type { ApplicationError } from '../errors';
@@ -15,7 +16,7 @@ export interface StoredContent {
 
 /**
  * Streams the original bytes into the blob under `key`, as they are or compressed in frames,
- * hashing both sides. `limit` bounds the STORED bytes (capacity counts what the medium holds).
+ * hashing both sides and digesting the stored bytes chunk by chunk (chunks.ts). `limit` bounds the STORED bytes (capacity counts what the medium holds).
  */
 export async function storeContent(
   blobs: BlobStore,
@@ -25,19 +26,25 @@ export async function storeContent(
 ): Promise<StoredContent> {
   const encoding = options.put?.encoding ?? 'identity';
   if (encoding === 'identity') {
-    const digesting = new DigestingStream(options.limit, options.onLimit, { sha512: options.sha512 });
+    const digesting = new DigestingStream(options.limit, options.onLimit, {
+      sha512: options.sha512,
+      chunkSize: CHUNK_SIZE,
+    });
     const { size } = await blobs.put(
       key,
       pipeline(content, digesting, () => undefined),
     );
     const original = { size, ...digesting.digests() };
-    return { original, stored: { encoding, size, sha256: original.sha256, frames: null } };
+    return {
+      original,
+      stored: { encoding, size, sha256: original.sha256, frames: null, chunks: digesting.chunks() },
+    };
   }
   const original = new DigestingStream(Number.MAX_SAFE_INTEGER, options.onLimit, {
     sha512: options.sha512,
   });
   const encoder = new FrameEncoder(encoding, options.put?.level ?? DEFAULT_LEVELS[encoding], FRAME_SIZE);
-  const stored = new DigestingStream(options.limit, options.onLimit);
+  const stored = new DigestingStream(options.limit, options.onLimit, { chunkSize: CHUNK_SIZE });
   const { size } = await blobs.put(
     key,
     pipeline(content, original, encoder, stored, () => undefined),
@@ -49,6 +56,7 @@ export async function storeContent(
       size,
       sha256: stored.digests().sha256,
       frames: { frameSize: FRAME_SIZE, storedSizes: encoder.storedSizes },
+      chunks: stored.chunks(),
     },
   };
 }

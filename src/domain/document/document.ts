@@ -1,4 +1,5 @@
 import type { Retention } from '../retention/retention';
+import type { ChunkDigests } from './chunks';
 import type { FrameIndex } from './frames';
 
 export type { FrameIndex } from './frames';
@@ -23,6 +24,8 @@ export interface StoredBytes {
   readonly sha256: string;
   /** The frame index of compressed content; null for identity. */
   readonly frames: FrameIndex | null;
+  /** Digests of the stored bytes chunk by chunk; null for content written before they existed. */
+  readonly chunks: ChunkDigests | null;
 }
 
 /** What the ingester decides about a new document before any byte is stored. */
@@ -77,7 +80,14 @@ export function completeDocument(
     sha256: bytes.sha256,
     stored: stored
       ? { key: bytes.key, ...stored }
-      : { key: bytes.key, encoding: 'identity', size: bytes.size, sha256: bytes.sha256, frames: null },
+      : {
+          key: bytes.key,
+          encoding: 'identity',
+          size: bytes.size,
+          sha256: bytes.sha256,
+          frames: null,
+          chunks: null,
+        },
     status: 'active',
     updatedAt: now,
     attrVersion: draft.attrVersion ?? 1,

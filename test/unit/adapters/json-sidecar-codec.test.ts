@@ -161,6 +161,7 @@ describe('JsonSidecarCodec, compressed content', () => {
         size: 600,
         sha256: 'c'.repeat(64),
         frames: { frameSize: 1_048_576, storedSizes: [250, 250, 100] },
+        chunks: null,
       },
     };
   };
@@ -203,6 +204,48 @@ describe('JsonSidecarCodec, compressed content', () => {
       stored: Record<string, unknown>;
     };
     change(doc.stored);
+    expect(decodeError(Buffer.from(JSON.stringify(doc))).message).toMatch(message);
+  });
+});
+
+describe('JsonSidecarCodec, chunk digests', () => {
+  // 600 stored bytes in chunks of 256: three digests of 16 bytes.
+  const withChunks = (): DocumentAttributes => {
+    const file = aDocument(Buffer.alloc(600, 'a'));
+    const digests = Buffer.alloc(48, 7).toString('base64');
+    return {
+      ...file,
+      stored: { ...file.stored, chunks: { chunkSize: 256, algorithm: 'sha256-128', digests } },
+    };
+  };
+  const docOf = (file: DocumentAttributes): { stored: Record<string, unknown> } =>
+    JSON.parse(codec.encode(file).toString('utf8')) as { stored: Record<string, unknown> };
+
+  it('round-trips the chunk digests, written snake_case as one base64 string', () => {
+    const file = withChunks();
+    expect(codec.decode(codec.encode(file))).toEqual(file);
+    expect(docOf(file).stored.chunks).toEqual({
+      chunk_size: 256,
+      algorithm: 'sha256-128',
+      digests: Buffer.alloc(48, 7).toString('base64'),
+    });
+  });
+
+  it('reads a sidecar without chunk digests (written before them) as having none', () => {
+    const doc = docOf(temporary());
+    expect(doc.stored.chunks).toBeUndefined();
+    expect(codec.fromDocument(doc).stored.chunks).toBeNull();
+  });
+
+  it.each<[string, (chunks: Record<string, unknown>) => void, RegExp]>([
+    ['too few digests', (c) => void (c.digests = Buffer.alloc(32).toString('base64')), /48 needed/u],
+    ['too many digests', (c) => void (c.digests = Buffer.alloc(64).toString('base64')), /48 needed/u],
+    ['digests that are not base64', (c) => void (c.digests = 'not base64!'), /digests/u],
+    ['an unknown algorithm', (c) => void (c.algorithm = 'md5'), /algorithm/u],
+    ['a zero chunk size', (c) => void (c.chunk_size = 0), /chunk_size/u],
+  ])('refuses %s', (_label, change, message) => {
+    const doc = docOf(withChunks());
+    change(doc.stored.chunks as Record<string, unknown>);
     expect(decodeError(Buffer.from(JSON.stringify(doc))).message).toMatch(message);
   });
 });

@@ -1,3 +1,4 @@
+import { CHUNK_SIZE } from '../../../src/domain/document/chunks';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ApplicationError } from '../../../src/application/errors';
@@ -31,6 +32,12 @@ describe('StorageElementService.put', () => {
       size: CONTENT.length,
       sha256: sha256(CONTENT),
       frames: null,
+      // One chunk: the first 16 bytes of its SHA-256.
+      chunks: {
+        chunkSize: CHUNK_SIZE,
+        algorithm: 'sha256-128',
+        digests: createHash('sha256').update(CONTENT).digest().subarray(0, 16).toString('base64'),
+      },
     });
     expect(element.blobs.objects.get(file.stored.key)).toEqual(CONTENT);
     const sidecar = element.blobs.objects.get(sidecarKeyFor(file.stored.key));
