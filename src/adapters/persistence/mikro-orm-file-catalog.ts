@@ -46,7 +46,9 @@ export class MikroOrmFileCatalog implements FileCatalog {
       status: file.status,
       retentionPolicy: file.retention.policy,
       expiresAt: expiresAt(file.retention),
-      attributes: this.codec.toDocument(file),
+      // The chunk digests serve the SE's verified reads only (they live in its sidecar and index):
+      // a catalog row, its cache entries and search pages stay small without them.
+      attributes: this.codec.toDocument({ ...file, stored: { ...file.stored, chunks: null } }),
       nameWords: splitWords(file.name).join(' '),
     };
   }
