@@ -54,14 +54,21 @@ async function connectRedis(
   log: Logger,
   cacheTimeoutMs: number,
 ): Promise<{ publisher: Redis; subscriber: Redis; cache: Redis }> {
-  const options = {
+  // Requests wait on the publisher (events, tus locks): while Redis is away its commands fail at
+  // once, and one that gets no answer fails after 2 s, so a request never hangs on Redis.
+  const publisher = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    commandTimeout: 2_000,
+    connectTimeout: 5_000,
+  });
+  const subscriber = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
     connectTimeout: 5_000,
-  };
-  const publisher = new Redis(url, options);
-  const subscriber = new Redis(url, options);
+  });
   // The shared cache never waits for Redis: a command fails at once while it is away, or times out.
   const cache = new Redis(url, {
     lazyConnect: true,
@@ -116,7 +123,11 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       resources.add('embedded postgres', () => embedded.stop());
       databaseUrl = embedded.url;
     }
-    const orm = await openDatabase({ url: databaseUrl });
+    const orm = await openDatabase({
+      url: databaseUrl,
+      queryTimeoutMs: config.database_query_timeout_ms,
+      connectTimeoutMs: config.database_connect_timeout_ms,
+    });
     resources.add('database', () => orm.close());
     const applied = await migrate(orm);
     if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
