@@ -49,6 +49,15 @@ class Resources {
   }
 }
 
+/**
+ * Bounds a connected client's commands. Set only once connected: ioredis applies commandTimeout to
+ * its ready check too, and a start that stalls the event loop (a loaded machine) would fail that
+ * check and the start with it ("Connection is closed.").
+ */
+function withCommandTimeout(client: Redis, ms: number): void {
+  client.options.commandTimeout = ms;
+}
+
 async function connectRedis(
   url: string,
   log: Logger,
@@ -60,7 +69,6 @@ async function connectRedis(
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
-    commandTimeout: 2_000,
     connectTimeout: 5_000,
   });
   const subscriber = new Redis(url, {
@@ -73,13 +81,14 @@ async function connectRedis(
   const cache = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
-    commandTimeout: cacheTimeoutMs,
     maxRetriesPerRequest: 0,
     connectTimeout: 5_000,
   });
   for (const client of [publisher, subscriber, cache])
     client.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
   await Promise.all([publisher.connect(), subscriber.connect(), cache.connect()]);
+  withCommandTimeout(publisher, 2_000);
+  withCommandTimeout(cache, cacheTimeoutMs);
   return { publisher, subscriber, cache };
 }
 

@@ -151,6 +151,7 @@ function isRedisUnavailable(error: unknown): boolean {
   const message = (error as Error | null)?.message ?? '';
   return (
     name === 'MaxRetriesPerRequestError' ||
+    name === 'DependencyUnavailable' ||
     /^(Command timed out|Connection is closed\.|Stream isn't writeable)/u.test(message)
   );
 }
