@@ -172,6 +172,15 @@ const schema = z.object({
   /** 0 turns level 2 off. */
   cache_l2_ttl_s: integer(0, 86_400).default(60),
   cache_l2_timeout_ms: integer(1, 10_000).default(100),
+  /** A PostgreSQL query (serve) unanswered for this long fails, and the request gets a 503. */
+  database_query_timeout_ms: integer(100, 3_600_000).default(3_000),
+  /** A new PostgreSQL connection (or a wait for a pooled one) longer than this fails likewise. */
+  database_connect_timeout_ms: integer(100, 60_000).default(2_000),
+  /**
+   * An S3 request whose connection carries nothing for this long fails (the SE answers 503): the
+   * minio client has no timeout of its own. Short, so that a failed write and its undo fit in 5 s.
+   */
+  s3_idle_timeout_ms: integer(100, 600_000).default(2_000),
   /** How long a restored copy of an archived file stays readable before the sweep removes it. */
   restore_ttl_s: integer(1, 365 * 86_400).default(86_400),
   /** How often the admin removes expired restored copies (also at start; 0: only at start). */
@@ -304,6 +313,9 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_CACHE_SEARCH_ENTRIES: 'cache_search_entries',
   ARTSTORE_CACHE_L2_TTL_S: 'cache_l2_ttl_s',
   ARTSTORE_CACHE_L2_TIMEOUT_MS: 'cache_l2_timeout_ms',
+  ARTSTORE_DATABASE_QUERY_TIMEOUT_MS: 'database_query_timeout_ms',
+  ARTSTORE_DATABASE_CONNECT_TIMEOUT_MS: 'database_connect_timeout_ms',
+  ARTSTORE_S3_IDLE_TIMEOUT_MS: 's3_idle_timeout_ms',
   ARTSTORE_RESTORE_TTL_S: 'restore_ttl_s',
   ARTSTORE_RESTORE_SWEEP_INTERVAL_S: 'restore_sweep_interval_s',
   ARTSTORE_LOG_LEVEL: 'log_level',

@@ -88,11 +88,12 @@ async function rateLimiter(
   const redis = new Redis(config.redis_url, {
     lazyConnect: true,
     enableOfflineQueue: false,
-    commandTimeout: 500,
     maxRetriesPerRequest: 1,
   });
   redis.on('error', (error) => log.warn({ err: error }, 'rate limiter redis error'));
   await redis.connect();
+  // Only once connected: ioredis would apply it to the ready check as well (see lifecycle.ts).
+  redis.options.commandTimeout = 500;
   return {
     limiter: new FailClosedRateLimiter(new RedisRateLimiter(redis, { prefix: `${config.redis_prefix}rl:` })),
     close: () => redis.quit(),

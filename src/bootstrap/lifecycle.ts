@@ -49,30 +49,46 @@ class Resources {
   }
 }
 
+/**
+ * Bounds a connected client's commands. Set only once connected: ioredis applies commandTimeout to
+ * its ready check too, and a start that stalls the event loop (a loaded machine) would fail that
+ * check and the start with it ("Connection is closed.").
+ */
+function withCommandTimeout(client: Redis, ms: number): void {
+  client.options.commandTimeout = ms;
+}
+
 async function connectRedis(
   url: string,
   log: Logger,
   cacheTimeoutMs: number,
 ): Promise<{ publisher: Redis; subscriber: Redis; cache: Redis }> {
-  const options = {
+  // Requests wait on the publisher (events, tus locks): while Redis is away its commands fail at
+  // once, and one that gets no answer fails after 2 s, so a request never hangs on Redis.
+  const publisher = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 5_000,
+  });
+  const subscriber = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
     connectTimeout: 5_000,
-  };
-  const publisher = new Redis(url, options);
-  const subscriber = new Redis(url, options);
+  });
   // The shared cache never waits for Redis: a command fails at once while it is away, or times out.
   const cache = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
-    commandTimeout: cacheTimeoutMs,
     maxRetriesPerRequest: 0,
     connectTimeout: 5_000,
   });
   for (const client of [publisher, subscriber, cache])
     client.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
   await Promise.all([publisher.connect(), subscriber.connect(), cache.connect()]);
+  withCommandTimeout(publisher, 2_000);
+  withCommandTimeout(cache, cacheTimeoutMs);
   return { publisher, subscriber, cache };
 }
 
@@ -116,7 +132,11 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       resources.add('embedded postgres', () => embedded.stop());
       databaseUrl = embedded.url;
     }
-    const orm = await openDatabase({ url: databaseUrl });
+    const orm = await openDatabase({
+      url: databaseUrl,
+      queryTimeoutMs: config.database_query_timeout_ms,
+      connectTimeoutMs: config.database_connect_timeout_ms,
+    });
     resources.add('database', () => orm.close());
     const applied = await migrate(orm);
     if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');

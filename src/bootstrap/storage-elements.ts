@@ -19,6 +19,7 @@ import { SCRUB_STATES, HEALTH_STATUSES } from '../application/ports/storage-elem
 import { STORAGE_MODES } from '../domain/storage-mode/storage-mode';
 import { LocalFsBlobStore } from '../adapters/blob-store/local-fs-blob-store';
 import { S3BlobStore } from '../adapters/blob-store/s3-blob-store';
+import { idleTimeoutTransport } from '../adapters/blob-store/s3-transport';
 import { FileStateStore } from '../adapters/wal/file-state-store';
 import { FileWriteAheadLog } from '../adapters/wal/file-write-ahead-log';
 import type { JsonSidecarCodec } from '../adapters/sidecar/json-sidecar-codec';
@@ -45,7 +46,7 @@ export interface HostedElement {
 }
 
 /** The SE's blob backend, the only place that knows which one is in use (§4). */
-async function blobStoreFor(config: StorageElementConfig): Promise<BlobStore> {
+async function blobStoreFor(config: StorageElementConfig, s3IdleTimeoutMs: number): Promise<BlobStore> {
   if (config.backend === 'local') return new LocalFsBlobStore(join(config.path, 'blobs'));
   const endpoint = new URL(config.s3_endpoint!);
   const useSSL = endpoint.protocol === 'https:';
@@ -58,6 +59,7 @@ async function blobStoreFor(config: StorageElementConfig): Promise<BlobStore> {
       secretKey: config.s3_secret_key!,
       region: config.s3_region ?? 'us-east-1',
       pathStyle: true,
+      transport: idleTimeoutTransport(useSSL, s3IdleTimeoutMs),
     }),
     bucket: config.s3_bucket!,
     prefix: config.s3_prefix ?? `${config.id}/`,
@@ -99,7 +101,7 @@ export async function openStorageElement(
       staleTempAfterMs: global.stale_temp_after_s * 1000,
     },
     {
-      blobs: await blobStoreFor(config),
+      blobs: await blobStoreFor(config, global.s3_idle_timeout_ms),
       wal,
       index: deps.index,
       state: new FileStateStore(join(config.path, 'state.json')),

@@ -27,6 +27,8 @@ export interface SplitDeployment {
  */
 export async function startSplit(options: {
   readonly databaseUrl: string;
+  /** Default: the test Redis (ARTSTORE_TEST_REDIS_URL). */
+  readonly redisUrl?: string;
   readonly dataDir: string;
   readonly storageElements: readonly {
     readonly id: string;
@@ -47,7 +49,7 @@ export async function startSplit(options: {
   const { dataDir } = options;
   const shared = {
     ARTSTORE_DATABASE_URL: options.databaseUrl,
-    ARTSTORE_REDIS_URL: requireInfrastructure('redis'),
+    ARTSTORE_REDIS_URL: options.redisUrl ?? requireInfrastructure('redis'),
     ARTSTORE_REDIS_PREFIX: `artstore-e2e-${randomBytes(4).toString('hex')}:`,
     ARTSTORE_HEARTBEAT_MS: '500',
   };

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { CopyDestinationOptions, CopySourceOptions, type Client } from 'minio';
 import {
+  BlobBackendUnavailable,
   BlobNotFound,
   type BlobStat,
   type BlobStore,
@@ -23,6 +24,16 @@ const isMissing = (error: unknown): boolean => {
   const code = (error as { code?: string }).code;
   return code === 'NoSuchKey' || code === 'NotFound';
 };
+
+/**
+ * A failure of an S3 call during a put is the backend's, told apart from the content stream's own
+ * errors (a client hanging up has the same errno as an S3 endpoint resetting).
+ */
+function backend<T>(call: Promise<T>): Promise<T> {
+  return call.catch((error: unknown) => {
+    throw new BlobBackendUnavailable(error);
+  });
+}
 
 /**
  * BlobStore on an S3 bucket prefix. An S3 object becomes visible only when its PUT or its
@@ -64,14 +75,16 @@ export class S3BlobStore implements BlobStore {
     let pendingBytes = 0;
     let size = 0;
     const flushPart = async (): Promise<void> => {
-      uploadId ??= await this.client.initiateNewMultipartUpload(this.bucket, name, {});
+      uploadId ??= await backend(this.client.initiateNewMultipartUpload(this.bucket, name, {}));
       const payload = Buffer.concat(pending);
       pending = [];
       pendingBytes = 0;
       const part = parts.length + 1;
-      const { etag } = await this.client.uploadPart(
-        { bucketName: this.bucket, objectName: name, uploadID: uploadId, partNumber: part, headers: {} },
-        payload,
+      const { etag } = await backend(
+        this.client.uploadPart(
+          { bucketName: this.bucket, objectName: name, uploadID: uploadId, partNumber: part, headers: {} },
+          payload,
+        ),
       );
       parts.push({ part, etag });
     };
@@ -87,11 +100,11 @@ export class S3BlobStore implements BlobStore {
       }
       if (uploadId === null) {
         // Everything fitted in one part: a single PUT, no multipart round trips.
-        await this.client.putObject(this.bucket, name, Buffer.concat(pending), size);
+        await backend(this.client.putObject(this.bucket, name, Buffer.concat(pending), size));
         return { size };
       }
       if (pendingBytes > 0) await flushPart();
-      await this.client.completeMultipartUpload(this.bucket, name, uploadId, parts);
+      await backend(this.client.completeMultipartUpload(this.bucket, name, uploadId, parts));
       return { size };
     } catch (error) {
       if (uploadId !== null)

@@ -142,6 +142,20 @@ const DEPENDENCY_ERRNOS = new Set([
 // PostgreSQL SQLSTATE classes 08 (connection exception) and 57P0x (operator intervention, e.g. shutdown).
 const DEPENDENCY_SQLSTATE = /^(08|57P0)/u;
 
+/**
+ * ioredis's own failures while Redis is away or silent: a command timed out, the retries ran out,
+ * the connection is closed, or it refuses to queue while offline.
+ */
+function isRedisUnavailable(error: unknown): boolean {
+  const name = (error as Error | null)?.name ?? '';
+  const message = (error as Error | null)?.message ?? '';
+  return (
+    name === 'MaxRetriesPerRequestError' ||
+    name === 'DependencyUnavailable' ||
+    /^(Command timed out|Connection is closed\.|Stream isn't writeable)/u.test(message)
+  );
+}
+
 /** Classifies anything thrown into a problem; unknown errors are internal (a bug), never blamed on input. */
 export function toProblem(error: unknown): Problem {
   if (error instanceof DomainError || error instanceof ApplicationError || error instanceof HttpError) {
@@ -161,7 +175,10 @@ export function toProblem(error: unknown): Problem {
   const message = (error as Error | null)?.message ?? '';
   if (
     name === 'ConnectionException' ||
-    /^(Connection terminated|timeout exceeded when trying to connect)/u.test(message)
+    /^(Connection terminated|timeout exceeded when trying to connect|timeout expired|Query read timeout)/u.test(
+      message,
+    ) ||
+    isRedisUnavailable(error)
   ) {
     return {
       code: 'dependency_unavailable',

@@ -8,6 +8,16 @@ const payloads: { [T in Topic]: z.ZodType<Events[T]> } = {
   'account.changed': z.object({ accountId: z.string() }),
 };
 
+const PAUSE_AFTER_FAILURE_MS = 2_000;
+
+/** Redis failed a publish a moment ago; this one was not tried (a 503 if a request sees it). */
+class PublishPaused extends Error {
+  override readonly name = 'DependencyUnavailable';
+  constructor() {
+    super('Redis failed a moment ago: publishing is paused');
+  }
+}
+
 /**
  * Events between processes over Redis pub/sub (split roles). Delivery is at most once: a
  * subscriber also refreshes on its own schedule, so a lost message only delays a refresh.
@@ -41,8 +51,21 @@ export class RedisEventBus implements EventBus {
     for (const handler of this.handlers.get(channel) ?? []) (handler as (p: unknown) => void)(parsed);
   }
 
+  /**
+   * After a publish fails (Redis away or silent: a command timeout), publishes fail at once until
+   * this time: a request publishing several events would otherwise wait out a timeout for each.
+   * Delivery is at most once anyway; the subscribers resync when their connection comes back.
+   */
+  private failingUntil = 0;
+
   async publish<T extends Topic>(topic: T, payload: Events[T]): Promise<void> {
-    await this.publisher.publish(this.channel(topic), JSON.stringify(payload));
+    if (Date.now() < this.failingUntil) throw new PublishPaused();
+    try {
+      await this.publisher.publish(this.channel(topic), JSON.stringify(payload));
+    } catch (error) {
+      this.failingUntil = Date.now() + PAUSE_AFTER_FAILURE_MS;
+      throw error;
+    }
   }
 
   async subscribe<T extends Topic>(

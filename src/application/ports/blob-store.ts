@@ -55,3 +55,14 @@ export class BlobNotFound extends Error {
     super(`no object under key '${key}'`);
   }
 }
+
+/**
+ * The blob backend itself failed (an S3 endpoint that resets, times out or refuses): unlike the
+ * same errno coming from the content being written, it is never the client's doing.
+ */
+export class BlobBackendUnavailable extends Error {
+  override readonly name = 'BlobBackendUnavailable';
+  constructor(cause: unknown) {
+    super(`the blob backend failed: ${(cause as Error | null)?.message ?? String(cause)}`, { cause });
+  }
+}

@@ -32,7 +32,7 @@ import {
   type StorageMode,
 } from '../../domain/storage-mode/storage-mode';
 import { ApplicationError } from '../errors';
-import { BlobNotFound, type BlobStore, type ByteRange } from '../ports/blob-store';
+import { BlobBackendUnavailable, BlobNotFound, type BlobStore, type ByteRange } from '../ports/blob-store';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { FileIndex, Page } from '../ports/file-index';
 import type { FixityLog, FixityTrigger } from '../ports/fixity-log';
@@ -1011,6 +1011,8 @@ function checkExpectations(
 
 function normalizeWriteError(error: unknown): unknown {
   if (error instanceof ApplicationError) return error;
+  if (error instanceof BlobBackendUnavailable)
+    return new ApplicationError('storage_unavailable', error.message, {}, { cause: error });
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new ApplicationError('storage_full', 'the storage medium is full', {}, { cause: error });

@@ -116,6 +116,17 @@ describe('toProblem', () => {
     ['SQLSTATE 57P01', Object.assign(new Error('admin shutdown'), { code: '57P01' })],
     ['a pg "Connection terminated"', new Error('Connection terminated unexpectedly')],
     ['a MikroORM ConnectionException', Object.assign(new Error('x'), { name: 'ConnectionException' })],
+    // Issue 7, dependency outages: the client-side timeouts and ioredis's own failures.
+    ['a pg query_timeout', new Error('Query read timeout')],
+    ['a pg connectionTimeoutMillis', new Error('timeout expired')],
+    ['an ioredis commandTimeout', new Error('Command timed out')],
+    ['an ioredis closed connection', new Error('Connection is closed.')],
+    [
+      'an ioredis offline refusal',
+      new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+    ],
+    ['ioredis retries spent', Object.assign(new Error('x'), { name: 'MaxRetriesPerRequestError' })],
+    ['a paused publisher', Object.assign(new Error('x'), { name: 'DependencyUnavailable' })],
   ])('maps %s to dependency_unavailable', (_label, error) => {
     expect(toProblem(error)).toMatchObject({ code: 'dependency_unavailable', details: {} });
   });
