@@ -132,14 +132,20 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       resources.add('embedded postgres', () => embedded.stop());
       databaseUrl = embedded.url;
     }
+    // Migrations run on a connection of their own without the query bound: a backfill over a
+    // large catalog may take minutes, while a request's query must not.
+    const migrating = await openDatabase({
+      url: databaseUrl,
+      connectTimeoutMs: config.database_connect_timeout_ms,
+    });
+    const applied = await migrate(migrating).finally(() => migrating.close());
+    if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
     const orm = await openDatabase({
       url: databaseUrl,
       queryTimeoutMs: config.database_query_timeout_ms,
       connectTimeoutMs: config.database_connect_timeout_ms,
     });
     resources.add('database', () => orm.close());
-    const applied = await migrate(orm);
-    if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
     const redis = config.redis_url
       ? await connectRedis(config.redis_url, log, config.cache_l2_timeout_ms)
       : null;
