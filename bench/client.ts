@@ -66,7 +66,7 @@ export interface Response {
 }
 
 export interface RequestOptions {
-  readonly method: 'GET' | 'POST' | 'PATCH';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   readonly url: string;
   readonly headers?: Record<string, string>;
   readonly body?: Body;
