@@ -1,10 +1,30 @@
 /** What the soak campaign reads of an ArtStore child from outside: /proc and its /metrics. */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { readStatusKb } from '../../../bench/processes';
 
 /** Open file descriptors of `pid` (sockets, files, pipes, the inspector's connection). */
 export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** What each descriptor points at (`socket:[123]`, a path, `anon_inode:[eventpoll]`), by number. */
+export function fdTargets(pid: number): Map<string, string> {
+  const targets = new Map<string, string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      targets.set(fd, readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return targets;
+}
+
+/** Descriptors open now that were not open (to the same target) at the baseline: what leaked. */
+export function newFdTargets(baseline: Map<string, string>, now: Map<string, string>): string[] {
+  return [...now]
+    .filter(([fd, target]) => baseline.get(fd) !== target)
+    .map(([fd, target]) => `${fd}→${target}`);
 }
 
 export function rssBytes(pid: number): number {

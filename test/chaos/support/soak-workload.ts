@@ -38,6 +38,11 @@ interface LiveFile {
   readonly sha256: string;
   /** Operations in flight on the file: a delete only takes a file nobody is using. */
   users: number;
+  /**
+   * An update is in flight: ArtStore runs one change of a file at a time and answers another
+   * `409 conflict` (docs/api.md), so the mix never sends two at once and a 409 is an error.
+   */
+  updating: boolean;
 }
 
 export interface Outcome {
@@ -163,7 +168,7 @@ export class Workload {
     const sha256 = createHash('sha256')
       .update(pool.subarray(offset, offset + size))
       .digest('hex');
-    this.live.push({ id, pool, offset, size, sha256, users: 0 });
+    this.live.push({ id, pool, offset, size, sha256, users: 0, updating: false });
   }
 
   private describe(): { name: string; description: string } {
@@ -303,6 +308,16 @@ export class Workload {
   }
 
   private async update(file: LiveFile): Promise<number> {
+    if (file.updating) return this.metadata(file);
+    file.updating = true;
+    try {
+      return await this.updateOnce(file);
+    } finally {
+      file.updating = false;
+    }
+  }
+
+  private async updateOnce(file: LiveFile): Promise<number> {
     const n = Math.floor(this.rand() * 1000);
     const change = {
       description: `soak updated ${WORDS[n % WORDS.length]!} ${n}`,
