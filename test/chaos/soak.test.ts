@@ -52,6 +52,8 @@ interface Sample {
   readonly lagP99Ms: number;
   readonly lagMaxMs: number;
   readonly liveFiles: number;
+  /** Answers per second since the previous sample: shows whether the server kept the pace. */
+  readonly rate: number;
 }
 
 /** Error-level (≥ 50) bunyan lines of the child; the line buffer is emptied as it is read. */
@@ -132,6 +134,7 @@ describe('load and soak', () => {
       for (let t = WARMUP_MS; t < SOAK_MS - 2_000; t += SAMPLE_EVERY_MS) sampleTimes.push(t);
       sampleTimes.push(SOAK_MS - 2_000);
       const sampling = (async () => {
+        let last = { at: performance.now(), requests: 0 };
         for (const t of sampleTimes) {
           // Pacing the samples on the soak's clock.
           await delay(Math.max(0, t - (performance.now() - startedAt)));
@@ -143,7 +146,9 @@ describe('load and soak', () => {
             lagP99Ms: lag.p99,
             lagMaxMs: lag.max,
             liveFiles: workload.liveFiles,
+            rate: ((tally.requests - last.requests) * 1000) / (performance.now() - last.at),
           });
+          last = { at: performance.now(), requests: tally.requests };
           takeErrorLines(proc, errorLines);
           await refreshToken();
         }
@@ -175,10 +180,10 @@ describe('load and soak', () => {
       const achievedRate = soak.completed / soak.seconds;
 
       const report = [
-        '[soak] samples (s, heap MiB, rss MiB, fds, lag p99 ms, live files):',
+        '[soak] samples (s, heap MiB, rss MiB, fds, lag p99 ms, live files, answers/s):',
         ...samples.map(
           (x) =>
-            `  ${x.atS.toFixed(0)} ${(x.memory.heapUsed / MiB).toFixed(1)} ${(x.memory.rss / MiB).toFixed(0)} ${x.fds} ${x.lagP99Ms.toFixed(1)} ${x.liveFiles}`,
+            `  ${x.atS.toFixed(0)} ${(x.memory.heapUsed / MiB).toFixed(1)} ${(x.memory.rss / MiB).toFixed(0)} ${x.fds} ${x.lagP99Ms.toFixed(1)} ${x.liveFiles} ${x.rate.toFixed(1)}`,
         ),
         `[soak] phases (s): ${phases.map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`).join(', ')}`,
         `[soak] statuses: ${[...tally.statuses]
