@@ -66,7 +66,7 @@ export interface Response {
 }
 
 export interface RequestOptions {
-  readonly method: 'GET' | 'POST' | 'PATCH';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   readonly url: string;
   readonly headers?: Record<string, string>;
   readonly body?: Body;
@@ -112,15 +112,35 @@ function originOf(url: string): string {
   return end < 0 ? url : url.slice(0, end);
 }
 
+/** A request that failed on a kept-alive socket the server had already closed, before any answer. */
+class StaleSocket extends Error {}
+
 export class LoadClient {
   private readonly agent: Agent;
+  /**
+   * Requests sent again because the kept-alive socket they went out on had been closed by the
+   * server while idle (the HTTP/1.1 keep-alive race, RFC 9112 §9.3.1; Node's docs for
+   * `request.reusedSocket` retry the same way). The server never read such a request.
+   */
+  staleSocketRetries = 0;
 
   constructor(readonly concurrency: number) {
     this.agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   }
 
-  send(options: RequestOptions): Promise<Response> {
+  async send(options: RequestOptions): Promise<Response> {
     const started = process.hrtime.bigint();
+    for (;;) {
+      try {
+        return await this.sendOnce(options, started);
+      } catch (error) {
+        if (!(error instanceof StaleSocket)) throw error;
+        this.staleSocketRetries += 1;
+      }
+    }
+  }
+
+  private sendOnce(options: RequestOptions, started: bigint): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
       const headers: Record<string, string> = { ...options.headers };
       const token = tokens.get(originOf(options.url));
@@ -135,8 +155,14 @@ export class LoadClient {
         reject(error);
       };
       req.setTimeout(options.timeoutMs ?? 300_000, () => fail(new Error('request timed out')));
-      req.on('error', fail);
+      let answered = false;
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        const stale =
+          req.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+        fail(stale ? new StaleSocket(error.message) : error);
+      });
       req.on('response', (res) => {
+        answered = true;
         let bytes = 0;
         const parts: Buffer[] = [];
         res.on('data', (chunk: Buffer) => {
