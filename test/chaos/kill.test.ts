@@ -127,15 +127,26 @@ describe('kill -9 of storage, ingester and admin processes under a mixed workloa
     const injections: Injection[] = [];
     const restartMs: number[] = [];
     const injectUntil = Date.now() + MAX_INJECTING_MS;
-    const injecting = () => injections.length < INJECTIONS && Date.now() < injectUntil;
+    let broken: Error | null = null;
+    const injecting = () => !broken && injections.length < INJECTIONS && Date.now() < injectUntil;
     const slot = async (member: Member, points: readonly string[], offset: number): Promise<void> => {
       for (let round = offset; injecting(); round += 1) {
         // Every third round a kill at a random time; the others cycle through the failpoints.
         const point = round % 3 === 2 || points.length === 0 ? null : points[round % points.length]!;
         const spec = point ? `${point}=kill@${1 + Math.floor(Math.random() * 3)}` : undefined;
         const before = Date.now();
-        const state = await deployment.restart(member, spec);
+        let state: 'up' | 'died';
+        try {
+          state = await deployment.restart(member, spec);
+        } catch (error) {
+          broken ??= new Error(`${member.name} (${spec ?? 'no failpoint'}): ${(error as Error).message}`);
+          return;
+        }
         restartMs.push(Date.now() - before);
+        if (injections.length % 20 === 0)
+          process.stderr.write(
+            `kill campaign: ${injections.length} injections after ${Date.now() - started} ms\n`,
+          );
         if (state === 'died') {
           injections.push({ kind: member.kind, at: point!, recovering: true });
           continue;
@@ -160,6 +171,7 @@ describe('kill -9 of storage, ingester and admin processes under a mixed workloa
       slot(deployment.of('admin')[0]!, POINTS.admin, 0),
     ]);
     const injectingMs = Date.now() - started - startupMs;
+    if (broken) throw broken;
 
     // Heal: every process back without failpoints; the workload ends; sagas and uploads settle.
     for (const kind of ['admin', 'storage', 'ingester'] as const)

@@ -21,6 +21,11 @@ export interface Member {
  * killed and restarted one by one with failpoints set (test/support/split.ts, with restarts).
  */
 export class KillDeployment {
+  /** Starts running now: process start-up is CPU-bound, too many at once only slows every one. */
+  private starting = 0;
+  private readonly queue: (() => void)[] = [];
+  static readonly CONCURRENT_STARTS = 3;
+
   private constructor(
     readonly members: Member[],
     readonly dataDir: string,
@@ -120,15 +125,22 @@ export class KillDeployment {
     if (member.proc) await member.proc.kill();
     member.proc = null;
     const port = new URL(member.url).port;
+    if (this.starting >= KillDeployment.CONCURRENT_STARTS)
+      await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.starting += 1;
     try {
-      member.proc = await startServe([...member.args, '--port', port], {
-        ...member.env,
-        ...(failpoints ? { ARTSTORE_FAILPOINTS: failpoints } : {}),
-      });
+      member.proc = await startServe(
+        [...member.args, '--port', port],
+        { ...member.env, ...(failpoints ? { ARTSTORE_FAILPOINTS: failpoints } : {}) },
+        120_000,
+      );
       return 'up';
     } catch (error) {
       if (failpoints && /signal SIGKILL/u.test((error as Error).message)) return 'died';
       throw error;
+    } finally {
+      this.starting -= 1;
+      this.queue.shift()?.();
     }
   }
 
