@@ -59,7 +59,9 @@ const POINTS: Readonly<Record<'storage' | 'ingester' | 'admin', readonly string[
   admin: ['db.saga.before_commit', 'db.saga.after_commit'],
 };
 
-const INJECTIONS = byTier(200, 2_000);
+/** CHAOS_KILL_INJECTIONS overrides the count for a quick look (the target stays the tier's). */
+const TARGET = byTier(200, 2_000);
+const INJECTIONS = Number(process.env.CHAOS_KILL_INJECTIONS ?? TARGET);
 /** Stop injecting after this long even when short of INJECTIONS (the figure then misses its target). */
 const MAX_INJECTING_MS = byTier(200_000, 3_000_000);
 /** A failpoint that has not fired by then (no such write came) becomes a kill at a random time. */
@@ -113,7 +115,9 @@ describe('kill -9 of storage, ingester and admin processes under a mixed workloa
       ],
       ingesters: 2,
       // Sagas of a killed ingester are taken over within a second.
-      env: { ARTSTORE_SAGA_LEASE_MS: '800' },
+      // The level-2 cache's 100 ms command timeout fires spuriously on a CPU-starved machine, and a
+      // process then fails to start ("Connection is closed"): not the fault under test here.
+      env: { ARTSTORE_SAGA_LEASE_MS: '800', ARTSTORE_CACHE_L2_TIMEOUT_MS: '3000' },
     });
     const startupMs = Date.now() - started;
     const history = new History();
@@ -287,7 +291,7 @@ describe('kill -9 of storage, ingester and admin processes under a mixed workloa
     expect(verdict.findings).toEqual([]);
     expect(structural).toEqual([]);
     expect(Number(unsettled[0]!.n)).toBe(0);
-    expect(injections.length).toBeGreaterThanOrEqual(INJECTIONS);
+    expect(injections.length).toBeGreaterThanOrEqual(TARGET);
     expect(Object.values(exitCodes).every((code) => code === 0)).toBe(true);
   });
 });

@@ -49,7 +49,7 @@ export class KillDeployment {
     };
     const members: Member[] = [];
     const launch = async (kind: RoleKind, name: string, args: string[], env: Record<string, string>) => {
-      const proc = await startServe(args, env);
+      const proc = await startServe(args, env, 180_000);
       const member: Member = { kind, name, args, env, url: proc.url, proc };
       members.push(member);
       return member;
