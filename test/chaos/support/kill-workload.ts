@@ -5,7 +5,7 @@ import type { History, Operation, Outcome, Payload } from './checker';
 
 /** Sizes of the mixed workload; the largest (up to 100 MiB) are added by the campaign. */
 const SIZES = [0, 1, 100, 4096, 65_536, 300_000, 1_048_577, 3_000_000];
-const TIMEOUT_MS = 60_000;
+const TIMEOUT_MS = 30_000;
 
 interface Live {
   readonly tag: string;
@@ -157,7 +157,7 @@ export class KillWorkload {
     let offset = 0;
     let resumed = false;
     let last = created;
-    for (let tries = 0; tries < 6; tries += 1) {
+    for (let tries = 0; tries < 6 && !this.stopped; tries += 1) {
       const base = pick(this.ingesters());
       if (tries > 0) {
         resumed = true;
