@@ -77,6 +77,10 @@ describe('the history checker', () => {
     expect(check(historyOf(create('1', 'ok'), fin('fail')), [permanent]).unexpected).toBe(1);
     expect(check(historyOf(create('1', 'ok'), fin('info')), [permanent]).findings).toEqual([]);
     expect(check(historyOf(create('1', 'ok'), fin('info')), [seen('1')]).findings).toEqual([]);
+    // Created permanent: permanent is right, temporary is lost.
+    const permanentCreate: Operation = { ...create('1', 'info'), retention: 'permanent' } as Operation;
+    expect(check(historyOf(permanentCreate), [permanent]).findings).toEqual([]);
+    expect(check(historyOf(permanentCreate), [seen('1')]).lost).toBe(1);
     // Finalized, then deleted: absent is right.
     const del: Operation = { kind: 'delete', tag: '1', outcome: 'ok' };
     expect(check(historyOf(create('1', 'ok'), fin('ok'), del), []).findings).toEqual([]);

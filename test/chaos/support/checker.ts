@@ -24,6 +24,8 @@ export type Operation =
       readonly tag: string;
       readonly payload: Payload;
       readonly outcome: Outcome;
+      /** Asked for at creation; temporary when left out. */
+      readonly retention?: 'temporary' | 'permanent';
       readonly fileId?: string;
       readonly detail?: string;
     }
@@ -91,6 +93,7 @@ function expectationsOf(ops: readonly Operation[]): {
   for (const op of ops) {
     if (op.kind === 'create') {
       presence = op.outcome === 'info' ? { value: 'either' } : { value: op.outcome === 'ok', by: op.outcome };
+      permanent = { value: op.retention === 'permanent', by: 'ok' };
     } else if (op.kind === 'delete') {
       if (op.outcome === 'ok') presence = { value: false, by: 'ok' };
       else if (op.outcome === 'info') presence = presence.value === false ? presence : { value: 'either' };

@@ -113,6 +113,7 @@ export class KillWorkload {
       tag,
       payload: payloadOf(content),
       outcome: result.outcome,
+      retention,
       ...(fileId ? { fileId } : {}),
       ...(result.detail ? { detail: result.detail } : {}),
     });
