@@ -8,6 +8,7 @@ import {
   type ByteRange,
   type IncompleteWrite,
 } from '../../application/ports/blob-store';
+import { isSidecarKey } from '../../domain/document/blob-key';
 import { failpoint } from '../system/failpoints';
 import {
   DirectorySync,
@@ -51,6 +52,8 @@ export class LocalFsBlobStore implements BlobStore {
     await ensureDirectory(dirname(target), this.dirs);
     const temp = tempNameFor(target);
     const handle = await open(temp, 'wx', 0o644);
+    // The sidecar's rename is what makes a file exist (§4.1); the crash tests tell it from the blob's.
+    const object = isSidecarKey(key) ? 'sidecar' : 'blob';
     let size = 0;
     try {
       if (Buffer.isBuffer(source)) {
@@ -65,8 +68,10 @@ export class LocalFsBlobStore implements BlobStore {
       failpoint('fs.after_data_fsync');
       await handle.close();
       failpoint('fs.before_rename');
+      failpoint(`${object}.before_rename`);
       await rename(temp, target);
       failpoint('fs.after_rename');
+      failpoint(`${object}.after_rename`);
     } catch (error) {
       await discardTemp(handle, temp);
       throw error;

@@ -5,7 +5,21 @@ import type { Metrics } from '../telemetry/metrics';
 import type { Context } from 'koa';
 import { authentication, type Authenticator } from './authenticate';
 import { requestContext } from './context';
+import { failpoint, failpointsConfigured } from '../system/failpoints';
 import { lingerOnClose } from './linger';
+
+const ANSWERED_WRITES = /^\/api\/v1\/(?:files|uploads)(?:\/|$)/u;
+
+/**
+ * The `http.before_response` failpoint: an upload, tus request, finalize, update or delete whose
+ * work is done and whose success is not yet sent (Koa writes the response after the middleware).
+ * Installed only when failpoints are configured.
+ */
+async function failBeforeResponse(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+  await next();
+  if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.status < 300 && ANSWERED_WRITES.test(ctx.path))
+    failpoint('http.before_response');
+}
 
 /**
  * An answer given before the request body was read to its end (an upload refused part-way, or
@@ -32,6 +46,7 @@ export function createApp(
   app.use(closeAfterUnreadBody);
   app.use(requestContext(log, metrics));
   app.use(authentication(auth.authenticate, auth.issuerOf));
+  if (failpointsConfigured()) app.use(failBeforeResponse);
   const router = new Router();
   register(router);
   app.use(router.routes());

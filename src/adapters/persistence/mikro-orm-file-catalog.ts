@@ -13,6 +13,7 @@ import { parseSearchText, splitWords } from '../../domain/search/search-text';
 import { MARK_END, MARK_START, markedSnippet, sortFacet, sortKey } from '../memory/memory-search';
 import { decodeSearchCursor, encodeSearchCursor } from '../memory/search-cursor';
 import type { JsonSidecarCodec } from '../sidecar/json-sidecar-codec';
+import { failpoint } from '../system/failpoints';
 import type { Orm } from './database';
 import {
   HEADLINE_TEXT,
@@ -56,6 +57,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
   /** One statement (one round trip, one commit): the file row and its copies. */
   async add(entry: CatalogEntry): Promise<void> {
     const row = this.row(entry.file);
+    failpoint('db.catalog.before_commit');
     await this.orm.em.getConnection().execute(
       `with file as (
          insert into files (file_id, name, collection, content_type, size, sha256, uploader, uploaded_at,
@@ -83,9 +85,11 @@ export class MikroOrmFileCatalog implements FileCatalog {
         JSON.stringify(entry.copies.map((c) => ({ se_id: c.seId, key: c.key }))),
       ],
     );
+    failpoint('db.catalog.after_commit');
   }
 
   async restore(entry: CatalogEntry): Promise<void> {
+    failpoint('db.catalog.before_commit');
     await this.orm.em.fork().transactional(async (em) => {
       await em.upsert(CatalogFileRow, this.row(entry.file));
       await em.nativeDelete(FileCopyRow, { fileId: entry.file.fileId });
@@ -98,11 +102,13 @@ export class MikroOrmFileCatalog implements FileCatalog {
         });
       }
     });
+    failpoint('db.catalog.after_commit');
   }
 
   /** One statement: the row changes only when the version is newer; `known` tells whether it exists. */
   async update(file: DocumentAttributes): Promise<boolean> {
     const row = this.row(file);
+    failpoint('db.catalog.before_commit');
     const [result] = await this.orm.em.getConnection().execute<{ known: boolean }[]>(
       `with changed as (
          update files set name = ?, collection = ?, content_type = ?, status = ?, retention_policy = ?,
@@ -124,6 +130,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
         row.fileId,
       ],
     );
+    failpoint('db.catalog.after_commit');
     return result?.known === true;
   }
 

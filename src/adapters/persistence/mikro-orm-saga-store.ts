@@ -8,6 +8,7 @@ import type {
   SagaUpdate,
 } from '../../application/ports/saga-store';
 import { decodeCursor, encodeCursor } from '../memory/cursor';
+import { failpoint } from '../system/failpoints';
 import type { Orm } from './database';
 
 interface Row {
@@ -55,6 +56,7 @@ export class MikroOrmSagaStore implements SagaStore {
 
   /** One statement: the partial unique index on unfinished sagas' file ids refuses a second one. */
   async create(saga: SagaRecord): Promise<boolean> {
+    failpoint('db.saga.before_commit');
     const rows = await this.db.execute<{ id: string }[]>(
       `insert into sagas (${COLUMNS}) values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)
        on conflict (file_id) where status in ('running', 'compensating') do nothing
@@ -74,10 +76,12 @@ export class MikroOrmSagaStore implements SagaStore {
         saga.updatedAt,
       ],
     );
+    failpoint('db.saga.after_commit');
     return rows.length > 0;
   }
 
   async save(id: string, owner: string, update: SagaUpdate): Promise<boolean> {
+    failpoint('db.saga.before_commit');
     const rows = await this.db.execute<{ id: string }[]>(
       `update sagas set status = ?, step = ?, payload = ?::jsonb, error = ?, lease_until = ?, updated_at = ?
         where id = ? and owner = ? returning id`,
@@ -92,6 +96,7 @@ export class MikroOrmSagaStore implements SagaStore {
         owner,
       ],
     );
+    failpoint('db.saga.after_commit');
     return rows.length > 0;
   }
 

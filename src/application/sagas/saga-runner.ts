@@ -49,7 +49,7 @@ export interface SagaRunnerDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   /** Crash tests: `saga.<kind>.before_<step>` and `saga.<kind>.after_<step>`. */
-  readonly failpoint: (name: string) => void;
+  readonly failpoint: (name: `saga.${string}.before_${string}` | `saga.${string}.after_${string}`) => void;
   readonly log?: { warn(fields: object, message: string): void } | undefined;
 }
 
