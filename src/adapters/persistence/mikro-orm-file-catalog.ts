@@ -172,11 +172,11 @@ export class MikroOrmFileCatalog implements FileCatalog {
     const filters = filterConditions(query);
     const params: unknown[] = [];
     // Ranked over every match only when it is the sort; otherwise for the page's rows alone.
-    const rank = `ts_rank_cd('${RANK_WEIGHTS}', f.search_vector, q.query)`;
+    const rank = (s: string) => `ts_rank_cd('${RANK_WEIGHTS}', ${s}.search_vector, q.query)`;
     let sql = `with q as (select ${text ? text.text : "''::tsquery"} as query),
       m as (select f.file_id, f.name, f.size, f.uploaded_at,
-                   ${text && sort === 'relevance' ? rank : 'null::real'} as rank
-              from files f, q
+                   ${text && sort === 'relevance' ? rank('f') : 'null::real'} as rank
+              from file_search f, q
              where ${text ? 'f.search_vector @@ q.query and ' : ''}${filters.text}),
       p as (select * from m`;
     params.push(...(text?.params ?? []), ...filters.params);
@@ -187,7 +187,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
     }
     const direction = order === 'asc' ? 'asc' : 'desc';
     sql += ` order by ${keyColumn(sort)} ${direction}, m.file_id ${direction} limit ?)
-      select f.attributes, ${text && sort !== 'relevance' ? rank : 'p.rank'} as rank, ${text ? `ts_headline('russian', ${HEADLINE_TEXT}, q.query, ?)` : 'null'} as snippet
+      select f.attributes, ${text && sort !== 'relevance' ? `(select ${rank('s')} from file_search s where s.file_id = p.file_id)` : 'p.rank'} as rank, ${text ? `ts_headline('russian', ${HEADLINE_TEXT}, q.query, ?)` : 'null'} as snippet
         from p join files f on f.file_id = p.file_id, q order by ${keyColumn(sort).replace('m.', 'p.')} ${direction}, p.file_id ${direction}`;
     params.push(query.limit + 1);
     if (text) params.push(HEADLINE_OPTIONS);
@@ -224,7 +224,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
       .getConnection()
       .execute<{ content_type: string | null; retention_policy: string | null; n: string | number }[]>(
         `select f.content_type, f.retention_policy, count(*) as n
-         from files f${text ? `, (select ${text.text} as query) q` : ''}
+         from file_search f${text ? `, (select ${text.text} as query) q` : ''}
         where ${text ? 'f.search_vector @@ q.query and ' : ''}${filters.text}
         group by grouping sets ((f.content_type), (f.retention_policy))`,
         [...(text?.params ?? []), ...filters.params],
