@@ -99,7 +99,9 @@ async function timed(n: number, run: (i: number) => Promise<void>): Promise<numb
 
 export async function searchBench(bench: Bench): Promise<void> {
   const rows = Number(process.env.BENCH_SEARCH_ROWS ?? (bench.settings.quick ? 100_000 : 1_000_000));
-  const perKind = bench.settings.quick ? 20 : 40;
+  const perKind = Number(process.env.BENCH_SEARCH_REPEATS ?? (bench.settings.quick ? 20 : 40));
+  // BENCH_SEARCH_KINDS=a,f: only these query kinds (ids of KINDS).
+  const only = process.env.BENCH_SEARCH_KINDS?.split(',').map((s) => s.trim());
   say(`\n== 9: search on a catalog of ${rows.toLocaleString('en')} generated files ==`);
   // BENCH_SEARCH_DATABASE_URL: a database kept between runs (generating 1 M rows takes minutes);
   // it is migrated, filled only when empty, and never dropped by the bench.
@@ -141,7 +143,7 @@ export async function searchBench(bench: Bench): Promise<void> {
       await timed(50, pk);
       const pkMs = latencySummary(await timed(perKind * 4, pk));
       say(`  primary-key lookup (pg driver): p50 ${fmt(pkMs.p50)} ms, p95 ${fmt(pkMs.p95)} ms`);
-      for (const kind of KINDS) {
+      for (const kind of KINDS.filter((k) => !only || only.includes(k.id))) {
         const api = async (i: number) => {
           const response = await client.send({
             method: 'GET',
