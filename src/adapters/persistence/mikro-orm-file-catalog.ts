@@ -3,10 +3,9 @@ import type {
   CatalogSearch,
   FileCatalog,
   SearchFacets,
-  SearchHit,
+  SearchPage,
 } from '../../application/ports/file-catalog';
 import { effectiveSort } from '../../application/ports/file-catalog';
-import type { Page } from '../../application/ports/file-index';
 import type { DocumentAttributes } from '../../domain/document/document';
 import { expiresAt } from '../../domain/retention/retention';
 import { parseSearchText, splitWords } from '../../domain/search/search-text';
@@ -17,6 +16,7 @@ import type { Orm } from './database';
 import {
   HEADLINE_TEXT,
   RANK_WEIGHTS,
+  RELEVANCE_WINDOW,
   afterPosition,
   filterConditions,
   keyColumn,
@@ -160,26 +160,41 @@ export class MikroOrmFileCatalog implements FileCatalog {
 
   /**
    * Full-text search (see catalog-search-sql.ts): the page is chosen in an inner query over the
-   * sort key columns only; the sidecar documents are read and ts_headline runs for the page's rows
-   * alone.
+   * narrow `file_search` table; the sidecar documents are read and ts_headline runs for the page's
+   * rows alone. Relevance ranks a window of candidates: on the first page the newest
+   * RELEVANCE_WINDOW matches (every match when fewer), on later pages those from the floor the
+   * first page fixed (kept in the cursor), so paging stays consistent while files arrive.
    */
-  async search(query: CatalogSearch): Promise<Page<SearchHit>> {
+  async search(query: CatalogSearch): Promise<SearchPage> {
     const { sort, order } = effectiveSort(query);
     const after = query.cursor ? decodeSearchCursor(query.cursor, sort, order) : null;
     const expression = parseSearchText(query.text);
     if (query.text.trim() !== '' && expression.length === 0) return { items: [], nextCursor: null };
     const text = expression.length > 0 ? tsquery(expression) : null;
     const filters = filterConditions(query);
-    const params: unknown[] = [];
-    // Ranked over every match only when it is the sort; otherwise for the page's rows alone.
+    const params: unknown[] = [...(text?.params ?? []), ...filters.params];
+    const ranked = text !== null && sort === 'relevance';
     const rank = (s: string) => `ts_rank_cd('${RANK_WEIGHTS}', ${s}.search_vector, q.query)`;
-    let sql = `with q as (select ${text ? text.text : "''::tsquery"} as query),
-      m as (select f.file_id, f.name, f.size, f.uploaded_at,
-                   ${text && sort === 'relevance' ? rank('f') : 'null::real'} as rank
-              from file_search f, q
-             where ${text ? 'f.search_vector @@ q.query and ' : ''}${filters.text}),
-      p as (select * from m`;
-    params.push(...(text?.params ?? []), ...filters.params);
+    const matches = `from file_search f, q where ${text ? 'f.search_vector @@ q.query and ' : ''}${filters.text}`;
+    let sql = `with q as (select ${text ? text.text : "''::tsquery"} as query), `;
+    if (ranked) {
+      // The candidates, newest first: an index walk on (uploaded_at, file_id) for common words, a
+      // GIN lookup for rare ones; either way only the window's rows are read and ranked.
+      let window = '';
+      if (after?.window) {
+        window = ' and (f.uploaded_at, f.file_id) >= (?::timestamptz, ?::uuid)';
+        params.push(new Date(after.window.uploadedAt), after.window.fileId);
+      } else if (!after) {
+        window = ' order by f.uploaded_at desc, f.file_id desc limit ?';
+        params.push(RELEVANCE_WINDOW);
+      }
+      sql += `c as materialized (select f.file_id, f.name, f.size, f.uploaded_at, f.search_vector ${matches}${window}),
+        w as (select c.uploaded_at, c.file_id, count(*) over () as n from c order by c.uploaded_at, c.file_id limit 1),
+        m as (select c.file_id, c.name, c.size, c.uploaded_at, ${rank('c')} as rank from c, q),`;
+    } else
+      sql += `w as (select null::timestamptz as uploaded_at, null::uuid as file_id, 0 as n),
+        m as (select f.file_id, f.name, f.size, f.uploaded_at, null::real as rank ${matches}),`;
+    sql += ` p as (select * from m`;
     if (after) {
       const condition = afterPosition(sort, order, after);
       sql += ` where ${condition.text}`;
@@ -187,20 +202,35 @@ export class MikroOrmFileCatalog implements FileCatalog {
     }
     const direction = order === 'asc' ? 'asc' : 'desc';
     sql += ` order by ${keyColumn(sort)} ${direction}, m.file_id ${direction} limit ?)
-      select f.attributes, ${text && sort !== 'relevance' ? `(select ${rank('s')} from file_search s where s.file_id = p.file_id)` : 'p.rank'} as rank, ${text ? `ts_headline('russian', ${HEADLINE_TEXT}, q.query, ?)` : 'null'} as snippet
-        from p join files f on f.file_id = p.file_id, q order by ${keyColumn(sort).replace('m.', 'p.')} ${direction}, p.file_id ${direction}`;
+      select f.attributes, ${text && sort !== 'relevance' ? `(select ${rank('s')} from file_search s where s.file_id = p.file_id)` : 'p.rank'} as rank,
+             ${text ? `ts_headline('russian', ${HEADLINE_TEXT}, q.query, ?)` : 'null'} as snippet,
+             w.uploaded_at as window_at, w.file_id as window_id, w.n as window_n
+        from p join files f on f.file_id = p.file_id cross join q left join w on true
+       order by ${keyColumn(sort).replace('m.', 'p.')} ${direction}, p.file_id ${direction}`;
     params.push(query.limit + 1);
     if (text) params.push(HEADLINE_OPTIONS);
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<
-        { attributes: Record<string, unknown>; rank: number | string | null; snippet: string | null }[]
-      >(sql, params);
+    const rows = await this.orm.em.getConnection().execute<
+      {
+        attributes: Record<string, unknown>;
+        rank: number | string | null;
+        snippet: string | null;
+        window_at: Date | string | null;
+        window_id: string | null;
+        window_n: number | string | null;
+      }[]
+    >(sql, params);
     const items = rows.slice(0, query.limit).map((r) => ({
       file: this.codec.fromDocument(r.attributes),
       rank: r.rank === null ? null : Number(r.rank),
       snippet: r.snippet === null ? null : markedSnippet(r.snippet),
     }));
+    // The window: the cursor's, or the one this first page found full.
+    const first = rows[0];
+    const floor =
+      after?.window ??
+      (!after && first && Number(first.window_n) >= RELEVANCE_WINDOW && first.window_at && first.window_id
+        ? { uploadedAt: new Date(first.window_at).getTime(), fileId: first.window_id }
+        : undefined);
     const last = items.at(-1);
     return {
       items,
@@ -209,8 +239,10 @@ export class MikroOrmFileCatalog implements FileCatalog {
           ? encodeSearchCursor(sort, order, {
               key: sortKey(sort, last.file, last.rank),
               fileId: last.file.fileId,
+              window: floor,
             })
           : null,
+      relevanceWindow: floor ? { size: RELEVANCE_WINDOW, uploadedFrom: new Date(floor.uploadedAt) } : null,
     };
   }
 
