@@ -125,9 +125,11 @@ export async function searchBench(bench: Bench): Promise<void> {
       );
     } else {
       say(`  reusing a catalog of ${present.toLocaleString('en')} files`);
-      // Its accounts were made by an earlier run whose credentials file is gone: let ArtStore's
+      // Its accounts and keys were made by an earlier run whose data directory is gone: let ArtStore's
       // first-start bootstrap run again.
-      await pg.query('delete from user_sessions; delete from users; delete from service_accounts');
+      await pg.query(
+        'delete from user_sessions; delete from users; delete from service_accounts; delete from signing_keys',
+      );
     }
     const ids = (
       await pg.query<{ file_id: string }>('select file_id from files tablesample system (1) limit 1000')

@@ -31,6 +31,8 @@ export class MikroOrmFileCatalog implements FileCatalog {
   constructor(
     private readonly orm: Orm,
     private readonly codec: JsonSidecarCodec,
+    /** How many matches relevance ranks at most (tests use a small one). */
+    private readonly relevanceWindow = RELEVANCE_WINDOW,
   ) {}
 
   private row(file: DocumentAttributes) {
@@ -162,7 +164,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
    * Full-text search (see catalog-search-sql.ts): the page is chosen in an inner query over the
    * narrow `file_search` table; the sidecar documents are read and ts_headline runs for the page's
    * rows alone. Relevance ranks a window of candidates: on the first page the newest
-   * RELEVANCE_WINDOW matches (every match when fewer), on later pages those from the floor the
+   * `relevanceWindow` matches (every match when fewer), on later pages those from the floor the
    * first page fixed (kept in the cursor), so paging stays consistent while files arrive.
    */
   async search(query: CatalogSearch): Promise<SearchPage> {
@@ -186,7 +188,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
         params.push(new Date(after.window.uploadedAt), after.window.fileId);
       } else if (!after) {
         window = ' order by f.uploaded_at desc, f.file_id desc limit ?';
-        params.push(RELEVANCE_WINDOW);
+        params.push(this.relevanceWindow);
       }
       sql += `c as materialized (select f.file_id, f.name, f.size, f.uploaded_at, f.search_vector ${matches}${window}),
         w as (select c.uploaded_at, c.file_id, count(*) over () as n from c order by c.uploaded_at, c.file_id limit 1),
@@ -228,7 +230,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
     const first = rows[0];
     const floor =
       after?.window ??
-      (!after && first && Number(first.window_n) >= RELEVANCE_WINDOW && first.window_at && first.window_id
+      (!after && first && Number(first.window_n) >= this.relevanceWindow && first.window_at && first.window_id
         ? { uploadedAt: new Date(first.window_at).getTime(), fileId: first.window_id }
         : undefined);
     const last = items.at(-1);
@@ -242,7 +244,9 @@ export class MikroOrmFileCatalog implements FileCatalog {
               window: floor,
             })
           : null,
-      relevanceWindow: floor ? { size: RELEVANCE_WINDOW, uploadedFrom: new Date(floor.uploadedAt) } : null,
+      relevanceWindow: floor
+        ? { size: this.relevanceWindow, uploadedFrom: new Date(floor.uploadedAt) }
+        : null,
     };
   }
 
