@@ -133,3 +133,6 @@ export const RANK_WEIGHTS = '{0.1, 0.2, 0.4, 1.0}';
  * read 100 000 rows per page.
  */
 export const RELEVANCE_WINDOW = 1000;
+
+/** How many of the newest rows a first relevance page walks looking for a full window. */
+export const WALK_ROWS = 10_000;

@@ -17,6 +17,7 @@ import {
   HEADLINE_TEXT,
   RANK_WEIGHTS,
   RELEVANCE_WINDOW,
+  WALK_ROWS,
   afterPosition,
   filterConditions,
   keyColumn,
@@ -168,6 +169,20 @@ export class MikroOrmFileCatalog implements FileCatalog {
    * first page fixed (kept in the cursor), so paging stays consistent while files arrive.
    */
   async search(query: CatalogSearch): Promise<SearchPage> {
+    const page = await this.searchWith(query, 'walk');
+    // The walk over the newest rows found fewer candidates than the window holds: the word is
+    // rarer than that, and a GIN lookup of its matches is the cheap way to find them all.
+    return page === null ? ((await this.searchWith(query, 'lookup')) as SearchPage) : page;
+  }
+
+  /**
+   * `walk` (first relevance page only): the window is the first RELEVANCE_WINDOW matches among the
+   * newest WALK_ROWS rows, read along the (uploaded_at, file_id) index; null when fewer matched.
+   * `lookup`: every match through the GIN index, the newest RELEVANCE_WINDOW of them ranked. The
+   * choice is made here, not by the planner: its estimate for a type-ahead prefix is a flat
+   * 0.5 % a lexeme, so rare words and 5 % words look alike to it.
+   */
+  private async searchWith(query: CatalogSearch, strategy: 'walk' | 'lookup'): Promise<SearchPage | null> {
     const { sort, order } = effectiveSort(query);
     const after = query.cursor ? decodeSearchCursor(query.cursor, sort, order) : null;
     const expression = parseSearchText(query.text);
@@ -177,23 +192,31 @@ export class MikroOrmFileCatalog implements FileCatalog {
     // The text condition repeats the tsquery rather than reading it from `q`: the planner sees
     // the words and estimates how many rows match (a word in 10 % of the rows walks the date index
     // for the newest candidates, a rare one goes through the GIN index).
-    const params: unknown[] = [...(text?.params ?? []), ...(text?.params ?? []), ...filters.params];
     const ranked = text !== null && sort === 'relevance';
+    const walk = ranked && !after && strategy === 'walk';
+    const params: unknown[] = [...(text?.params ?? [])];
+    if (!walk) params.push(...(text?.params ?? []), ...filters.params);
     const rank = (s: string) => `ts_rank_cd('${RANK_WEIGHTS}', ${s}.search_vector, q.query)`;
     const matches = `from file_search f where ${text ? `f.search_vector @@ (${text.text}) and ` : ''}${filters.text}`;
     let sql = `with q as (select ${text ? text.text : "''::tsquery"} as query), `;
     if (ranked) {
       // The candidates, newest first: an index walk on (uploaded_at, file_id) for common words, a
       // GIN lookup for rare ones; either way only the window's rows are read and ranked.
-      let window = '';
-      if (after?.window) {
-        window = ' and (f.uploaded_at, f.file_id) >= (?::timestamptz, ?::uuid)';
+      let candidates = `select f.file_id, f.name, f.size, f.uploaded_at, f.search_vector ${matches}`;
+      if (walk) {
+        candidates = `select * from (select f.file_id, f.name, f.size, f.uploaded_at, f.search_vector
+            from file_search f where ${filters.text} order by f.uploaded_at desc, f.file_id desc limit ?) r
+          where r.search_vector @@ (${text.text}) order by r.uploaded_at desc, r.file_id desc limit ?`;
+        params.push(...filters.params, WALK_ROWS, ...text.params, this.relevanceWindow);
+      } else if (after?.window) {
+        candidates += ' and (f.uploaded_at, f.file_id) >= (?::timestamptz, ?::uuid)';
         params.push(new Date(after.window.uploadedAt), after.window.fileId);
       } else if (!after) {
-        window = ' order by f.uploaded_at desc, f.file_id desc limit ?';
+        // `+ interval '0'`: ordered by an expression no index serves, so the matches come from GIN.
+        candidates += ` order by f.uploaded_at + interval '0 s' desc, f.file_id desc limit ?`;
         params.push(this.relevanceWindow);
       }
-      sql += `c as materialized (select f.file_id, f.name, f.size, f.uploaded_at, f.search_vector ${matches}${window}),
+      sql += `c as materialized (${candidates}),
         w as (select c.uploaded_at, c.file_id, count(*) over () as n from c order by c.uploaded_at, c.file_id limit 1),
         m as (select c.file_id, c.name, c.size, c.uploaded_at, ${rank('c')} as rank from c, q),`;
     } else
@@ -224,6 +247,7 @@ export class MikroOrmFileCatalog implements FileCatalog {
         window_n: number | string | null;
       }[]
     >(sql, params);
+    if (walk && Number(rows[0]?.window_n ?? 0) < this.relevanceWindow) return null;
     const items = rows.slice(0, query.limit).map((r) => ({
       file: this.codec.fromDocument(r.attributes),
       rank: r.rank === null ? null : Number(r.rank),
