@@ -132,7 +132,7 @@ export const RANK_WEIGHTS = '{0.1, 0.2, 0.4, 1.0}';
  * Ranking reads every candidate's tsvector; a word in 10 % of a 1 M-file catalog would otherwise
  * read 100 000 rows per page.
  */
-export const RELEVANCE_WINDOW = 1000;
+export const RELEVANCE_WINDOW = 200;
 
 /** How many of the newest rows a first relevance page walks looking for a full window. */
-export const WALK_ROWS = 10_000;
+export const WALK_ROWS = 20_000;
