@@ -10,6 +10,7 @@ import { Migration20261202000600_search } from './Migration20261202000600_search
 import { Migration20261202040000_one_unfinished_saga_per_file } from './Migration20261202040000_one_unfinished_saga_per_file';
 import { Migration20261202040100_bootstrap_legal_hold } from './Migration20261202040100_bootstrap_legal_hold';
 import { Migration20261202050000_restored_copies } from './Migration20261202050000_restored_copies';
+import { Migration20261202060000_file_search } from './Migration20261202060000_file_search';
 
 /** Every migration in order; listed explicitly so compiled and test runs see the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   Migration20261202040000_one_unfinished_saga_per_file,
   Migration20261202040100_bootstrap_legal_hold,
   Migration20261202050000_restored_copies,
+  Migration20261202060000_file_search,
 ];

@@ -85,6 +85,29 @@ describe('catalog full-text search on PostgreSQL', () => {
     expect(page.items[1]?.snippet).toContain('<mark>счета</mark>');
   });
 
+  it('ranks only the newest matches past the window, says so, and pages that same window while files arrive', async () => {
+    const windowed = new MikroOrmFileCatalog(db.orm, new JsonSidecarCodec(), 4);
+    // Six matches; the best (a name match) is the oldest, so it falls outside the window of 4.
+    const best = aFile('ledger.pdf');
+    await add(best);
+    const rest = [1, 2, 3, 4, 5].map((i) => aFile(`note-${i}.txt`, { description: `ledger copy ${i}` }));
+    for (const file of rest) await add(file);
+    const first = await windowed.search(query('ledger', { limit: 2 }));
+    expect(first.items.map((h) => h.file.name)).toEqual(['note-5.txt', 'note-4.txt']);
+    expect(first.relevanceWindow).toEqual({ size: 4, uploadedFrom: rest[1]!.uploadedAt });
+    // A newer match arrives between pages: the window keeps its floor and takes it in.
+    await add(aFile('ledger-new.pdf'));
+    const second = await windowed.search(query('ledger', { limit: 10, cursor: first.nextCursor }));
+    expect(second.items.map((h) => h.file.name)).toEqual(['note-3.txt', 'note-2.txt']);
+    expect(second.relevanceWindow).toEqual(first.relevanceWindow);
+    expect(second.nextCursor).toBeNull();
+    // Fewer matches than the window: every one is ranked, and nothing is said.
+    const all = await catalog.search(query('ledger'));
+    expect(all.items[0]?.file.name).toBe('ledger-new.pdf');
+    expect(all.items.map((h) => h.file.name)).toContain('ledger.pdf');
+    expect(all.relevanceWindow).toBeNull();
+  });
+
   it('never fails on any text a person (or a fuzzer) can type', async () => {
     await add(aFile("O'Brien & Co: «договор» (v2).pdf"));
     await fc.assert(

@@ -48,6 +48,7 @@ const ALL = MIGRATIONS.map((m) => m.name);
 const ENTITY_TABLES = [
   'audit_log',
   'file_copies',
+  'file_search',
   'fixity_checks',
   'files',
   'restored_copies',
@@ -143,6 +144,48 @@ describe('migrations on an empty database', () => {
     );
     const held = Object.fromEntries(rows.map((r) => [r.id, r.scopes.includes('files:legal_hold')]));
     expect(held).toEqual({ 'artstore-bootstrap': true, reader: false, 'other-admin': false });
+  });
+
+  it('moves an existing catalog to file_search with its vectors, then keeps it in step with files', async () => {
+    await open().migrator.up({ to: 'Migration20261202050000_restored_copies' });
+    const connection = open().em.fork().getConnection();
+    const insert = (id: string, name: string, tags: string[]) =>
+      connection.execute(
+        `insert into files (file_id, name, name_words, collection, content_type, size, sha256, uploader, uploaded_at,
+                            status, retention_policy, expires_at, attributes)
+         values (?, ?, ?, 'default', 'text/plain', 1, 'x', 'svc', now(), 'active', 'permanent', null,
+                 jsonb_build_object('description', 'signed copy', 'tags', ?::jsonb, 'metadata', '{}'::jsonb))`,
+        [id, name, name.toLowerCase().replace(/[^a-zа-я0-9]+/gu, ' '), JSON.stringify(tags)],
+      );
+    const a = '00000000-0000-4000-8000-00000000000a';
+    const b = '00000000-0000-4000-8000-00000000000b';
+    await insert(a, 'Договор_поставки.pdf', ['finance']);
+    await insert(b, 'Annual_report.pdf', []);
+    const before = await connection.execute<{ file_id: string; v: string }[]>(
+      'select file_id, search_vector::text as v from files order by file_id',
+    );
+    await migrate(open());
+    const side = () =>
+      connection.execute<{ file_id: string; status: string; tags: string[]; v: string }[]>(
+        'select file_id, status, tags, search_vector::text as v from file_search order by file_id',
+      );
+    expect((await side()).map((r) => ({ file_id: r.file_id, v: r.v }))).toEqual(before);
+    expect((await side()).map((r) => r.tags)).toEqual([['finance'], []]);
+
+    await connection.execute(`update files set status = 'deleted' where file_id = ?`, [b]);
+    await connection.execute(
+      `update files set attributes = jsonb_set(attributes, '{tags}', '["legal"]') where file_id = ?`,
+      [a],
+    );
+    const [ra, rb] = await side();
+    expect(rb?.status).toBe('deleted');
+    expect(ra?.tags).toEqual(['legal']);
+    expect(ra?.v).toContain(`'legal':`);
+    expect(ra?.v).not.toContain('finance');
+    await connection.execute('delete from files where file_id = ?', [a]);
+    expect((await side()).map((r) => r.file_id)).toEqual([b]);
+    await connection.execute('truncate files');
+    expect(await side()).toEqual([]);
   });
 
   it('migrates down to nothing and up again to the same schema', async () => {

@@ -6,9 +6,8 @@ import type {
   FileCatalog,
   FileCopy,
   SearchFacets,
-  SearchHit,
+  SearchPage,
 } from '../../application/ports/file-catalog';
-import type { Page } from '../../application/ports/file-index';
 import type { DocumentAttributes } from '../../domain/document/document';
 import type { JsonSidecarCodec } from '../sidecar/json-sidecar-codec';
 import { fromWire, stableHash, toWire } from './cache-wire';
@@ -33,8 +32,6 @@ export interface CatalogCacheOptions {
   /** How long a level-1 value may be served without a change event (bounds a lost event). */
   readonly ttlMs: number;
 }
-
-type SearchPage = Page<SearchHit>;
 
 const entryWire = z.object({ file: z.unknown(), copies: z.array(z.unknown()) });
 const pageWire = z.looseObject({ items: z.array(z.unknown()) });

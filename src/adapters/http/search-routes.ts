@@ -99,6 +99,12 @@ export function registerSearchRoutes(router: Router, reads: ReadDocuments): void
     ctx.body = {
       items: result.items.map(hitView),
       next_cursor: result.nextCursor,
+      relevance_window: result.relevanceWindow
+        ? {
+            size: result.relevanceWindow.size,
+            uploaded_from: result.relevanceWindow.uploadedFrom.toISOString(),
+          }
+        : null,
       facets: result.facets ? facetsView(result.facets) : null,
     };
   });

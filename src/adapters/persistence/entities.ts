@@ -52,28 +52,52 @@ export const CatalogFileRow = defineEntity({
     retentionPolicy: p.string().length(16),
     expiresAt: p.datetime().nullable(),
     attributes: p.json<Record<string, unknown>>(),
-    /** The name split into words (search-text.ts); the trigger of the search migration reads it. */
+    /** The name split into words (search-text.ts); the search trigger reads it. */
     nameWords: p.text().default(''),
-    /** Kept by a trigger (Migration20261202000600_search); only raw search SQL reads it. */
-    searchVector: p.string().columnType('tsvector').nullable().lazy(),
   },
   indexes: [
     { properties: ['uploadedAt', 'fileId'] },
     { properties: ['collection'] },
     { properties: ['contentType'] },
     { properties: ['uploader'] },
-    { properties: ['searchVector'], type: 'gin' },
   ],
-  // Declared so schema diffs know it; its function and body live in the search migration.
+  // Declared so schema diffs know it; its function lives in Migration20261202060000_file_search. Its
+  // companion `files_search_truncate` is not declared: information_schema (which the diff reads)
+  // does not list truncate triggers.
   triggers: [
     {
-      name: 'files_search_vector',
-      timing: 'before',
-      events: ['insert', 'update'],
+      name: 'files_search',
+      timing: 'after',
+      events: ['insert', 'update', 'delete'],
       expression:
-        'create trigger files_search_vector before insert or update of name, name_words, attributes on "files" for each row execute function files_search_vector();',
+        'create trigger files_search after insert or update or delete on "files" for each row execute function files_search();',
     },
   ],
+});
+
+/**
+ * What search reads (Migration20261202060000_file_search): per file its weighted tsvector and the
+ * columns filters and sorts use, kept equal to `files` by its triggers. Narrow on purpose: ranking
+ * reads every match's row. Only raw search SQL reads it; nothing writes it but the triggers.
+ */
+export const FileSearchRow = defineEntity({
+  name: 'FileSearchRow',
+  tableName: 'file_search',
+  properties: {
+    fileId: p.uuid().primary(),
+    name: p.text(),
+    collection: p.string().length(63),
+    contentType: p.text(),
+    size: p.bigint('number'),
+    uploader: p.text(),
+    uploadedAt: p.datetime(),
+    status: p.string().length(16),
+    retentionPolicy: p.string().length(16),
+    expiresAt: p.datetime().nullable(),
+    tags: p.json<string[]>(),
+    searchVector: p.string().columnType('tsvector').lazy(),
+  },
+  indexes: [{ properties: ['searchVector'], type: 'gin' }, { properties: ['uploadedAt', 'fileId'] }],
 });
 
 export const FileCopyRow = defineEntity({
@@ -189,6 +213,7 @@ export const ENTITIES = [
   SeFileRow,
   FixityCheckRow,
   CatalogFileRow,
+  FileSearchRow,
   SagaRow,
   FileCopyRow,
   RestoredCopyRow,

@@ -3,10 +3,9 @@ import type {
   CatalogSearch,
   FileCatalog,
   SearchFacets,
-  SearchHit,
+  SearchPage,
 } from '../../application/ports/file-catalog';
 import { effectiveSort } from '../../application/ports/file-catalog';
-import type { Page } from '../../application/ports/file-index';
 import type { DocumentAttributes } from '../../domain/document/document';
 import { expiresAt } from '../../domain/retention/retention';
 import { parseSearchText, splitWords } from '../../domain/search/search-text';
@@ -18,6 +17,8 @@ import type { Orm } from './database';
 import {
   HEADLINE_TEXT,
   RANK_WEIGHTS,
+  RELEVANCE_WINDOW,
+  WALK_ROWS,
   afterPosition,
   filterConditions,
   keyColumn,
@@ -32,6 +33,8 @@ export class MikroOrmFileCatalog implements FileCatalog {
   constructor(
     private readonly orm: Orm,
     private readonly codec: JsonSidecarCodec,
+    /** How many matches relevance ranks at most (tests use a small one). */
+    private readonly relevanceWindow = RELEVANCE_WINDOW,
   ) {}
 
   private row(file: DocumentAttributes) {
@@ -169,26 +172,66 @@ export class MikroOrmFileCatalog implements FileCatalog {
 
   /**
    * Full-text search (see catalog-search-sql.ts): the page is chosen in an inner query over the
-   * sort key columns only; the sidecar documents are read and ts_headline runs for the page's rows
-   * alone.
+   * narrow `file_search` table; the sidecar documents are read and ts_headline runs for the page's
+   * rows alone. Relevance ranks a window of candidates: on the first page the newest
+   * `relevanceWindow` matches (every match when fewer), on later pages those from the floor the
+   * first page fixed (kept in the cursor), so paging stays consistent while files arrive.
    */
-  async search(query: CatalogSearch): Promise<Page<SearchHit>> {
+  async search(query: CatalogSearch): Promise<SearchPage> {
+    const page = await this.searchWith(query, 'walk');
+    // The walk over the newest rows found fewer candidates than the window holds: the word is
+    // rarer than that, and a GIN lookup of its matches is the cheap way to find them all.
+    return page === null ? ((await this.searchWith(query, 'lookup')) as SearchPage) : page;
+  }
+
+  /**
+   * `walk` (first relevance page only): the window is the first RELEVANCE_WINDOW matches among the
+   * newest WALK_ROWS rows, read along the (uploaded_at, file_id) index; null when fewer matched.
+   * `lookup`: every match through the GIN index, the newest RELEVANCE_WINDOW of them ranked. The
+   * choice is made here, not by the planner: its estimate for a type-ahead prefix is a flat
+   * 0.5 % a lexeme, so rare words and 5 % words look alike to it.
+   */
+  private async searchWith(query: CatalogSearch, strategy: 'walk' | 'lookup'): Promise<SearchPage | null> {
     const { sort, order } = effectiveSort(query);
     const after = query.cursor ? decodeSearchCursor(query.cursor, sort, order) : null;
     const expression = parseSearchText(query.text);
     if (query.text.trim() !== '' && expression.length === 0) return { items: [], nextCursor: null };
     const text = expression.length > 0 ? tsquery(expression) : null;
     const filters = filterConditions(query);
-    const params: unknown[] = [];
-    // Ranked over every match only when it is the sort; otherwise for the page's rows alone.
-    const rank = `ts_rank_cd('${RANK_WEIGHTS}', f.search_vector, q.query)`;
-    let sql = `with q as (select ${text ? text.text : "''::tsquery"} as query),
-      m as (select f.file_id, f.name, f.size, f.uploaded_at,
-                   ${text && sort === 'relevance' ? rank : 'null::real'} as rank
-              from files f, q
-             where ${text ? 'f.search_vector @@ q.query and ' : ''}${filters.text}),
-      p as (select * from m`;
-    params.push(...(text?.params ?? []), ...filters.params);
+    // The text condition repeats the tsquery rather than reading it from `q`: the planner sees
+    // the words and estimates how many rows match (a word in 10 % of the rows walks the date index
+    // for the newest candidates, a rare one goes through the GIN index).
+    const ranked = text !== null && sort === 'relevance';
+    const walk = ranked && !after && strategy === 'walk';
+    const params: unknown[] = [...(text?.params ?? [])];
+    if (!walk) params.push(...(text?.params ?? []), ...filters.params);
+    const rank = (s: string) => `ts_rank_cd('${RANK_WEIGHTS}', ${s}.search_vector, q.query)`;
+    const matches = `from file_search f where ${text ? `f.search_vector @@ (${text.text}) and ` : ''}${filters.text}`;
+    let sql = `with q as (select ${text ? text.text : "''::tsquery"} as query), `;
+    if (ranked) {
+      // The candidates, newest first: an index walk on (uploaded_at, file_id) for common words, a
+      // GIN lookup for rare ones; either way only the window's rows are read and ranked.
+      let candidates = `select f.file_id, f.name, f.size, f.uploaded_at, f.search_vector ${matches}`;
+      if (walk) {
+        candidates = `select * from (select f.file_id, f.name, f.size, f.uploaded_at, f.search_vector
+            from file_search f where ${filters.text} order by f.uploaded_at desc, f.file_id desc limit ?) r
+          where r.search_vector @@ (${text.text}) order by r.uploaded_at desc, r.file_id desc limit ?`;
+        params.push(...filters.params, WALK_ROWS, ...text.params, this.relevanceWindow);
+      } else if (after?.window) {
+        candidates += ' and (f.uploaded_at, f.file_id) >= (?::timestamptz, ?::uuid)';
+        params.push(new Date(after.window.uploadedAt), after.window.fileId);
+      } else if (!after) {
+        // `+ interval '0'`: ordered by an expression no index serves, so the matches come from GIN.
+        candidates += ` order by f.uploaded_at + interval '0 s' desc, f.file_id desc limit ?`;
+        params.push(this.relevanceWindow);
+      }
+      sql += `c as materialized (${candidates}),
+        w as (select c.uploaded_at, c.file_id, count(*) over () as n from c order by c.uploaded_at, c.file_id limit 1),
+        m as (select c.file_id, c.name, c.size, c.uploaded_at, ${rank('c')} as rank from c, q),`;
+    } else
+      sql += `w as (select null::timestamptz as uploaded_at, null::uuid as file_id, 0 as n),
+        m as (select f.file_id, f.name, f.size, f.uploaded_at, null::real as rank ${matches}),`;
+    sql += ` p as (select * from m`;
     if (after) {
       const condition = afterPosition(sort, order, after);
       sql += ` where ${condition.text}`;
@@ -196,20 +239,36 @@ export class MikroOrmFileCatalog implements FileCatalog {
     }
     const direction = order === 'asc' ? 'asc' : 'desc';
     sql += ` order by ${keyColumn(sort)} ${direction}, m.file_id ${direction} limit ?)
-      select f.attributes, ${text && sort !== 'relevance' ? rank : 'p.rank'} as rank, ${text ? `ts_headline('russian', ${HEADLINE_TEXT}, q.query, ?)` : 'null'} as snippet
-        from p join files f on f.file_id = p.file_id, q order by ${keyColumn(sort).replace('m.', 'p.')} ${direction}, p.file_id ${direction}`;
+      select f.attributes, ${text && sort !== 'relevance' ? `(select ${rank('s')} from file_search s where s.file_id = p.file_id)` : 'p.rank'} as rank,
+             ${text ? `ts_headline('russian', ${HEADLINE_TEXT}, q.query, ?)` : 'null'} as snippet,
+             w.uploaded_at as window_at, w.file_id as window_id, w.n as window_n
+        from p join files f on f.file_id = p.file_id cross join q left join w on true
+       order by ${keyColumn(sort).replace('m.', 'p.')} ${direction}, p.file_id ${direction}`;
     params.push(query.limit + 1);
     if (text) params.push(HEADLINE_OPTIONS);
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<
-        { attributes: Record<string, unknown>; rank: number | string | null; snippet: string | null }[]
-      >(sql, params);
+    const rows = await this.orm.em.getConnection().execute<
+      {
+        attributes: Record<string, unknown>;
+        rank: number | string | null;
+        snippet: string | null;
+        window_at: Date | string | null;
+        window_id: string | null;
+        window_n: number | string | null;
+      }[]
+    >(sql, params);
+    if (walk && Number(rows[0]?.window_n ?? 0) < this.relevanceWindow) return null;
     const items = rows.slice(0, query.limit).map((r) => ({
       file: this.codec.fromDocument(r.attributes),
       rank: r.rank === null ? null : Number(r.rank),
       snippet: r.snippet === null ? null : markedSnippet(r.snippet),
     }));
+    // The window: the cursor's, or the one this first page found full.
+    const first = rows[0];
+    const floor =
+      after?.window ??
+      (!after && first && Number(first.window_n) >= this.relevanceWindow && first.window_at && first.window_id
+        ? { uploadedAt: new Date(first.window_at).getTime(), fileId: first.window_id }
+        : undefined);
     const last = items.at(-1);
     return {
       items,
@@ -218,8 +277,12 @@ export class MikroOrmFileCatalog implements FileCatalog {
           ? encodeSearchCursor(sort, order, {
               key: sortKey(sort, last.file, last.rank),
               fileId: last.file.fileId,
+              window: floor,
             })
           : null,
+      relevanceWindow: floor
+        ? { size: this.relevanceWindow, uploadedFrom: new Date(floor.uploadedAt) }
+        : null,
     };
   }
 
@@ -233,8 +296,8 @@ export class MikroOrmFileCatalog implements FileCatalog {
       .getConnection()
       .execute<{ content_type: string | null; retention_policy: string | null; n: string | number }[]>(
         `select f.content_type, f.retention_policy, count(*) as n
-         from files f${text ? `, (select ${text.text} as query) q` : ''}
-        where ${text ? 'f.search_vector @@ q.query and ' : ''}${filters.text}
+         from file_search f
+        where ${text ? `f.search_vector @@ (${text.text}) and ` : ''}${filters.text}
         group by grouping sets ((f.content_type), (f.retention_policy))`,
         [...(text?.params ?? []), ...filters.params],
       );

@@ -65,6 +65,20 @@ export interface SearchHit {
   readonly snippet: string | null;
 }
 
+/**
+ * Relevance ranks at most the newest `size` matches of a query (the catalog's cap): set when more
+ * matched, with the upload time of the oldest file ranked. Other sorts see every match.
+ */
+export interface RelevanceWindow {
+  readonly size: number;
+  readonly uploadedFrom: Date;
+}
+
+export interface SearchPage extends Page<SearchHit> {
+  /** Null (or absent) when every match was ranked. */
+  readonly relevanceWindow?: RelevanceWindow | null;
+}
+
 export interface FacetCount {
   readonly value: string;
   readonly count: number;
@@ -92,7 +106,7 @@ export function effectiveSort(query: Pick<CatalogSearch, 'text' | 'sort' | 'orde
 export interface FileCatalog {
   add(entry: CatalogEntry): Promise<void>;
   get(fileId: string): Promise<CatalogEntry | null>;
-  search(query: CatalogSearch): Promise<Page<SearchHit>>;
+  search(query: CatalogSearch): Promise<SearchPage>;
   /** Content-type and retention counts over everything `query` matches (limit and cursor ignored). */
   facets(query: CatalogSearch): Promise<SearchFacets>;
   /** Replaces what the catalog knows about a file from an SE's authoritative sidecar (rebuild). */

@@ -12,11 +12,10 @@ import type {
   FileCopy,
   SearchFacets,
   SearchFilters,
-  SearchHit,
+  SearchPage,
   SearchSort,
   SortOrder,
 } from '../ports/file-catalog';
-import type { Page } from '../ports/file-index';
 import type { FixityCheck, FixityLog } from '../ports/fixity-log';
 import type { OpenedContent, StorageElementDirectory } from '../ports/storage-element-client';
 import { requireFileAccess, requireScope } from '../shared/authorize';
@@ -36,7 +35,7 @@ export interface SearchCommand {
   readonly facets?: boolean | undefined;
 }
 
-export interface SearchResult extends Page<SearchHit> {
+export interface SearchResult extends SearchPage {
   readonly facets: SearchFacets | null;
 }
 
