@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import { authentication, type Authenticator } from './authenticate';
 import { requestContext } from './context';
 import { lingerOnClose } from './linger';
+import { noNulCharacters } from './validation';
 
 /**
  * An answer given before the request body was read to its end (an upload refused part-way, or
@@ -31,6 +32,7 @@ export function createApp(
   app.on('error', (error: Error) => log.debug({ err: error }, 'response stream error'));
   app.use(closeAfterUnreadBody);
   app.use(requestContext(log, metrics));
+  app.use(noNulCharacters);
   app.use(authentication(auth.authenticate, auth.issuerOf));
   const router = new Router();
   register(router);
