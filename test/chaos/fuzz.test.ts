@@ -77,10 +77,12 @@ describe('malformed-input campaign (fast-check, every endpoint)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     dataDir = await mkdtemp(join(tmpdir(), 'artstore-fuzz-'));
-    server = await startServe(['--data-dir', dataDir], {
-      ARTSTORE_DATABASE_URL: db.url,
-      ARTSTORE_AUTH_MASTER_KEY: masterKey,
-    });
+    // A loaded shared runner may need more than the default minute to start a server.
+    server = await startServe(
+      ['--data-dir', dataDir],
+      { ARTSTORE_DATABASE_URL: db.url, ARTSTORE_AUTH_MASTER_KEY: masterKey },
+      180_000,
+    );
     fx = await createFixtures(server.url, dataDir, db.url, masterKey);
   });
 
