@@ -217,6 +217,8 @@ describe('malformed-input campaign (fast-check, every endpoint)', () => {
       withoutSidecar: [],
       patchDrift: 0,
     });
-    expect(Math.min(...reports.map((r) => r.cases))).toBeGreaterThanOrEqual(ONLY ? 1 : byTier(1_000, 10_000));
+    expect(Math.min(...reports.map((r) => r.cases))).toBeGreaterThanOrEqual(
+      ONLY || process.env.FUZZ_CASES ? 1 : byTier(1_000, 10_000),
+    );
   });
 });
