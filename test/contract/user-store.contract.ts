@@ -1,6 +1,7 @@
 import { v7 } from 'uuid';
 import type { Session, SessionStore, UserStore } from '../../src/application/ports/user-store';
 import type { User } from '../../src/domain/access/user';
+import { InvalidCursor } from '../../src/adapters/memory/cursor';
 import { T0 } from '../support/builders';
 
 export interface UserStoreHarness {
@@ -100,6 +101,15 @@ export function describeUserStoreContract(name: string, open: () => Promise<User
         const second = await h.users.list({ cursor: first.nextCursor, limit: 4 });
         expect(second.items.map((u) => u.username)).toEqual(['bob', 'carol']);
         expect(second.nextCursor).toBeNull();
+      });
+
+      // Found by the malformed-input campaign: '!AL2T' decoded to text with a NUL, which PostgreSQL
+      // refused at the protocol level (answered 503). A cursor is checked like every other store's.
+      it('refuses a cursor it did not issue', async () => {
+        await h.users.insert(aUser('alice'));
+        for (const cursor of ['!AL2T', 'AA', Buffer.from('a\u0000b').toString('base64url')]) {
+          await expect(h.users.list({ cursor, limit: 2 })).rejects.toBeInstanceOf(InvalidCursor);
+        }
       });
 
       it('lists nothing without users and gives no cursor for an exactly full page', async () => {

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { killAll, runCli, startServe, type ArtStoreProcess } from '../support/artstore-process';
-import { internalToken, rawAuthHeaders, signInAsBootstrapAdmin } from '../support/auth';
+import { anonymousFetch, internalToken, rawAuthHeaders, signInAsBootstrapAdmin } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, json, rawUpload, sha256Hex } from '../support/http';
 
@@ -67,7 +67,9 @@ describe('bad input over HTTP (--role all)', () => {
   it.each([
     ['..', 'a dot-dot', 'invalid_file_name'],
     ['a/b/', 'a path to a directory', 'invalid_file_name'],
-    ['\u0000\u0007', 'only control characters', 'invalid_file_name'],
+    ['\u0007\u0008', 'only control characters', 'invalid_file_name'],
+    // PostgreSQL cannot store U+0000, so a NUL is refused wherever it is (below), names included.
+    ['\u0000\u0007', 'a NUL character', 'invalid_request'],
     ['x'.repeat(1025), 'an over-long name', 'file_name_too_long'],
   ])('refuses the file name %j (%s) with %s', async (name, _label, code) => {
     await expectProblem(await rawUpload(base, Buffer.from('x'), { name }), 400, code);
@@ -204,6 +206,128 @@ describe('bad input over HTTP (--role all)', () => {
     await expectProblem(await post('rw-1', '{"mode":"sideways"}'), 400, 'invalid_request');
     await expectProblem(await post('rw-1', 'mode=ro', 'text/plain'), 415, 'unsupported_media_type');
     await expectProblem(await post('no-such-se', '{"mode":"ro"}'), 404, 'storage_element_not_found');
+  });
+
+  // Found by the malformed-input campaign (test/chaos/fuzz.test.ts): a NUL reached PostgreSQL,
+  // whose protocol error (08P01) was answered 503, and several 4xx did not name their field.
+  it('refuses a NUL character anywhere with a 400 naming where it is, never a 503', async () => {
+    const nul = async (response: Response, field: string): Promise<void> => {
+      expect((await expectProblem(response, 400, 'invalid_request')).field).toBe(field);
+    };
+    await nul(await fetch(`${base}/api/v1/admin/service-accounts/%00`), 'path');
+    await nul(
+      await fetch(`${base}/api/v1/uploads/%00`, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0' } }),
+      'path',
+    );
+    await nul(await fetch(`${base}/api/v1/audit?actor=a%00`), 'actor');
+    await nul(
+      await fetch(`${base}/api/v1/admin/service-accounts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'a\u0000b', scopes: ['files:read'] }),
+      }),
+      'name',
+    );
+    await nul(
+      await rawUpload(base, Buffer.from('x'), { name: 'n.txt', description: 'a\u0000' }),
+      'description',
+    );
+    const token = await anonymousFetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_id=a%00&client_secret=x',
+    });
+    expect(token.status).toBe(401);
+    expect(await json(token)).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('names the field, header or part at fault in every refusal', async () => {
+    const field = async (response: Response, status: number, code: string): Promise<string | undefined> =>
+      (await expectProblem(response, status, code)).field;
+    expect(
+      await field(
+        await rawUpload(base, Buffer.from('x'), {}, { 'artstore-name': '%ZZ' }),
+        400,
+        'invalid_json',
+      ),
+    ).toBe('artstore-name');
+    const multipart = (body: string, type: string) =>
+      fetch(`${base}/api/v1/files`, { method: 'POST', headers: { 'content-type': type }, body });
+    expect(await field(await multipart('whatever', 'multipart/form-data'), 400, 'malformed_multipart')).toBe(
+      'content-type',
+    );
+    expect(
+      await field(
+        await multipart(
+          '--XX\r\nContent-Disposition: form-data; name="name"\r\n\r\nx.txt\r\n--XX--\r\n',
+          'multipart/form-data; boundary=XX',
+        ),
+        400,
+        'missing_file',
+      ),
+    ).toBe('file');
+    expect(
+      await field(
+        await fetch(`${base}/api/v1/uploads`, { method: 'POST', headers: { 'upload-length': '1' } }),
+        412,
+        'tus_resumable_required',
+      ),
+    ).toBe('tus-resumable');
+    expect(
+      await field(
+        await fetch(`${base}/api/v1/uploads`, {
+          method: 'POST',
+          headers: { 'tus-resumable': '1.0.0', 'upload-length': '1', 'upload-defer-length': '0' },
+        }),
+        400,
+        'invalid_request',
+      ),
+    ).toBe('upload-defer-length');
+    const json64 = await fetch(`${base}/api/v1/storage-elements/rw-1/mode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'x'.repeat(70_000) }),
+    });
+    expect(await field(json64, 413, 'request_too_large')).toBe('body');
+    const user = (body: Record<string, string>) =>
+      fetch(`${base}/api/v1/admin/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect(
+      await field(
+        await user({ username: 'someone', password: 'short', role: 'readonly' }),
+        400,
+        'weak_password',
+      ),
+    ).toBe('password');
+    expect(
+      await field(
+        await user({ username: 'someone', password: 'Long-Enough-Pass-99', role: 'god' }),
+        400,
+        'invalid_request',
+      ),
+    ).toBe('role');
+    expect(
+      await field(
+        await user({ username: 'x', password: 'Long-Enough-Pass-99', role: 'readonly' }),
+        400,
+        'invalid_request',
+      ),
+    ).toBe('username');
+    const parseError = await rawExchange(base, 'G@T / HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(parseError).toContain('"field":"method"');
+  });
+
+  it('answers an expectation it cannot meet with a 417 problem, not a bare status', async () => {
+    const answer = await rawExchange(
+      base,
+      `POST /api/v1/files?name=e.txt HTTP/1.1\r\n${rawAuthHeaders(base)}Expect: the-moon\r\nContent-Length: 1\r\n\r\nx`,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 417 /u);
+    expect(answer).toContain('application/problem+json');
+    expect(answer).toContain('"field":"expect"');
   });
 
   it('has stored only the one good file: no partial blob, sidecar or temp file anywhere', async () => {

@@ -7,6 +7,7 @@ import { authentication, type Authenticator } from './authenticate';
 import { requestContext } from './context';
 import { failpoint, failpointsConfigured } from '../system/failpoints';
 import { lingerOnClose } from './linger';
+import { noNulCharacters } from './validation';
 
 const ANSWERED_WRITES = /^\/api\/v1\/(?:files|uploads)(?:\/|$)/u;
 
@@ -45,6 +46,7 @@ export function createApp(
   app.on('error', (error: Error) => log.debug({ err: error }, 'response stream error'));
   app.use(closeAfterUnreadBody);
   app.use(requestContext(log, metrics));
+  app.use(noNulCharacters);
   app.use(authentication(auth.authenticate, auth.issuerOf));
   if (failpointsConfigured()) app.use(failBeforeResponse);
   const router = new Router();

@@ -97,6 +97,8 @@ export function registerOAuthRoutes(router: Router, endpoints: OAuthEndpoints): 
           ? { id: bodyId, secret: bodySecret }
           : null;
       if (!credentials) throw new OAuthError('invalid_client', 'client authentication is required');
+      // No client id holds U+0000, and PostgreSQL refuses to be asked about one (08P01).
+      if (credentials.id.includes('\u0000')) throw new OAuthError('invalid_client', 'unknown client');
       const granted = await endpoints.grant.grant({
         clientId: credentials.id,
         clientSecret: credentials.secret,

@@ -22,6 +22,7 @@ export const HTTP_ERROR_CODES = [
   'unsupported_tus_extension',
   'decompression_bomb',
   'unsupported_content_encoding',
+  'expectation_failed',
   'dependency_unavailable',
   'internal_error',
 ] as const;
@@ -121,6 +122,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { status: number; title: s
   unsupported_tus_extension: { status: 400, title: 'Unsupported tus extension' },
   decompression_bomb: { status: 413, title: 'Decompression bomb' },
   unsupported_content_encoding: { status: 415, title: 'Unsupported content encoding' },
+  expectation_failed: { status: 417, title: 'Expectation failed' },
   dependency_unavailable: { status: 503, title: 'Dependency unavailable' },
   internal_error: { status: 500, title: 'Internal error' },
 };

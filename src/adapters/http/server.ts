@@ -36,16 +36,53 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const code = error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_request';
-  const status = ERROR_STATUS[code].status;
+  const detail = `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`;
+  socket.end(rawProblem(code, detail, PARSER_FIELDS[error.code ?? ''] ?? 'request'));
+}
+
+/** What part of the request each llhttp error is about (the problem's `field`). */
+const PARSER_FIELDS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: 'headers',
+  HPE_INVALID_HEADER_TOKEN: 'headers',
+  HPE_INVALID_METHOD: 'method',
+  HPE_INVALID_URL: 'path',
+  HPE_INVALID_VERSION: 'version',
+  HPE_INVALID_CONTENT_LENGTH: 'content-length',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'content-length',
+  HPE_INVALID_TRANSFER_ENCODING: 'transfer-encoding',
+  HPE_INVALID_CHUNK_SIZE: 'body',
+};
+
+/** A whole HTTP/1.1 answer carrying problem details, for the answers given before Koa sees a request. */
+function rawProblem(
+  code: 'headers_too_large' | 'malformed_request' | 'expectation_failed',
+  detail: string,
+  field: string,
+): string {
+  const { status, title } = ERROR_STATUS[code];
+  const body = JSON.stringify(problemBody({ code, detail, details: { field } }, undefined));
+  return `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** RFC 9110 §10.1.1: an expectation other than 100-continue cannot be met (Node would answer a bare 417). */
+function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
   const body = JSON.stringify(
     problemBody(
-      { code, detail: `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`, details: {} },
+      {
+        code: 'expectation_failed',
+        detail: `the only expectation this server meets is 100-continue, not '${req.headers.expect ?? ''}'`,
+        details: { field: 'expect' },
+      },
       undefined,
     ),
   );
-  socket.end(
-    `HTTP/1.1 ${status} ${ERROR_STATUS[code].title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  res.writeHead(ERROR_STATUS.expectation_failed.status, {
+    'Content-Type': 'application/problem+json',
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  });
+  // Connection: close — a body, if any, was never asked for and cannot precede another request.
+  res.end(body);
 }
 
 export async function listen(app: Koa, host: string, port: number): Promise<RunningServer> {
@@ -57,6 +94,7 @@ export async function listen(app: Koa, host: string, port: number): Promise<Runn
   // Large uploads may take long; only a socket idle for 2 minutes is dropped.
   server.timeout = 120_000;
   server.on('clientError', answerClientError);
+  server.on('checkExpectation', refuseExpectation);
   server.on('checkContinue', (req, res) => {
     continueOnFirstRead(req, res);
     void handler(req, res);

@@ -55,34 +55,55 @@ export function parseUploadChecksum(header: string): ChunkChecksum | undefined {
   return { algorithm: known.hash, digest };
 }
 
-/** tus's own refusals (plain text) as our problem details. */
+/** The request header a tus refusal is about, from its (plain text) message. */
+function tusField(detail: string): string {
+  // @tus/server answers `Invalid <header> [<header>…]` when a header fails its validator.
+  const invalid = /^Invalid ([A-Za-z-]+)/u.exec(detail)?.[1];
+  if (invalid) return invalid.toLowerCase();
+  if (detail.startsWith('Upload-Offset')) return 'upload-offset';
+  if (detail.startsWith('Content-Type')) return 'content-type';
+  if (detail.startsWith('Upload-Length')) return 'upload-length';
+  return 'id';
+}
+
+/** tus's own refusals (plain text) as our problem details, naming the header at fault. */
 function fromTus(error: unknown): unknown {
   if (error instanceof ApplicationError || error instanceof DomainError || error instanceof HttpError)
     return error;
   const tus = error as { status_code?: unknown; body?: unknown } | null;
   if (!tus || typeof tus.status_code !== 'number' || typeof tus.body !== 'string') return error;
   const detail = tus.body.trim();
-  if (error === ERRORS.ERR_LOCK_TIMEOUT)
+  // tus's answers reach us as the error object or as a response carrying its body.
+  const is = (known: { body: string }): boolean => error === known || detail === known.body.trim();
+  if (is(ERRORS.ERR_LOCK_TIMEOUT) || is(ERRORS.ABORTED))
     return new ApplicationError('upload_locked', 'another request holds this upload; retry shortly');
-  if (error === ERRORS.INVALID_METADATA)
+  if (is(ERRORS.INVALID_METADATA))
     return new ApplicationError('invalid_request', detail, { field: 'upload-metadata' });
   switch (tus.status_code) {
     case 404:
       return new ApplicationError('upload_not_found', detail);
     case 409:
-      return new ApplicationError('offset_mismatch', detail);
+      return new ApplicationError('offset_mismatch', detail, { field: 'upload-offset' });
     case 410:
       return new ApplicationError('upload_expired', detail);
     case 412:
-      return new HttpError('tus_resumable_required', detail);
+      return new HttpError('tus_resumable_required', detail, { field: 'tus-resumable' });
     case 413:
-      return new ApplicationError('content_too_large', detail);
+      return new ApplicationError('content_too_large', detail, { field: 'upload-length' });
     case 423:
       return new ApplicationError('upload_locked', detail);
     case 501:
-      return new HttpError('unsupported_tus_extension', detail);
+      return new HttpError('unsupported_tus_extension', detail, {
+        field: is(ERRORS.UNSUPPORTED_CONCATENATION_EXTENSION)
+          ? 'upload-concat'
+          : is(ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION)
+            ? 'upload-defer-length'
+            : 'tus-resumable',
+      });
     default:
-      return tus.status_code < 500 ? new ApplicationError('invalid_request', detail) : error;
+      return tus.status_code < 500
+        ? new ApplicationError('invalid_request', detail, { field: tusField(detail) })
+        : error;
   }
 }
 

@@ -53,6 +53,11 @@ export function parseUploadFields(pairs: RawFields): UploadFields {
     metadata[key] = value as string;
   };
   for (const [key, value] of pairs) {
+    // PostgreSQL text cannot hold U+0000 (validation.ts, nulField).
+    if (key.includes('\u0000') || value.includes('\u0000'))
+      throw new ApplicationError('invalid_request', `${key}: must not contain a NUL character (U+0000)`, {
+        field: key,
+      });
     const metaKey = /^metadata\[(.+)\]$/u.exec(key)?.[1];
     if (metaKey !== undefined) {
       sawMetadata = true;

@@ -25,11 +25,13 @@ export function mediaType(value: string | undefined): string {
   return essence;
 }
 
-function decodeHeader(value: string): string {
+function decodeHeader(header: string, value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
-    throw new HttpError('invalid_json', `header value '${value}' is not valid percent-encoding`);
+    throw new HttpError('invalid_json', `header value '${value}' is not valid percent-encoding`, {
+      field: header,
+    });
   }
 }
 
@@ -49,7 +51,7 @@ function rawFields(ctx: Context): RawFields {
   };
   for (const [header, field] of Object.entries(headers)) {
     const value = ctx.get(header);
-    if (value !== '') pairs.push([field, decodeHeader(value)]);
+    if (value !== '') pairs.push([field, decodeHeader(header, value)]);
   }
   for (const [key, value] of Object.entries(ctx.query)) {
     for (const v of Array.isArray(value) ? value : [value ?? '']) pairs.push([key, v]);
@@ -120,7 +122,7 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
         limits: { files: 1, fields: 200, fieldSize: 64 * 1024, parts: 202, fieldNameSize: 200 },
       });
     } catch (error) {
-      reject(new HttpError('malformed_multipart', (error as Error).message));
+      reject(new HttpError('malformed_multipart', (error as Error).message, { field: 'content-type' }));
       return;
     }
     const pairs: [string, string][] = [];
@@ -159,7 +161,11 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
       // The use case attaches its pipeline later; until then a parse failure must not be an unhandled 'error'.
       content.on('error', () => undefined);
       stream.on('error', (error) =>
-        fail(new HttpError('malformed_multipart', `the multipart body is malformed: ${error.message}`)),
+        fail(
+          new HttpError('malformed_multipart', `the multipart body is malformed: ${error.message}`, {
+            field: 'body',
+          }),
+        ),
       );
       stream.pipe(content, { end: false });
       try {
@@ -179,22 +185,36 @@ function multipartUpload(ctx: Context, upload: UploadDocument): Promise<Document
         reject(error);
       });
     });
-    parser.on('filesLimit', () => fail(new HttpError('multiple_files', 'send exactly one file per request')));
-    parser.on('partsLimit', () => fail(new HttpError('request_too_large', 'too many parts')));
-    parser.on('fieldsLimit', () => fail(new HttpError('request_too_large', 'too many fields')));
+    parser.on('filesLimit', () =>
+      fail(new HttpError('multiple_files', 'send exactly one file per request', { field: 'file' })),
+    );
+    parser.on('partsLimit', () =>
+      fail(new HttpError('request_too_large', 'too many parts', { field: 'body' })),
+    );
+    parser.on('fieldsLimit', () =>
+      fail(new HttpError('request_too_large', 'too many fields', { field: 'body' })),
+    );
     parser.on('error', (error: Error) =>
-      fail(new HttpError('malformed_multipart', `the multipart body is malformed: ${error.message}`)),
+      fail(
+        new HttpError('malformed_multipart', `the multipart body is malformed: ${error.message}`, {
+          field: 'body',
+        }),
+      ),
     );
     parser.on('close', () => {
       if (failed) return;
       if (!content)
         return fail(
-          new HttpError('missing_file', 'the multipart body has no file part (a part with a filename)'),
+          new HttpError('missing_file', 'the multipart body has no file part (a part with a filename)', {
+            field: 'file',
+          }),
         );
       content.end();
     });
     ctx.req.on('error', (error) => fail(error));
-    ctx.req.on('aborted', () => fail(new HttpError('malformed_multipart', 'the request was aborted')));
+    ctx.req.on('aborted', () =>
+      fail(new HttpError('malformed_multipart', 'the request was aborted', { field: 'body' })),
+    );
     ctx.req.pipe(parser);
   });
 }

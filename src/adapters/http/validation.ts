@@ -13,6 +13,41 @@ export function invalid(error: z.ZodError): ApplicationError {
   });
 }
 
+/**
+ * Where in a parsed JSON value (or query) a NUL character sits, as a field path, or null. PostgreSQL
+ * text cannot hold U+0000 (its wire protocol refuses the message, SQLSTATE 08P01): no identifier,
+ * name or value of ours contains one, so it is refused at the edge rather than reaching a query.
+ */
+export function nulField(value: unknown, path = ''): string | null {
+  const pending: [unknown, string][] = [[value, path]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, at] = next;
+    if (typeof item === 'string') {
+      if (item.includes('\u0000')) return at || 'body';
+    } else if (item && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item)) {
+        const childPath = at ? `${at}.${key}` : key;
+        if (key.includes('\u0000')) return childPath;
+        pending.push([child, childPath]);
+      }
+    }
+  }
+  return null;
+}
+
+function refuseNul(field: string): ApplicationError {
+  return new ApplicationError('invalid_request', `${field}: must not contain a NUL character (U+0000)`, {
+    field,
+  });
+}
+
+/** NUL in the path or the query: refused before any route reads a parameter (see nulField). */
+export async function noNulCharacters(ctx: Context, next: Next): Promise<void> {
+  if (/%00/iu.test(ctx.path)) throw refuseNul('path');
+  if (/%00/iu.test(ctx.querystring)) throw refuseNul(nulField(ctx.query) ?? 'query');
+  await next();
+}
+
 export function parseQuery<T extends z.ZodType>(ctx: Context, schema: T): z.infer<T> {
   const flat: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(ctx.query)) {
@@ -51,7 +86,10 @@ export function jsonBodyUpTo(kib: number): (ctx: Context, next: Next) => Promise
       await parser(ctx, async () => undefined);
     } catch (error) {
       const status = (error as { status?: number }).status;
-      if (status === 413) throw new HttpError('request_too_large', `the JSON body is larger than ${kib} KiB`);
+      if (status === 413)
+        throw new HttpError('request_too_large', `the JSON body is larger than ${kib} KiB`, {
+          field: 'body',
+        });
       throw new HttpError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`, {
         field: 'body',
       });
@@ -64,6 +102,8 @@ export function jsonBodyUpTo(kib: number): (ctx: Context, next: Next) => Promise
 export const jsonBody = jsonBodyUpTo(64);
 
 export function parseBody<T extends z.ZodType>(ctx: Context, schema: T): z.infer<T> {
+  const nul = nulField(ctx.request.body);
+  if (nul !== null) throw refuseNul(nul);
   const parsed = schema.safeParse(ctx.request.body ?? {});
   if (!parsed.success) throw invalid(parsed.error);
   return parsed.data;

@@ -2,6 +2,7 @@ import { ApplicationError } from '../../application/errors';
 import type { Page } from '../../application/ports/file-index';
 import type { Session, SessionStore, UserStore } from '../../application/ports/user-store';
 import type { User } from '../../domain/access/user';
+import { decodeCursor, encodeCursor } from './cursor';
 
 const key = (username: string): string => username.toLowerCase();
 
@@ -30,14 +31,15 @@ export class MemoryUserStore implements UserStore {
   }
 
   async list(options: { cursor: string | null; limit: number }): Promise<Page<User>> {
-    const after = options.cursor === null ? null : Buffer.from(options.cursor, 'base64url').toString('utf8');
+    // A checked cursor: a doctored one is a 400, never text PostgreSQL refuses (a NUL).
+    const after = options.cursor === null ? null : String(decodeCursor(options.cursor, ['key'])[0]);
     const sorted = [...this.users.values()]
       .filter((u) => after === null || u.username > after)
       .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
     const items = sorted.slice(0, options.limit).map((u) => structuredClone(u));
     const last = items.at(-1);
     const more = sorted.length > options.limit && last !== undefined;
-    return { items, nextCursor: more ? Buffer.from(last.username, 'utf8').toString('base64url') : null };
+    return { items, nextCursor: more ? encodeCursor([last.username]) : null };
   }
 
   async update(user: User, expectedVersion: number): Promise<User | null> {

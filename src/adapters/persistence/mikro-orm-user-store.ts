@@ -4,6 +4,7 @@ import type { Page } from '../../application/ports/file-index';
 import type { Session, SessionStore, UserStore } from '../../application/ports/user-store';
 import { isRole, type User } from '../../domain/access/user';
 import type { Orm } from './database';
+import { decodeCursor, encodeCursor } from '../memory/cursor';
 
 /*
  * Raw SQL over the tables of user-entities.ts (migration Migration20261201000200_users), so the
@@ -109,7 +110,8 @@ export class MikroOrmUserStore implements UserStore {
   }
 
   async list(options: { cursor: string | null; limit: number }): Promise<Page<User>> {
-    const after = options.cursor === null ? null : Buffer.from(options.cursor, 'base64url').toString('utf8');
+    // A checked cursor: a doctored one is a 400, never text PostgreSQL refuses (a NUL).
+    const after = options.cursor === null ? null : String(decodeCursor(options.cursor, ['key'])[0]);
     const rows = await this.sql(
       `select * from users where (?::text is null or username > ?::text collate "C")
        order by username limit ?`,
@@ -118,7 +120,7 @@ export class MikroOrmUserStore implements UserStore {
     const items = rows.slice(0, options.limit).map(toUser);
     const last = items.at(-1);
     const more = rows.length > options.limit && last !== undefined;
-    return { items, nextCursor: more ? Buffer.from(last.username, 'utf8').toString('base64url') : null };
+    return { items, nextCursor: more ? encodeCursor([last.username]) : null };
   }
 
   async update(user: User, expectedVersion: number): Promise<User | null> {

@@ -29,7 +29,18 @@ export const ACCOUNT_REQUESTS: RateRule = Object.freeze({
  * looks the account up by, or an attacker gets a fresh budget per spelling.
  */
 export function rateKey(...parts: readonly string[]): string {
-  return parts.map((part) => encodeURIComponent(part)).join(':');
+  // encodeURIComponent throws on a lone surrogate (JSON may carry one): those become `%uXXXX`,
+  // which its own output never contains ('%' is encoded), so keys stay distinct.
+  return parts
+    .map((part) =>
+      part
+        .split(/(\p{Surrogate})/u)
+        .map((piece, i) =>
+          i % 2 === 1 ? `%u${piece.charCodeAt(0).toString(16)}` : encodeURIComponent(piece),
+        )
+        .join(''),
+    )
+    .join(':');
 }
 
 export const tokenFailureKey = (clientId: string, sourceIp: string): string => rateKey(clientId, sourceIp);

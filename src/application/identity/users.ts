@@ -75,10 +75,12 @@ export class Users {
     requireScope(principal, 'admin:write');
     const username = normalizeUsername(input.username);
     if (username === null) {
-      throw new ApplicationError('invalid_request', 'a username is 3 to 64 of a-z, 0-9, ".", "_" and "-"');
+      throw new ApplicationError('invalid_request', 'a username is 3 to 64 of a-z, 0-9, ".", "_" and "-"', {
+        field: 'username',
+      });
     }
     const role = checkRole(input.role);
-    checkPassword(input.password, username);
+    checkPassword(input.password, username, 'password');
     const now = this.clock.now();
     const user: User = {
       id: this.ids.fileId(),
@@ -131,7 +133,7 @@ export class Users {
   async resetPassword(principal: Principal, id: string, newPassword: string): Promise<UserView> {
     requireScope(principal, 'admin:write');
     const current = await this.existing(id);
-    checkPassword(newPassword, current.username);
+    checkPassword(newPassword, current.username, 'password');
     const passwordHash = await this.hasher.hash(newPassword);
     const user = await this.change(id, (now) => ({
       passwordHash,
@@ -159,10 +161,11 @@ export class Users {
     if (principal.kind !== 'user') throw new ApplicationError('forbidden', 'only a user has a password');
     const current = await this.existing(principal.subject);
     await this.checkCredentials(current, oldPassword, null);
-    checkPassword(newPassword, current.username);
+    checkPassword(newPassword, current.username, 'new_password');
     if (newPassword.normalize('NFC') === oldPassword.normalize('NFC')) {
       throw new ApplicationError('weak_password', 'the new password must differ from the old one', {
         violations: ['unchanged'],
+        field: 'new_password',
       });
     }
     const passwordHash = await this.hasher.hash(newPassword);
@@ -336,14 +339,18 @@ function grant(user: User, session: { row: Session; token: string }): UserGrant 
 }
 
 function checkRole(role: string): Role {
-  if (!isRole(role)) throw new ApplicationError('invalid_request', `unknown role '${role}'`, { role });
+  if (!isRole(role))
+    throw new ApplicationError('invalid_request', `unknown role '${role}'`, { role, field: 'role' });
   return role;
 }
 
-function checkPassword(password: string, username: string): void {
+function checkPassword(password: string, username: string, field: string): void {
   const violations = passwordViolations(password, username);
   if (violations.length > 0) {
-    throw new ApplicationError('weak_password', 'the password does not meet the policy', { violations });
+    throw new ApplicationError('weak_password', 'the password does not meet the policy', {
+      violations,
+      field,
+    });
   }
 }
 

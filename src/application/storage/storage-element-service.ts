@@ -628,7 +628,9 @@ export class StorageElementService implements StorageElementClient {
     options: UpdateOptions = {},
   ): Promise<DocumentAttributes> {
     if (isEmptyChange(change))
-      throw new ApplicationError('invalid_request', 'the change names no attribute to change');
+      throw new ApplicationError('invalid_request', 'the change names no attribute to change', {
+        field: 'change',
+      });
     const { ifAttrVersion, targetAttrVersion } = options;
     if (
       ifAttrVersion !== undefined &&

@@ -26,6 +26,13 @@ describe('rate rules', () => {
     expect(rateKey('x')).toBe('x');
   });
 
+  // Found by the malformed-input campaign: a login whose JSON username held a lone surrogate
+  // made encodeURIComponent throw, answered 500.
+  it('keys a lone surrogate without throwing, apart from its replacement character', () => {
+    expect(rateKey('a\ud800b', '1.2.3.4')).toBe('a%ud800b:1.2.3.4');
+    expect(rateKey('\ud800')).not.toBe(rateKey('\ufffd'));
+  });
+
   it('gives Retry-After in whole seconds, at least 1 for a refusal', () => {
     const refusal = (retryAfterMs: number) => ({
       allowed: false,
