@@ -5,7 +5,7 @@ import type { DocumentAttributes } from '../../src/domain/document/document';
 import { classify, diskWorkload, runStep, type Outcome, type Step } from './support/disk-workload';
 import { recordFigures } from './support/figures';
 import { checkSeStructure } from './support/se-structure';
-import { openSimulatedElement, SE_ID, SE_ROOT } from './support/simulated-element';
+import { freshDisk, openSimulatedElement, SE_ID, SE_ROOT } from './support/simulated-element';
 import { POWER_LOSS_MODES, SimulatedFs, type PowerLossMode } from './support/simulated-fs';
 import { byTier } from './support/tier';
 
@@ -27,16 +27,6 @@ interface CrashPoint {
   readonly disk: SimulatedFs;
   readonly rows: readonly DocumentAttributes[];
   readonly history: readonly { step: Step; outcome: Outcome }[];
-}
-
-/** A disk with the SE's directory made (and fsynced) by whoever set the machine up. */
-async function freshDisk(): Promise<SimulatedFs> {
-  const fs = new SimulatedFs();
-  await fs.mkdir(SE_ROOT);
-  const root = await fs.open('/', 'r');
-  await root.sync();
-  await root.close();
-  return fs;
 }
 
 /** The SE's index, with a copy of its rows kept in step so that a crash point can take them synchronously. */

@@ -32,7 +32,7 @@ const ROTATE_BYTES = 16 * 1024 * 1024;
  * (crash mid-append) is ignored on open; new records always go to a fresh segment. A failed write
  * or fdatasync (a full disk, an I/O error) fails every record of its batch and cuts the segment
  * back to where the batch began, so no torn or unacknowledged record stays for later records to
- * be appended to.
+ * be appended to; when the cut-back fails too, the next append tries it again before writing.
  */
 export class FileWriteAheadLog implements WriteAheadLog {
   private readonly open = new Map<string, WalIntent>();
@@ -42,7 +42,7 @@ export class FileWriteAheadLog implements WriteAheadLog {
   private handle: FsHandle | null = null;
   private segment = 0;
   private segmentBytes = 0;
-  /** Set when a failed batch could not be cut off: the segment's end is unknown, nothing more is appended. */
+  /** Set when a failed batch could not be cut off: nothing more is appended until a cut-back succeeds. */
   private broken: Error | null = null;
   private readonly dirs: DirectorySync;
 
@@ -180,8 +180,15 @@ export class FileWriteAheadLog implements WriteAheadLog {
    */
   private async writeRecords(chunk: string, durable: boolean): Promise<void> {
     const handle = this.handle;
-    if (this.broken) throw this.broken;
     if (!handle) throw new Error('the write-ahead log is closed');
+    if (this.broken) {
+      // The fault that stopped the cut-back may have passed (a transient I/O error): try again.
+      const broken = this.broken;
+      await handle.truncate(this.segmentBytes).catch(() => {
+        throw broken;
+      });
+      this.broken = null;
+    }
     const bytes = Buffer.from(chunk);
     const start = this.segmentBytes;
     try {

@@ -9,7 +9,7 @@ import { FileWriteAheadLog } from '../../../src/adapters/wal/file-write-ahead-lo
 import type { FileIndex } from '../../../src/application/ports/file-index';
 import { StorageElementService } from '../../../src/application/storage/storage-element-service';
 import type { SeParts } from './se-structure';
-import { PowerLost, type SimulatedFs } from './simulated-fs';
+import { PowerLost, SimulatedFs } from './simulated-fs';
 
 export const SE_ID = 'se-sim';
 export const SE_ROOT = '/se';
@@ -40,6 +40,16 @@ export function indexSurvivingCrashesOf(fs: () => SimulatedFs, rows = new Memory
     list: (seId, options) => rows.list(seId, options),
     stats: (seId) => rows.stats(seId),
   };
+}
+
+/** A disk with the SE's directory made (and fsynced) by whoever set the machine up. */
+export async function freshDisk(): Promise<SimulatedFs> {
+  const fs = new SimulatedFs();
+  await fs.mkdir(SE_ROOT);
+  const root = await fs.open('/', 'r');
+  await root.sync();
+  await root.close();
+  return fs;
 }
 
 export interface SimulatedElement {

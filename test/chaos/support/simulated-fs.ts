@@ -58,7 +58,7 @@ export class SimulatedFs implements FileSystem {
   /** Calls made so far (file system and handles). */
   calls = 0;
   private crashCall: number | null = null;
-  private fault: { at: number; persistent: boolean } | null = null;
+  private fault: { at: number; persistent: boolean; code: string } | null = null;
   /** Calls that failed with an injected EIO. */
   injected = 0;
   crashed = false;
@@ -74,9 +74,9 @@ export class SimulatedFs implements FileSystem {
     this.crashCall = n;
   }
 
-  /** The nth call from now fails with EIO; with `persistent`, every call from it on. */
-  failAt(n: number, persistent: boolean): void {
-    this.fault = { at: this.calls + n, persistent };
+  /** The nth call from now fails with EIO (or `code`); with `persistent`, every call from it on. */
+  failAt(n: number, persistent: boolean, code = 'EIO'): void {
+    this.fault = { at: this.calls + n, persistent, code };
   }
 
   healFaults(): void {
@@ -95,7 +95,7 @@ export class SimulatedFs implements FileSystem {
     const fault = this.fault;
     if (fault && (this.calls === fault.at || (fault.persistent && this.calls > fault.at))) {
       this.injected += 1;
-      throw fsError('EIO', call, path);
+      throw fsError(fault.code, call, path);
     }
   }
 
@@ -321,6 +321,26 @@ export class SimulatedFs implements FileSystem {
       for (const [name, child] of mode === 'journaled' ? node.entries : node.durable)
         dir.entries.set(name, copy(child));
       dir.durable = new Map(dir.entries);
+      return dir;
+    };
+    return new SimulatedFs(copy(this.root) as DirNode);
+  }
+
+  /** The disk as it is now, volatile and durable state alike: a machine image to start several runs from. */
+  clone(): SimulatedFs {
+    const copies = new Map<Node, Node>();
+    const copy = (node: Node): Node => {
+      const done = copies.get(node);
+      if (done) return done;
+      if (node.kind === 'file') {
+        const file: FileNode = { ...node };
+        copies.set(node, file);
+        return file;
+      }
+      const dir = newDir();
+      copies.set(node, dir);
+      for (const [name, child] of node.entries) dir.entries.set(name, copy(child));
+      for (const [name, child] of node.durable) dir.durable.set(name, copy(child));
       return dir;
     };
     return new SimulatedFs(copy(this.root) as DirNode);
