@@ -90,9 +90,11 @@ describe('bit rot in blobs', () => {
 
   /** Status and body, or null for the body when the transfer broke off. */
   async function get(id: string, range?: string): Promise<{ status: number; body: Buffer | null }> {
+    // A connection closed before the headers is a refusal too: no 2xx, no bytes.
     const response = await fetch(`${server.url}/api/v1/files/${id}/content`, {
       headers: { 'accept-encoding': 'identity', ...(range ? { range } : {}) },
-    });
+    }).catch(() => null);
+    if (!response) return { status: 0, body: null };
     const body = await response.arrayBuffer().then(
       (b) => Buffer.from(b),
       () => null,
@@ -103,12 +105,14 @@ describe('bit rot in blobs', () => {
   it('detects every flipped byte and never serves a corrupt byte with a 2xx', async () => {
     const started = Date.now();
     const rand = seeded(77);
-    const rounds = byTier(26, 130);
+    const rounds = byTier(21, 110);
     const shapes: { size: number; compression: string; text: boolean }[] = [
       { size: 1, compression: 'none', text: false },
       { size: 20 * KiB, compression: 'none', text: false },
       { size: 300 * KiB, compression: 'gzip', text: true },
       { size: 1536 * KiB, compression: 'br', text: true },
+      // Ranges of identity copies > 1 MiB are verified once branch range-verify is merged.
+      { size: 1200 * KiB, compression: 'none', text: false },
     ];
     let flips = 0;
     let detectedByRead = 0;
