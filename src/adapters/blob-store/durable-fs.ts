@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { failpoint } from '../system/failpoints';
+import { nodeFileSystem, type FileSystem, type FsHandle } from '../system/file-system';
 
-async function fsyncPath(path: string): Promise<void> {
+async function fsyncPath(fs: FileSystem, path: string): Promise<void> {
   failpoint('fs.dir_fsync');
-  const handle = await open(path, 'r');
+  const handle = await fs.open(path, 'r');
   try {
     await handle.sync();
   } finally {
@@ -31,6 +31,8 @@ export class DirectorySync {
   /** Directories made here whose entry in their parent is not yet known to be fsynced. */
   readonly unsynced = new Set<string>();
 
+  constructor(readonly fs: FileSystem = nodeFileSystem) {}
+
   sync(dir: string): Promise<void> {
     let round = this.rounds.get(dir);
     if (!round) {
@@ -44,7 +46,7 @@ export class DirectorySync {
 
   private startRound(dir: string, round: Round): void {
     const waiters = round.waiters.splice(0);
-    round.inFlight = fsyncPath(dir).then(
+    round.inFlight = fsyncPath(this.fs, dir).then(
       () => waiters.forEach((w) => w.resolve()),
       (error: unknown) => waiters.forEach((w) => w.reject(error)),
     );
@@ -63,7 +65,7 @@ export class DirectorySync {
  */
 export async function ensureDirectory(dir: string, dirs: DirectorySync): Promise<void> {
   if (dirs.known.has(dir)) return;
-  const first = await mkdir(dir, { recursive: true });
+  const first = await dirs.fs.mkdir(dir);
   if (first !== undefined) {
     for (let created = dir; ; created = dirname(created)) {
       dirs.unsynced.add(created);
@@ -101,9 +103,9 @@ export function isTempOf(name: string, target: string): boolean {
  * (a storage_full must not turn into an unlink error). A temp file that cannot be removed now is
  * removed by discardIncomplete when the write is rolled back.
  */
-export async function discardTemp(handle: FileHandle, temp: string): Promise<void> {
+export async function discardTemp(fs: FileSystem, handle: FsHandle, temp: string): Promise<void> {
   await handle.close().catch(() => undefined);
-  await rm(temp, { force: true }).catch(() => undefined);
+  await fs.rm(temp).catch(() => undefined);
 }
 
 /** Small whole-file writes (state, sidecars): temp → fsync → rename → fsync directory. */
@@ -114,7 +116,7 @@ export async function writeFileDurably(
 ): Promise<void> {
   await ensureDirectory(dirname(target), dirs);
   const temp = tempNameFor(target);
-  const handle = await open(temp, 'wx', 0o644);
+  const handle = await dirs.fs.open(temp, 'wx', 0o644);
   try {
     failpoint('fs.write');
     await handle.writeFile(data);
@@ -123,10 +125,10 @@ export async function writeFileDurably(
     failpoint('fs.after_data_fsync');
     await handle.close();
     failpoint('fs.before_rename');
-    await rename(temp, target);
+    await dirs.fs.rename(temp, target);
     failpoint('fs.after_rename');
   } catch (error) {
-    await discardTemp(handle, temp);
+    await discardTemp(dirs.fs, handle, temp);
     throw error;
   }
   failpoint('fs.before_dir_fsync');
@@ -136,7 +138,7 @@ export async function writeFileDurably(
 
 const BATCH_BYTES = 1 << 20;
 
-async function writeFully(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+async function writeFully(handle: FsHandle, buffers: Buffer[]): Promise<void> {
   let rest = buffers;
   while (rest.length > 0) {
     failpoint('fs.write');
@@ -162,7 +164,7 @@ async function writeFully(handle: FileHandle, buffers: Buffer[]): Promise<void> 
  * keeps the handle referenced and its close() never resolves, so the stream API does not fit
  * fsync-then-close.)
  */
-export async function writeStream(handle: FileHandle, source: Readable): Promise<number> {
+export async function writeStream(handle: FsHandle, source: Readable): Promise<number> {
   let size = 0;
   let batch: Buffer[] = [];
   let batchBytes = 0;

@@ -1,4 +1,3 @@
-import { open, opendir, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, posix, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -10,6 +9,7 @@ import {
 } from '../../application/ports/blob-store';
 import { isSidecarKey } from '../../domain/document/blob-key';
 import { failpoint } from '../system/failpoints';
+import { nodeFileSystem, type FileSystem } from '../system/file-system';
 import {
   DirectorySync,
   discardTemp,
@@ -29,10 +29,15 @@ const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).
  * at most a temp file that discardIncomplete (and the WAL replay) removes.
  */
 export class LocalFsBlobStore implements BlobStore {
-  private readonly dirs = new DirectorySync();
+  private readonly dirs: DirectorySync;
   private spaceCache: { at: number; value: { totalBytes: number; freeBytes: number } } | null = null;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly fs: FileSystem = nodeFileSystem,
+  ) {
+    this.dirs = new DirectorySync(fs);
+  }
 
   private pathOf(key: string): string {
     const parts = key.split('/');
@@ -51,7 +56,7 @@ export class LocalFsBlobStore implements BlobStore {
     const target = this.pathOf(key);
     await ensureDirectory(dirname(target), this.dirs);
     const temp = tempNameFor(target);
-    const handle = await open(temp, 'wx', 0o644);
+    const handle = await this.fs.open(temp, 'wx', 0o644);
     // The sidecar's rename is what makes a file exist (§4.1); the crash tests tell it from the blob's.
     const object = isSidecarKey(key) ? 'sidecar' : 'blob';
     let size = 0;
@@ -69,11 +74,11 @@ export class LocalFsBlobStore implements BlobStore {
       await handle.close();
       failpoint('fs.before_rename');
       failpoint(`${object}.before_rename`);
-      await rename(temp, target);
+      await this.fs.rename(temp, target);
       failpoint('fs.after_rename');
       failpoint(`${object}.after_rename`);
     } catch (error) {
-      await discardTemp(handle, temp);
+      await discardTemp(this.fs, handle, temp);
       throw error;
     }
     failpoint('fs.before_dir_fsync');
@@ -85,7 +90,7 @@ export class LocalFsBlobStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<Readable> {
     const path = this.pathOf(key);
     try {
-      const handle = await open(path, 'r');
+      const handle = await this.fs.open(path, 'r');
       return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
     } catch (error) {
       if (isMissing(error)) throw new BlobNotFound(key);
@@ -95,7 +100,7 @@ export class LocalFsBlobStore implements BlobStore {
 
   async read(key: string): Promise<Buffer> {
     try {
-      return await readFile(this.pathOf(key));
+      return await this.fs.readFile(this.pathOf(key));
     } catch (error) {
       if (isMissing(error)) throw new BlobNotFound(key);
       throw error;
@@ -104,7 +109,7 @@ export class LocalFsBlobStore implements BlobStore {
 
   async stat(key: string): Promise<BlobStat | null> {
     try {
-      const info = await stat(this.pathOf(key));
+      const info = await this.fs.stat(this.pathOf(key));
       return info.isFile() ? { size: info.size } : null;
     } catch (error) {
       if (isMissing(error)) return null;
@@ -115,7 +120,7 @@ export class LocalFsBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     const path = this.pathOf(key);
     try {
-      await unlink(path);
+      await this.fs.unlink(path);
     } catch (error) {
       if (isMissing(error)) return;
       throw error;
@@ -130,7 +135,7 @@ export class LocalFsBlobStore implements BlobStore {
   async *listIncomplete(): AsyncIterable<IncompleteWrite> {
     for await (const entry of this.walk(this.root, '', '')) {
       if (!entry.temp) continue;
-      const info = await stat(join(this.root, ...entry.key.split('/'))).catch(() => null);
+      const info = await this.fs.stat(join(this.root, ...entry.key.split('/'))).catch(() => null);
       // A temp file that vanished meanwhile was renamed or removed by its own put.
       if (info) {
         const dir = posix.dirname(entry.key);
@@ -145,7 +150,7 @@ export class LocalFsBlobStore implements BlobStore {
     const target = this.pathOf(to);
     await ensureDirectory(dirname(target), this.dirs);
     try {
-      await rename(source, target);
+      await this.fs.rename(source, target);
     } catch (error) {
       if (isMissing(error)) throw new BlobNotFound(from);
       throw error;
@@ -162,7 +167,7 @@ export class LocalFsBlobStore implements BlobStore {
   ): AsyncIterable<{ key: string; temp: boolean }> {
     let handle;
     try {
-      handle = await opendir(dir);
+      handle = await this.fs.opendir(dir);
     } catch (error) {
       if (isMissing(error)) return;
       throw error;
@@ -183,13 +188,13 @@ export class LocalFsBlobStore implements BlobStore {
     const target = this.pathOf(key);
     let names: string[];
     try {
-      names = await readdir(dirname(target));
+      names = await this.fs.readdir(dirname(target));
     } catch (error) {
       if (isMissing(error)) return;
       throw error;
     }
     const temps = names.filter((name) => isTempOf(name, target));
-    await Promise.all(temps.map((name) => rm(join(dirname(target), name), { force: true })));
+    await Promise.all(temps.map((name) => this.fs.rm(join(dirname(target), name))));
     if (temps.length > 0) await this.dirs.sync(dirname(target));
   }
 
@@ -197,7 +202,7 @@ export class LocalFsBlobStore implements BlobStore {
     const now = Date.now();
     if (this.spaceCache && now - this.spaceCache.at < 500) return this.spaceCache.value;
     await ensureDirectory(this.root, this.dirs);
-    const info = await statfs(this.root);
+    const info = await this.fs.statfs(this.root);
     const value = { totalBytes: info.blocks * info.bsize, freeBytes: info.bavail * info.bsize };
     this.spaceCache = { at: now, value };
     return value;

@@ -1,8 +1,8 @@
-import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WalIntent, WalOperation, WriteAheadLog } from '../../application/ports/write-ahead-log';
 import { DirectorySync } from '../blob-store/durable-fs';
 import { failpoint } from '../system/failpoints';
+import { nodeFileSystem, type FileSystem, type FsHandle } from '../system/file-system';
 
 type Record =
   | {
@@ -32,33 +32,38 @@ const ROTATE_BYTES = 16 * 1024 * 1024;
  * (crash mid-append) is ignored on open; new records always go to a fresh segment. A failed write
  * or fdatasync (a full disk, an I/O error) fails every record of its batch and cuts the segment
  * back to where the batch began, so no torn or unacknowledged record stays for later records to
- * be appended to.
+ * be appended to; when the cut-back fails too, the next append tries it again before writing.
  */
 export class FileWriteAheadLog implements WriteAheadLog {
   private readonly open = new Map<string, WalIntent>();
   private readonly queue: Pending[] = [];
   private flushScheduled = false;
   private chain: Promise<void> = Promise.resolve();
-  private handle: FileHandle | null = null;
+  private handle: FsHandle | null = null;
   private segment = 0;
   private segmentBytes = 0;
-  /** Set when a failed batch could not be cut off: the segment's end is unknown, nothing more is appended. */
+  /** Set when a failed batch could not be cut off: nothing more is appended until a cut-back succeeds. */
   private broken: Error | null = null;
-  private readonly dirs = new DirectorySync();
+  private readonly dirs: DirectorySync;
 
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly fs: FileSystem,
+  ) {
+    this.dirs = new DirectorySync(fs);
+  }
 
-  static async openAt(dir: string): Promise<FileWriteAheadLog> {
-    const wal = new FileWriteAheadLog(dir);
+  static async openAt(dir: string, fs: FileSystem = nodeFileSystem): Promise<FileWriteAheadLog> {
+    const wal = new FileWriteAheadLog(dir, fs);
     await wal.load();
     return wal;
   }
 
   private async load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await this.fs.mkdir(this.dir);
     for (const segment of await this.segments()) {
       this.segment = Math.max(this.segment, segment);
-      const text = await readFile(this.segmentPath(segment), 'utf8');
+      const text = (await this.fs.readFile(this.segmentPath(segment))).toString('utf8');
       for (const line of text.split('\n')) {
         const record = parse(line);
         if (!record) continue;
@@ -78,7 +83,7 @@ export class FileWriteAheadLog implements WriteAheadLog {
   }
 
   private async segments(): Promise<number[]> {
-    return (await readdir(this.dir))
+    return (await this.fs.readdir(this.dir))
       .map((name) => SEGMENT.exec(name)?.[1])
       .filter((n): n is string => n !== undefined)
       .map(Number)
@@ -90,7 +95,7 @@ export class FileWriteAheadLog implements WriteAheadLog {
   }
 
   private async startSegment(n: number): Promise<void> {
-    const handle = await open(this.segmentPath(n), 'a', 0o644);
+    const handle = await this.fs.open(this.segmentPath(n), 'a', 0o644);
     await this.dirs.sync(this.dir);
     const previous = this.handle;
     this.handle = handle;
@@ -175,8 +180,15 @@ export class FileWriteAheadLog implements WriteAheadLog {
    */
   private async writeRecords(chunk: string, durable: boolean): Promise<void> {
     const handle = this.handle;
-    if (this.broken) throw this.broken;
     if (!handle) throw new Error('the write-ahead log is closed');
+    if (this.broken) {
+      // The fault that stopped the cut-back may have passed (a transient I/O error): try again.
+      const broken = this.broken;
+      await handle.truncate(this.segmentBytes).catch(() => {
+        throw broken;
+      });
+      this.broken = null;
+    }
     const bytes = Buffer.from(chunk);
     const start = this.segmentBytes;
     try {
@@ -219,7 +231,7 @@ export class FileWriteAheadLog implements WriteAheadLog {
     await this.startSegment(next);
     // Should this fail, the older segments stay: they still hold every open transaction's begin.
     if (carried) await this.writeRecords(carried, true);
-    await Promise.all(old.filter((n) => n < next).map((n) => rm(this.segmentPath(n), { force: true })));
+    await Promise.all(old.filter((n) => n < next).map((n) => this.fs.rm(this.segmentPath(n))));
     await this.dirs.sync(this.dir);
   }
 

@@ -39,6 +39,11 @@ export async function replayWriteAheadLog(seId: string, deps: ReplayDeps): Promi
     if (intent.op === 'create' || intent.op === 'update') {
       const file = await readIntact(deps, intent);
       if (file) {
+        // A crash between the temp write and its rename may have left the temp file of the next
+        // sidecar (or a second blob) beside the intact one: where the directory entry survived,
+        // nothing else would remove it.
+        await deps.blobs.discardIncomplete(sidecarKeyFor(intent.key));
+        if (intent.op === 'create') await deps.blobs.discardIncomplete(intent.key);
         await deps.index.upsert(seId, file);
         await deps.wal.commit(intent.txn);
         rolledForward += 1;

@@ -702,9 +702,16 @@ export class StorageElementService implements StorageElementClient {
       await blobs.put(sidecarKeyFor(key), sidecars.encode(next));
     } catch (error) {
       // The replace is atomic, but it may have happened before the failure (a directory fsync):
-      // whichever sidecar is there now is the truth, and the row follows it.
-      await this.settleUpdate(row, txn).catch(() => undefined);
-      throw normalizeWriteError(error);
+      // whichever sidecar is there now is the truth, and the row follows it. When it is the new
+      // one, the change is made: writing it once more makes it durable, so success is the answer.
+      const onDisk = await this.settleUpdate(row, txn).catch(() => null);
+      const made =
+        onDisk?.attrVersion === next.attrVersion &&
+        (await blobs.put(sidecarKeyFor(key), sidecars.encode(next)).then(
+          () => true,
+          () => false,
+        ));
+      if (!made) throw normalizeWriteError(error);
     }
     // From here the change is made. A failing cache write leaves the WAL record open: replay
     // (or a retry of this update) brings the row in line with the sidecar.
@@ -713,12 +720,13 @@ export class StorageElementService implements StorageElementClient {
       () => undefined,
     );
     this.touch(row.fileId, 'put');
-    await wal.commit(txn);
+    // A commit that fails leaves the record open: replay finds the new sidecar intact and closes it.
+    await wal.commit(txn).catch(() => undefined);
     return next;
   }
 
   /** After a failed sidecar write: temp files go, the row matches the sidecar on disk, the WAL closes. */
-  private async settleUpdate(row: DocumentAttributes, txn: string): Promise<void> {
+  private async settleUpdate(row: DocumentAttributes, txn: string): Promise<DocumentAttributes> {
     const { blobs, wal, index, sidecars } = this.deps;
     const sidecarKey = sidecarKeyFor(row.stored.key);
     await blobs.discardIncomplete(sidecarKey);
@@ -729,6 +737,7 @@ export class StorageElementService implements StorageElementClient {
         () => undefined,
       );
     await wal.commit(txn);
+    return onDisk;
   }
 
   /**
@@ -767,9 +776,33 @@ export class StorageElementService implements StorageElementClient {
       updatedAt: clock.now(),
       attrVersion: file.attrVersion + 1,
     };
-    await blobs.put(sidecarKeyFor(key), sidecars.encode(tombstone));
-    await blobs.delete(key);
-    await blobs.delete(sidecarKeyFor(key));
+    try {
+      await blobs.put(sidecarKeyFor(key), sidecars.encode(tombstone));
+    } catch (error) {
+      // The replace is atomic: while the sidecar on disk is still the active one, the delete did
+      // not happen and the WAL record is closed, so no replay carries it out later.
+      const onDisk = await blobs.read(sidecarKeyFor(key)).then(
+        (raw) => sidecars.decode(raw),
+        () => null,
+      );
+      if (onDisk?.status !== 'deleted') {
+        if (onDisk?.status === 'active')
+          await blobs
+            .discardIncomplete(sidecarKeyFor(key))
+            .then(() => wal.abort(txn))
+            .catch(() => undefined);
+        throw normalizeWriteError(error);
+      }
+    }
+    // From here the delete is made (the sidecar, the truth, says so); removing the files is
+    // cleanup that replay finishes should it fail now, so the WAL record then stays open.
+    const cleaned = await blobs
+      .delete(key)
+      .then(() => blobs.delete(sidecarKeyFor(key)))
+      .then(
+        () => true,
+        () => false,
+      );
     await this.mutateIndex(
       () => index.remove(this.id, file.fileId),
       () => {
@@ -778,7 +811,8 @@ export class StorageElementService implements StorageElementClient {
       },
     );
     this.touch(file.fileId, 'delete');
-    await wal.commit(txn);
+    // A commit that fails leaves the record open: replay finds the delete done and closes it.
+    if (cleaned) await wal.commit(txn).catch(() => undefined);
   }
 
   async capacity(): Promise<Capacity> {
