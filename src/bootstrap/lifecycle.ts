@@ -29,20 +29,34 @@ export interface RunningArtStore {
   stop(): Promise<void>;
 }
 
+/** How long one resource may take to close (the HTTP server has its own, shutdown_timeout_ms). */
+const CLOSE_BOUND_MS = 5_000;
+
 /** Closes what was opened, newest first, continuing past failures. */
 class Resources {
-  private readonly closers: { name: string; close: () => Promise<unknown> }[] = [];
+  private readonly closers: { name: string; close: () => Promise<unknown>; boundMs: number }[] = [];
 
-  add(name: string, close: () => Promise<unknown>): void {
-    this.closers.push({ name, close });
+  add(name: string, close: () => Promise<unknown>, boundMs = CLOSE_BOUND_MS): void {
+    this.closers.push({ name, close, boundMs });
   }
 
+  /**
+   * Each closer is bounded: one that hangs (a client waiting on a dependency that stopped
+   * answering) is logged and left behind, so the rest still close and the process still ends.
+   */
   async closeAll(log: Logger): Promise<void> {
-    for (const { name, close } of this.closers.reverse()) {
+    for (const { name, close, boundMs } of this.closers.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), boundMs);
+      });
       try {
-        await close();
+        if ((await Promise.race([close(), bound])) === 'timeout')
+          log.error({ resource: name, bound_ms: boundMs }, 'did not close in time; left behind');
       } catch (error) {
         log.warn({ err: error, resource: name }, 'failed to close');
+      } finally {
+        clearTimeout(timer);
       }
     }
     this.closers.length = 0;
@@ -213,7 +227,11 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
       registerRoutes(router, container, config.role, checks, ready),
     );
     const server = await listen(app, config.host, config.port);
-    resources.add('http server', () => server.close(config.shutdown_timeout_ms));
+    resources.add(
+      'http server',
+      () => server.close(config.shutdown_timeout_ms),
+      config.shutdown_timeout_ms + CLOSE_BOUND_MS,
+    );
 
     const url = config.public_url ?? server.url;
     resources.add('identity schedule', await ready.start(url));
