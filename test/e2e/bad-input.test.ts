@@ -164,6 +164,25 @@ describe('bad input over HTTP (--role all)', () => {
     expect(answer).toContain('"code":"malformed_request"');
   });
 
+  it('answers a HEAD whose headers are too large without a body (the client reads no stray answer)', async () => {
+    const answer = await rawExchange(
+      base,
+      `HEAD /api/v1/files/x/content HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /u);
+    expect(answer.endsWith('\r\n\r\n')).toBe(true);
+  });
+
+  it('answers a token request with a NUL in its (unread) query in RFC 6749 form, not problem details', async () => {
+    const token = await anonymousFetch(`${base}/oauth/token?limit=%00`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_id=nobody&client_secret=x',
+    });
+    expect(token.status).toBe(401);
+    expect(await json(token)).toMatchObject({ error: 'invalid_client' });
+  });
+
   it('answers unknown ids, unknown routes, wrong methods and bad ranges with 4xx', async () => {
     await expectProblem(
       await fetch(`${base}/api/v1/files/01900000-0000-7000-8000-000000000000`),
@@ -185,6 +204,15 @@ describe('bad input over HTTP (--role all)', () => {
       416,
       'range_not_satisfiable',
     );
+    // The SE's own content endpoint names the Range header too (a fuzzed `bytes=192423-9`).
+    const backwards = await expectProblem(
+      await fetch(`${base}/internal/v1/storage-elements/edit-1/files/${stored[0]}/content`, {
+        headers: { authorization: `Bearer ${storageToken}`, range: 'bytes=5-1' },
+      }),
+      416,
+      'range_not_satisfiable',
+    );
+    expect(backwards.field).toBe('range');
     const otherUnit = await fetch(`${base}/api/v1/files/${stored[0]}/content`, {
       headers: { range: 'items=0-1' },
     });

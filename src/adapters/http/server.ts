@@ -37,7 +37,10 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   }
   const code = error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_request';
   const detail = `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`;
-  socket.end(rawProblem(code, detail, PARSER_FIELDS[error.code ?? ''] ?? 'request'));
+  // An answer to HEAD has no body (RFC 9110 §9.3.2): a client would read the body as the next answer.
+  const raw = (error as { rawPacket?: Buffer }).rawPacket;
+  const head = raw !== undefined && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
+  socket.end(rawProblem(code, detail, PARSER_FIELDS[error.code ?? ''] ?? 'request', head));
 }
 
 /** What part of the request each llhttp error is about (the problem's `field`). */
@@ -58,10 +61,11 @@ function rawProblem(
   code: 'headers_too_large' | 'malformed_request' | 'expectation_failed',
   detail: string,
   field: string,
+  head = false,
 ): string {
   const { status, title } = ERROR_STATUS[code];
   const body = JSON.stringify(problemBody({ code, detail, details: { field } }, undefined));
-  return `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`;
 }
 
 /** RFC 9110 §10.1.1: an expectation other than 100-continue cannot be met (Node would answer a bare 417). */

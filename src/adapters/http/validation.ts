@@ -44,7 +44,9 @@ function refuseNul(field: string): ApplicationError {
 /** NUL in the path or the query: refused before any route reads a parameter (see nulField). */
 export async function noNulCharacters(ctx: Context, next: Next): Promise<void> {
   if (/%00/iu.test(ctx.path)) throw refuseNul('path');
-  if (/%00/iu.test(ctx.querystring)) throw refuseNul(nulField(ctx.query) ?? 'query');
+  // The token endpoint reads no query and answers in RFC 6749's format, never problem details.
+  if (ctx.path !== '/oauth/token' && /%00/iu.test(ctx.querystring))
+    throw refuseNul(nulField(ctx.query) ?? 'query');
   await next();
 }
 

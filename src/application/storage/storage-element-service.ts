@@ -372,6 +372,7 @@ export class StorageElementService implements StorageElementClient {
       throw new ApplicationError(
         'range_not_satisfiable',
         `range ${range.start}-${range.end} is outside 0-${file.size - 1}`,
+        { field: 'range' },
       );
     }
     const opened = { size: file.size, sha256: file.sha256, range: range ?? null };
