@@ -1024,7 +1024,9 @@ function checkExpectations(
   digests: { sha256: string; sha512: string | null },
 ): void {
   if (expect.size !== null && size !== expect.size) {
-    throw new ApplicationError('size_mismatch', `received ${size} bytes, ${expect.size} were announced`);
+    throw new ApplicationError('size_mismatch', `received ${size} bytes, ${expect.size} were announced`, {
+      field: 'content-length',
+    });
   }
   if (expect.sha256 !== undefined && expect.sha256 !== digests.sha256) {
     throw new ApplicationError(
