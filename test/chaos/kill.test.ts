@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import type { FailpointName } from '../../src/adapters/system/failpoints';
 import { killAll } from '../support/artstore-process';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { sha256Hex } from '../support/http';
@@ -21,8 +22,8 @@ import { byTier, TIER } from './support/tier';
 
 afterAll(killAll);
 
-/** Failpoints each process kind passes on its write paths (docs/chaos.md). */
-const POINTS: Readonly<Record<'storage' | 'ingester' | 'admin', readonly string[]>> = {
+/** Failpoints each process kind passes on its write paths (docs/chaos.md): a subset of the registry's. */
+const POINTS: Readonly<Record<'storage' | 'ingester' | 'admin', readonly FailpointName[]>> = {
   storage: [
     'wal.before_append',
     'wal.after_append',
@@ -40,14 +41,17 @@ const POINTS: Readonly<Record<'storage' | 'ingester' | 'admin', readonly string[
     'fs.dir_fsync',
   ],
   ingester: [
-    ...['write', 'catalog', 'announce'].flatMap((s) => [`saga.upload.before_${s}`, `saga.upload.after_${s}`]),
+    ...['write', 'catalog', 'announce'].flatMap((s) => [
+      `saga.upload.before_${s}` as const,
+      `saga.upload.after_${s}` as const,
+    ]),
     ...['copy', 'switch', 'remove_temporary'].flatMap((s) => [
-      `saga.finalize.before_${s}`,
-      `saga.finalize.after_${s}`,
+      `saga.finalize.before_${s}` as const,
+      `saga.finalize.after_${s}` as const,
     ]),
     ...['tombstone', 'remove_copies', 'forget_copies'].flatMap((s) => [
-      `saga.delete.before_${s}`,
-      `saga.delete.after_${s}`,
+      `saga.delete.before_${s}` as const,
+      `saga.delete.after_${s}` as const,
     ]),
     'db.saga.before_commit',
     'db.saga.after_commit',

@@ -6,12 +6,6 @@ import { Readable } from 'node:stream';
 import { LocalFsBlobStore } from '../../src/adapters/blob-store/local-fs-blob-store';
 import { S3BlobStore } from '../../src/adapters/blob-store/s3-blob-store';
 import type { Orm } from '../../src/adapters/persistence/database';
-import { MikroOrmFileIndex } from '../../src/adapters/persistence/mikro-orm-file-index';
-import { MikroOrmFixityLog } from '../../src/adapters/persistence/mikro-orm-fixity-log';
-import { JsonSidecarCodec } from '../../src/adapters/sidecar/json-sidecar-codec';
-import { SystemClock, UuidV7Ids } from '../../src/adapters/system/system-clock';
-import { FileStateStore } from '../../src/adapters/wal/file-state-store';
-import { FileWriteAheadLog } from '../../src/adapters/wal/file-write-ahead-log';
 import type { BlobStore } from '../../src/application/ports/blob-store';
 import { StorageElementService } from '../../src/application/storage/storage-element-service';
 import { CHUNK_SIZE, planChunks } from '../../src/domain/document/chunks';
@@ -20,6 +14,7 @@ import type { DocumentAttributes } from '../../src/domain/document/document';
 import { planFrames, storedOffset } from '../../src/domain/document/frames';
 import { aDraft } from '../support/builders';
 import { openTestOrm } from '../support/database';
+import { openLocalElement, type LocalElement } from '../support/local-element';
 import { documentText } from '../support/documents';
 import { RecordingObserver } from '../support/fakes';
 import { requireInfrastructure, s3Client } from '../support/infrastructure';
@@ -87,7 +82,7 @@ describe.each([
   let done: () => Promise<void>;
   let root: string;
   let backend: Backend;
-  let wal: FileWriteAheadLog;
+  let element: LocalElement;
   let observer: RecordingObserver;
   let se: StorageElementService;
 
@@ -98,38 +93,18 @@ describe.each([
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'artstore-chunks-'));
     backend = backendName === 'S3' ? await s3Backend() : await localBackend(root);
-    wal = await FileWriteAheadLog.openAt(join(root, 'wal'));
     observer = new RecordingObserver();
-    const codec = new JsonSidecarCodec();
-    se = new StorageElementService(
-      {
-        id: `se-${randomUUID().slice(0, 6)}`,
-        backend: backendName === 'S3' ? 's3' : 'local',
-        dc: 'dc1',
-        priority: 1,
-        capacityBytes: null,
-        initialMode: 'edit',
-        version: 'test',
-        // Whole reads stream (not the small-file path, which checks the whole blob first).
-        verifyOnReadMaxBytes: 64 * 1024,
-      },
-      {
-        blobs: backend.blobs,
-        wal,
-        index: new MikroOrmFileIndex(orm, codec),
-        state: new FileStateStore(join(root, 'state.json')),
-        sidecars: codec,
-        clock: new SystemClock(),
-        ids: new UuidV7Ids(),
-        fixity: new MikroOrmFixityLog(orm),
-        observer,
-      },
-    );
-    await se.start();
+    element = await openLocalElement(root, orm, {
+      backend: backendName === 'S3' ? 's3' : 'local',
+      // Whole reads stream (not the small-file path, which checks the whole blob first).
+      verifyOnReadMaxBytes: 64 * 1024,
+      observer,
+      blobs: backend.blobs,
+    });
+    se = element.service;
   });
   afterEach(async () => {
-    await se.stop();
-    await wal.close();
+    await element.close();
     await backend.cleanup();
     await rm(root, { recursive: true, force: true });
   });

@@ -8,6 +8,7 @@ import { JsonSidecarCodec } from '../../src/adapters/sidecar/json-sidecar-codec'
 import { SystemClock, UuidV7Ids } from '../../src/adapters/system/system-clock';
 import { FileStateStore } from '../../src/adapters/wal/file-state-store';
 import { FileWriteAheadLog } from '../../src/adapters/wal/file-write-ahead-log';
+import type { BlobStore } from '../../src/application/ports/blob-store';
 import {
   StorageElementService,
   type StorageElementObserver,
@@ -29,9 +30,13 @@ export interface LocalElement {
 export async function openLocalElement(
   root: string,
   orm: Orm,
-  options: Partial<StorageElementSettings> & { readonly observer?: StorageElementObserver } = {},
+  options: Partial<StorageElementSettings> & {
+    readonly observer?: StorageElementObserver;
+    /** Another blob store than `<root>/blobs` (an S3 bucket); the WAL and state stay under `root`. */
+    readonly blobs?: BlobStore;
+  } = {},
 ): Promise<LocalElement> {
-  const { observer, ...settings } = options;
+  const { observer, blobs, ...settings } = options;
   const codec = new JsonSidecarCodec();
   const wal = await FileWriteAheadLog.openAt(join(root, 'wal'));
   const service = new StorageElementService(
@@ -46,7 +51,7 @@ export async function openLocalElement(
       ...settings,
     },
     {
-      blobs: new LocalFsBlobStore(join(root, 'blobs')),
+      blobs: blobs ?? new LocalFsBlobStore(join(root, 'blobs')),
       wal,
       index: new MikroOrmFileIndex(orm, codec),
       state: new FileStateStore(join(root, 'state.json')),
