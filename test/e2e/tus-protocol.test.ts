@@ -382,6 +382,41 @@ describe('tus 1.0.0 at /api/v1/uploads (--role all)', () => {
   });
 });
 
+describe('tus completion that fails for a passing reason', () => {
+  let d: Deployment;
+
+  // The first write of a file to an SE fails with an I/O error, once.
+  beforeAll(async () => {
+    d = await deploy({
+      ARTSTORE_FAILPOINTS: 'saga.upload.before_write=error@1',
+      // No sweep between the creation and the HEAD: the HEAD is what stores it here.
+      ARTSTORE_UPLOAD_SWEEP_INTERVAL_S: '3600',
+    });
+  });
+  afterAll(() => undeploy(d));
+
+  it('a creation that brought every byte still answers 201 with its Location, and the HEAD stores the file', async () => {
+    const response = await tus(`${d.proc.url}${UPLOADS}`, 'POST', {
+      'upload-length': '0',
+      'upload-metadata': tusMetadata({ filename: 'empty.bin' }),
+    });
+    // Not an error: the client could never find the upload, yet it would be stored later.
+    expect(response.status).toBe(201);
+    expect(response.headers.get('artstore-file-id')).toBeNull();
+    const url = `${d.proc.url}${response.headers.get('location')!}`;
+    const row = (await uploadRows(d.db.url)).find((r) => url.endsWith(r.id))!;
+    expect(row.status).toBe('completing');
+
+    const head = await tus(url, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers.get('upload-offset')).toBe('0');
+    const fileId = head.headers.get('artstore-file-id')!;
+    expect(fileId).toMatch(/^[0-9a-f-]{36}$/u);
+    expect((await download(d.proc.url, fileId)).body.length).toBe(0);
+    expect((await uploadRows(d.db.url)).find((r) => url.endsWith(r.id))!.status).toBe('completed');
+  });
+});
+
 describe('tus expiration', () => {
   let d: Deployment;
 

@@ -4,7 +4,11 @@ import type Router from '@koa/router';
 import { Server as TusServer } from '@tus/server';
 import { ERRORS, HEADERS, type Locker } from '@tus/utils';
 import { ApplicationError } from '../../application/errors';
-import type { ChunkChecksum, ResumableUploads } from '../../application/ingester/resumable-uploads';
+import {
+  isPermanent,
+  type ChunkChecksum,
+  type ResumableUploads,
+} from '../../application/ingester/resumable-uploads';
 import type { UploadRecord } from '../../application/ports/upload-store';
 import { DomainError } from '../../domain/errors';
 import { ArtStoreDataStore, tusRequest, type TusRequestContext } from '../tus/artstore-data-store';
@@ -163,8 +167,18 @@ export function registerTusRoutes(
     maxSize: uploads.maxUploadBytes,
     allowedHeaders: ['Upload-Checksum', 'X-Request-Id'],
     exposedHeaders: EXTRA_EXPOSED,
-    onUploadFinish: async (_req, upload) => {
-      const done = await uploads.complete(upload.id);
+    onUploadFinish: async (req, upload) => {
+      let done: UploadRecord;
+      try {
+        done = await uploads.complete(upload.id);
+      } catch (error) {
+        // A creation that brought every byte (Upload-Length 0, or creation-with-upload) must still
+        // answer with its Location when storing failed for a passing reason: the row stays, the
+        // sweep or the client's HEAD stores it later, and an error here would leave the client
+        // unable to find an upload that then appears anyway. A PATCH's client knows the location.
+        if (req.method === 'POST' && !isPermanent(error)) return {};
+        throw error;
+      }
       if (done.status !== 'completed' || !done.fileId) return {};
       metrics.uploadedBytes.inc(done.length ?? 0);
       return { headers: { [FILE_ID_HEADER]: done.fileId } };

@@ -56,7 +56,8 @@ const PERMANENT = new Set([
   'decompression_bomb',
 ]);
 
-function isPermanent(error: unknown): boolean {
+/** A completion that failed with this fails the same way every time; any other is retried. */
+export function isPermanent(error: unknown): boolean {
   if (error instanceof DomainError) return error.code !== 'mode_forbids_operation';
   return error instanceof ApplicationError && PERMANENT.has(error.code);
 }
