@@ -74,7 +74,7 @@ describe('upload, finalize and delete sagas', () => {
     const { file_id: fileId } = await json<{ file_id: string }>(response);
     expect(holders(await blobsOnDisk(dataDir), fileId)).toEqual(['rw-1', 'rw-2']);
     const [saga] = await sagasOf(proc.url, `file_id=${fileId}`);
-    expect(saga).toMatchObject({ kind: 'upload', status: 'done', step: 3, error: null });
+    expect(saga).toMatchObject({ kind: 'upload', status: 'done', step: 4, error: null });
     const one = await json<Saga>(await fetch(`${proc.url}/api/v1/sagas/${saga!.id}`));
     expect(one).toMatchObject({ id: saga!.id, status: 'done' });
     await expectProblem(

@@ -84,6 +84,11 @@ export type UploadSagaPayload = {
   /** Every SE the saga may have written to, in the order tried. */
   readonly candidates: readonly string[];
   readonly copies: readonly FileCopy[];
+  /**
+   * SEs that may hold a copy the upload did not keep (a write cut off after its bytes were sent,
+   * whose discard failed then): discarded by the saga's last step, retried until they answer.
+   */
+  readonly strays?: readonly string[];
 };
 
 /**
@@ -184,7 +189,7 @@ export class UploadDocument {
       write: async (payload) => {
         const result = await this.writeCopies(draft, content, expect, candidates, required, encoding);
         stored = result.file;
-        return { ...payload, copies: result.copies };
+        return { ...payload, copies: result.copies, strays: result.strays };
       },
       file: () => stored,
     });
@@ -204,15 +209,16 @@ export class UploadDocument {
     candidates: readonly StorageElementDescriptor[],
     required: number,
     encoding: PutOptions,
-  ): Promise<{ file: DocumentAttributes; copies: FileCopy[] }> {
+  ): Promise<{ file: DocumentAttributes; copies: FileCopy[]; strays: string[] }> {
     const remaining = [...candidates];
     const failures: string[] = [];
+    const strays: string[] = [];
     const written =
       required > 1
-        ? await this.writeAtOnce(draft, content, expect, remaining, required, encoding, failures)
+        ? await this.writeAtOnce(draft, content, expect, remaining, required, encoding, failures, strays)
         : [];
     if (written.length === 0)
-      written.push(await this.writeFirst(draft, content, expect, remaining, encoding));
+      written.push(await this.writeFirst(draft, content, expect, remaining, encoding, strays));
     const { file, se: primary } = written[0]!;
     const copies: FileCopy[] = written.map((copy) => ({ seId: copy.se.id, key: copy.file.stored.key }));
     const usedDcs = new Set(written.map(({ se }) => se.dc));
@@ -231,17 +237,22 @@ export class UploadDocument {
       } catch (error) {
         // The next candidate takes the copy; the failed target is cleaned up now or by compensation.
         failures.push(`${target.id}: ${(error as Error).message}`);
-        await this.deps.directory
-          .client(target.id)
-          .discard(file.fileId)
-          .catch(() => undefined);
+        await this.discardStray(target.id, file.fileId, strays);
         this.deps.registry.invalidate();
         continue;
       }
       copies.push({ seId: target.id, key: file.stored.key });
       usedDcs.add(target.dc);
     }
-    return { file, copies };
+    return { file, copies, strays: strays.filter((id) => !copies.some((c) => c.seId === id)) };
+  }
+
+  /** Discards what a failed write may have left on `seId`; when that fails too, the saga's last step retries. */
+  private async discardStray(seId: string, fileId: string, strays: string[]): Promise<void> {
+    await this.deps.directory
+      .client(seId)
+      .discard(fileId)
+      .catch(() => strays.push(seId));
   }
 
   /**
@@ -258,6 +269,7 @@ export class UploadDocument {
     required: number,
     encoding: PutOptions,
     failures: string[],
+    strays: string[],
   ): Promise<{ file: DocumentAttributes; se: StorageElementDescriptor }[]> {
     const targets = [remaining.shift()!];
     const dcs = new Set([targets[0]!.dc]);
@@ -289,10 +301,7 @@ export class UploadDocument {
       firstError ??= result.reason;
       onlyRefusals &&= isRefusal(result.reason);
       failures.push(`${targets[i]!.id}: ${(result.reason as Error).message}`);
-      await this.deps.directory
-        .client(targets[i]!.id)
-        .discard(draft.fileId)
-        .catch(() => undefined);
+      await this.discardStray(targets[i]!.id, draft.fileId, strays);
     }
     if (written.length < targets.length) this.deps.registry.invalidate();
     if (typeof content === 'function') source.destroy();
@@ -308,6 +317,7 @@ export class UploadDocument {
     expect: ContentExpectations,
     remaining: StorageElementDescriptor[],
     encoding: PutOptions,
+    strays: string[],
   ): Promise<{ file: DocumentAttributes; se: StorageElementDescriptor }> {
     let lastRefusal: unknown = null;
     const reopenable = typeof content === 'function';
@@ -319,6 +329,8 @@ export class UploadDocument {
       } catch (error) {
         if (isRefusal(error) && (reopenable || !stream.readableDidRead)) {
           lastRefusal = error;
+          // Unreachable is not a refusal the SE made: it may have died after storing every byte.
+          if (unreachable(error)) await this.discardStray(se.id, draft.fileId, strays);
           if (reopenable) stream.destroy();
           this.deps.registry.invalidate();
           continue;
@@ -456,6 +468,14 @@ export function uploadSaga(
           return payload;
         },
       },
+      {
+        name: 'discard_strays',
+        // After the pivot: a stray SE that is down keeps the saga for the recovery sweep, not the client.
+        run: async (payload) => {
+          if (payload.strays?.length) await discardEverywhere(deps.directory, payload.fileId, payload.strays);
+          return payload;
+        },
+      },
     ],
     pivotDone: async (payload) => (await deps.catalog.get(payload.fileId)) !== null,
   };
@@ -526,6 +546,10 @@ function interrupted(error: unknown): ApplicationError | null {
     {},
     { cause: error },
   );
+}
+
+function unreachable(error: unknown): boolean {
+  return error instanceof ApplicationError && error.code === 'storage_unavailable';
 }
 
 function isRefusal(error: unknown): boolean {

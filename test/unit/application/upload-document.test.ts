@@ -7,7 +7,9 @@ import { ApplicationError } from '../../../src/application/errors';
 import type { CollectionPolicies } from '../../../src/application/ingester/collection-policy';
 import { UploadDocument, type UploadCommand } from '../../../src/application/ingester/upload-document';
 import { MemorySagaStore } from '../../../src/adapters/memory/memory-saga-store';
+import { MemoryRestoredCopies } from '../../../src/adapters/memory/memory-restored-copies';
 import { SagaRunner } from '../../../src/application/sagas/saga-runner';
+import { sagaResumer } from '../../../src/application/sagas/resume';
 import type { CatalogEntry } from '../../../src/application/ports/file-catalog';
 import { RegistryView } from '../../../src/application/shared/registry-view';
 import { DomainError } from '../../../src/domain/errors';
@@ -77,7 +79,7 @@ async function setup(
       sniffer: new SignatureContentSniffer(),
     },
   );
-  return { clock, registry, se: started, catalog, events, upload, sagaStore, directory };
+  return { clock, registry, se: started, catalog, events, upload, sagaStore, sagas, directory };
 }
 
 const command = (overrides: Partial<UploadCommand> = {}): UploadCommand => ({
@@ -366,7 +368,7 @@ describe('UploadDocument with replicas', () => {
       expect(await readAll((await se[id]!.service.open(file.fileId)).stream)).toEqual(CONTENT);
     await expect(se['rw-a2']!.service.head(file.fileId)).rejects.toMatchObject({ code: 'file_not_found' });
     const [saga] = (await sagaStore.list({ limit: 10, cursor: null })).items;
-    expect(saga).toMatchObject({ kind: 'upload', status: 'done', step: 3, fileId: file.fileId });
+    expect(saga).toMatchObject({ kind: 'upload', status: 'done', step: 4, fileId: file.fileId });
   });
 
   it('takes the next SE when a replica target fails, and the client does not notice', async () => {
@@ -418,6 +420,52 @@ describe('UploadDocument with replicas', () => {
     );
     expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['edit-big']);
     expect((await se['edit-small']!.service.info()).fileCount).toBe(0);
+  });
+
+  it('discards the copy of an SE that died after storing it, once that SE is back', async () => {
+    const { upload, se, catalog, directory, sagas, sagaStore, clock } = await setup([
+      { id: 'edit-1', mode: 'edit', priority: 1 },
+      { id: 'edit-2', mode: 'edit', priority: 2 },
+    ]);
+    // edit-1 stores every byte, then its answer is lost (killed before replying) and it stays down.
+    const real = se['edit-1']!.service;
+    let down = true;
+    const unreachable = () =>
+      new ApplicationError('storage_unavailable', "storage element 'edit-1' is unreachable");
+    directory.clients.set(
+      'edit-1',
+      Object.assign(Object.create(real) as typeof real, {
+        put: async (...args: Parameters<typeof real.put>) => {
+          await real.put(...args);
+          throw unreachable();
+        },
+        discard: async (fileId: string) => {
+          if (down) throw unreachable();
+          return real.discard(fileId);
+        },
+      }),
+    );
+    const file = await upload.execute(aPrincipal(), command(), () => source(CONTENT));
+    expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['edit-2']);
+    // The client has its answer; the stray copy is the saga's to discard.
+    expect((await real.info()).fileCount).toBe(1);
+    const [saga] = (await sagaStore.list({ limit: 10, cursor: null })).items;
+    expect(saga).toMatchObject({ kind: 'upload', status: 'running', payload: { strays: ['edit-1'] } });
+
+    down = false;
+    clock.advance(60_000);
+    await sagas.recover(
+      sagaResumer({
+        directory,
+        catalog,
+        events: new MemoryEventBus(),
+        restored: new MemoryRestoredCopies(),
+        clock,
+      }),
+    );
+    expect((await sagaStore.get(saga!.id))?.status).toBe('done');
+    expect((await real.info()).fileCount).toBe(0);
+    expect(await readAll((await se['edit-2']!.service.open(file.fileId)).stream)).toEqual(CONTENT);
   });
 });
 
