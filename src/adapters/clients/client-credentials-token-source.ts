@@ -6,7 +6,7 @@ import { ApplicationError } from '../../application/errors';
  * left, so a call never leaves with a token about to expire. Concurrent callers share one request.
  */
 export class ClientCredentialsTokenSource {
-  private current: { token: string; renewAt: number } | null = null;
+  private current: { token: string; renewAt: number; expiresAt: number } | null = null;
   private pending: Promise<string> | null = null;
 
   constructor(
@@ -20,7 +20,14 @@ export class ClientCredentialsTokenSource {
   token(): Promise<string> {
     if (this.current && this.now() < this.current.renewAt) return Promise.resolve(this.current.token);
     this.pending ??= this.fetchToken().finally(() => (this.pending = null));
-    return this.pending;
+    const held = this.current;
+    // The issuer down or failing (restarting) while the token still has life left: go on with it.
+    // A refusal (revoked credentials) is not waited out.
+    return this.pending.catch((error: unknown) => {
+      const issuerDown = error instanceof ApplicationError && error.details['issuer_down'] === true;
+      if (issuerDown && held && this.now() < held.expiresAt - 5_000) return held.token;
+      throw error;
+    });
   }
 
   /** Drops the cached token, e.g. after a 401 from the callee. */
@@ -32,15 +39,26 @@ export class ClientCredentialsTokenSource {
     const basic = Buffer.from(
       `${encodeURIComponent(this.clientId)}:${encodeURIComponent(this.clientSecret)}`,
     ).toString('base64');
-    const response = await fetch(this.tokenEndpoint, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${basic}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: this.scope }).toString(),
-      signal: AbortSignal.timeout(10_000),
-    });
+    let response: Response;
+    try {
+      response = await fetch(this.tokenEndpoint, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${basic}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: this.scope }).toString(),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (error) {
+      // Like a refusal below, an unreachable storage element to the caller (a 503, not a 500).
+      throw new ApplicationError(
+        'storage_unavailable',
+        `token endpoint ${this.tokenEndpoint} is unreachable: ${String((error as Error).cause ?? (error as Error).message)}`,
+        { issuer_down: true },
+        { cause: error },
+      );
+    }
     const body = (await response.json().catch(() => ({}))) as {
       access_token?: unknown;
       expires_in?: unknown;
@@ -51,9 +69,15 @@ export class ClientCredentialsTokenSource {
       throw new ApplicationError(
         'storage_unavailable',
         `token endpoint ${this.tokenEndpoint} refused client '${this.clientId}': ${response.status} ${String(body.error ?? '')}`,
+        { issuer_down: response.status >= 500 },
       );
     }
-    this.current = { token: body.access_token, renewAt: this.now() + (body.expires_in * 1000 * 2) / 3 };
+    const now = this.now();
+    this.current = {
+      token: body.access_token,
+      renewAt: now + (body.expires_in * 1000 * 2) / 3,
+      expiresAt: now + body.expires_in * 1000,
+    };
     return body.access_token;
   }
 }

@@ -97,4 +97,43 @@ describe('ClientCredentialsTokenSource', () => {
       await endpoint.stop();
     }
   });
+  it('goes on with a token that has life left while the issuer is down, and reports it unreachable after', async () => {
+    const endpoint = tokenEndpoint((n) =>
+      n === 1 ? [200, { access_token: 'first', expires_in: 900 }] : [503, { error: 'starting' }],
+    );
+    const url = await endpoint.start();
+    let now = 1_000_000;
+    const source = new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', () => now);
+    try {
+      expect(await source.token()).toBe('first');
+      now += 700_000; // past renewal: the issuer answers 503
+      expect(await source.token()).toBe('first');
+      await endpoint.stop();
+      now += 100_000; // the issuer unreachable
+      expect(await source.token()).toBe('first');
+      now += 100_000; // the token has expired: nothing left to go on with
+      await expect(source.token()).rejects.toMatchObject({
+        code: 'storage_unavailable',
+        message: expect.stringContaining('is unreachable'),
+      });
+    } finally {
+      await endpoint.stop().catch(() => undefined);
+    }
+  });
+
+  it('does not wait out a refusal with the token it holds', async () => {
+    const endpoint = tokenEndpoint((n) =>
+      n === 1 ? [200, { access_token: 'first', expires_in: 900 }] : [401, { error: 'invalid_client' }],
+    );
+    const url = await endpoint.start();
+    let now = 1_000_000;
+    const source = new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', () => now);
+    try {
+      expect(await source.token()).toBe('first');
+      now += 700_000;
+      await expect(source.token()).rejects.toMatchObject({ code: 'storage_unavailable' });
+    } finally {
+      await endpoint.stop();
+    }
+  });
 });
