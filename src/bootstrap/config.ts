@@ -196,6 +196,8 @@ const schema = z.object({
   token_lifetime_s: integer(60, 3600).default(900),
   key_rotation_interval_s: integer(60, 365 * 86_400).default(86_400),
   key_publish_lead_s: integer(1, 86_400).default(600),
+  /** Without the admin role: how long the issuer's last JWKS stays usable while the issuer is unreachable (0: not at all). */
+  issuer_keys_grace_s: integer(0, 7 * 86_400).default(3_600),
   /** This process's own service account, used to call the other roles in split mode. */
   client_id: z.string().min(1).max(128).optional(),
   client_secret: z.string().min(1).max(512).optional(),
@@ -327,6 +329,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARTSTORE_TOKEN_LIFETIME_S: 'token_lifetime_s',
   ARTSTORE_KEY_ROTATION_INTERVAL_S: 'key_rotation_interval_s',
   ARTSTORE_KEY_PUBLISH_LEAD_S: 'key_publish_lead_s',
+  ARTSTORE_ISSUER_KEYS_GRACE_S: 'issuer_keys_grace_s',
   ARTSTORE_CLIENT_ID: 'client_id',
   ARTSTORE_CLIENT_SECRET: 'client_secret',
   ARTSTORE_BOOTSTRAP_CLIENT_ID: 'bootstrap_client_id',

@@ -27,8 +27,8 @@ import {
   JoseAccessTokenSigner,
   JoseAccessTokenVerifier,
   localKeySet,
-  remoteKeySet,
 } from '../adapters/auth/jose-token-service';
+import { IssuerKeySet } from '../adapters/auth/issuer-key-set';
 import { NodeKeyCrypto } from '../adapters/auth/node-key-crypto';
 import { ScryptSecretHasher } from '../adapters/auth/scrypt-secret-hasher';
 import { CachingServiceAccountStore } from '../adapters/cache/caching-service-account-store';
@@ -208,10 +208,12 @@ export async function buildIdentity(
   const leadMs = config.key_publish_lead_s * 1000;
   const keySet =
     localKeys ??
-    remoteKeySet(new URL(`${issuerFrom(config.issuer_url!)}/.well-known/jwks.json`), {
+    new IssuerKeySet(new URL(`${issuerFrom(config.issuer_url!)}/.well-known/jwks.json`), {
       cacheMaxAgeMs: Math.min(5 * 60_000, Math.max(1_000, leadMs / 2)),
       cooldownMs: Math.min(30_000, Math.max(500, leadMs / 4)),
-    });
+      staleGraceMs: config.issuer_keys_grace_s * 1000,
+      cacheFile: join(config.data_dir, 'issuer-jwks.json'),
+    }).getKey;
   const verifiers = new LRUCache<string, AccessTokenVerifier>({ max: 16 });
   const verifierFor = (issuer: string): AccessTokenVerifier => {
     let verifier = verifiers.get(issuer);

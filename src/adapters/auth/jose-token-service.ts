@@ -1,13 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
-import {
-  SignJWT,
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  errors,
-  jwtVerify,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { SignJWT, createLocalJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { KeyRing } from '../../application/identity/key-ring';
+import { IssuerUnavailable } from './issuer-key-set';
 import type { Clock } from '../../application/ports/clock';
 import type {
   AccessTokenClaims,
@@ -123,7 +117,8 @@ export class JoseAccessTokenVerifier implements AccessTokenVerifier {
         requiredClaims: REQUIRED_CLAIMS,
       }));
     } catch (error) {
-      if (error instanceof InvalidAccessToken) throw error;
+      // A bad token is an InvalidAccessToken; the issuer's keys out of reach is not the token's fault.
+      if (error instanceof InvalidAccessToken || error instanceof IssuerUnavailable) throw error;
       const code = error instanceof errors.JOSEError ? error.code : 'ERR_UNKNOWN';
       throw new InvalidAccessToken(`${code}: ${(error as Error).message}`, { cause: error });
     }
@@ -174,21 +169,4 @@ export function localKeySet(source: () => Promise<Jwks>): JWTVerifyGetKey {
     }
     return set(header, token);
   };
-}
-
-export interface RemoteKeySetOptions {
-  /** How long a fetched JWKS is trusted; keep it below the ring's publishLeadMs (default 5 min). */
-  readonly cacheMaxAgeMs?: number;
-  /** Minimum time between fetches, also on an unknown kid (default 30 s). */
-  readonly cooldownMs?: number;
-  readonly timeoutMs?: number;
-}
-
-/** The issuer's JWKS over HTTP; jose refetches when a token names a kid it has not seen. */
-export function remoteKeySet(url: URL, options: RemoteKeySetOptions = {}): JWTVerifyGetKey {
-  return createRemoteJWKSet(url, {
-    cacheMaxAge: options.cacheMaxAgeMs ?? 5 * 60_000,
-    cooldownDuration: options.cooldownMs ?? 30_000,
-    timeoutDuration: options.timeoutMs ?? 5_000,
-  });
 }

@@ -1,14 +1,18 @@
 import { createHmac, createPublicKey, sign as rsaSign, type KeyObject } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   InvalidAccessToken,
   JoseAccessTokenSigner,
   JoseAccessTokenVerifier,
   localKeySet,
-  remoteKeySet,
 } from '../../../src/adapters/auth/jose-token-service';
+import { IssuerKeySet, IssuerUnavailable } from '../../../src/adapters/auth/issuer-key-set';
 import { NodeKeyCrypto } from '../../../src/adapters/auth/node-key-crypto';
+import { toProblem } from '../../../src/adapters/http/problem';
 import { MemorySigningKeyStore } from '../../../src/adapters/memory/memory-signing-key-store';
 import { KeyRing } from '../../../src/application/identity/key-ring';
 import type { SigningKeyRecord } from '../../../src/application/ports/signing-keys';
@@ -311,37 +315,102 @@ describe('key rotation seen by verifiers', () => {
     await expect(verifier.verify(byOld)).rejects.toThrow(InvalidAccessToken);
   });
 
-  it('a remote JWKS is fetched over HTTP and refetched when a token names a new kid', async () => {
-    const clock = new FixedClock(T0);
-    const crypto = new NodeKeyCrypto(MASTER);
-    const ring = new KeyRing(new MemorySigningKeyStore(), crypto, clock);
-    const signer = new JoseAccessTokenSigner(ring, crypto, clock, { issuer: ISSUER, audience: AUDIENCE });
-    await ring.ensureCurrent();
+  /** The admin's JWKS endpoint on port 0, serving the ring's set; `down` makes it answer 503. */
+  async function jwksEndpoint(ring: KeyRing) {
     let fetches = 0;
+    let down = false;
     const server: Server = createServer((_req, res) => {
       fetches += 1;
+      if (down) {
+        res.writeHead(503).end();
+        return;
+      }
       void ring.jwks().then((jwks) => {
         res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
         res.end(JSON.stringify(jwks));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: new URL(`http://127.0.0.1:${port}/.well-known/jwks.json`),
+      fetches: () => fetches,
+      setDown: (value: boolean) => (down = value),
+      close: () => new Promise((resolve) => server.close(resolve)),
+    };
+  }
+
+  function issuerSetup() {
+    const clock = new FixedClock(T0);
+    const crypto = new NodeKeyCrypto(MASTER);
+    const ring = new KeyRing(new MemorySigningKeyStore(), crypto, clock);
+    const signer = new JoseAccessTokenSigner(ring, crypto, clock, { issuer: ISSUER, audience: AUDIENCE });
+    const grant = { subject: 's', clientId: 'c', scopes: [] };
+    const token = async () => (await signer.sign(grant)).token;
+    const verifierOf = (keys: IssuerKeySet) =>
+      new JoseAccessTokenVerifier(keys.getKey, clock, { issuer: ISSUER, audience: AUDIENCE });
+    return { clock, ring, token, verifierOf };
+  }
+
+  it("the issuer's JWKS is fetched over HTTP and refetched when a token names a new kid", async () => {
+    const { clock, ring, token, verifierOf } = issuerSetup();
+    await ring.ensureCurrent();
+    const endpoint = await jwksEndpoint(ring);
     try {
-      const { port } = server.address() as AddressInfo;
-      const keySet = remoteKeySet(new URL(`http://127.0.0.1:${port}/.well-known/jwks.json`), {
+      const keys = new IssuerKeySet(endpoint.url, {
+        cacheMaxAgeMs: 5 * MIN,
         cooldownMs: 0,
+        staleGraceMs: 60 * MIN,
+        now: () => clock.now().getTime(),
       });
-      const verifier = new JoseAccessTokenVerifier(keySet, clock, { issuer: ISSUER, audience: AUDIENCE });
-      const grant = { subject: 's', clientId: 'c', scopes: [] };
-      await expect(verifier.verify((await signer.sign(grant)).token)).resolves.toBeDefined();
-      await expect(verifier.verify((await signer.sign(grant)).token)).resolves.toBeDefined();
-      expect(fetches).toBe(1);
+      const verifier = verifierOf(keys);
+      await expect(verifier.verify(await token())).resolves.toBeDefined();
+      await expect(verifier.verify(await token())).resolves.toBeDefined();
+      expect(endpoint.fetches()).toBe(1);
       await ring.rotate();
       clock.advance(10 * MIN);
-      await expect(verifier.verify((await signer.sign(grant)).token)).resolves.toBeDefined();
-      expect(fetches).toBe(2);
+      await expect(verifier.verify(await token())).resolves.toBeDefined();
+      expect(endpoint.fetches()).toBe(2);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await endpoint.close();
+    }
+  });
+
+  it('an unreachable issuer: the last set serves within the grace, also after a restart, then a 503 — never a 401', async () => {
+    const { clock, ring, token, verifierOf } = issuerSetup();
+    await ring.ensureCurrent();
+    const endpoint = await jwksEndpoint(ring);
+    const dir = await mkdtemp(join(tmpdir(), 'artstore-jwks-'));
+    const options = {
+      cacheMaxAgeMs: 5 * MIN,
+      cooldownMs: 30_000,
+      staleGraceMs: 60 * MIN,
+      cacheFile: join(dir, 'issuer-jwks.json'),
+      now: () => clock.now().getTime(),
+    };
+    try {
+      const verifier = verifierOf(new IssuerKeySet(endpoint.url, options));
+      await expect(verifier.verify(await token())).resolves.toBeDefined();
+      endpoint.setDown(true);
+      clock.advance(10 * MIN); // stale: refetched (and refused) in the background, the held set answers
+      await expect(verifier.verify(await token())).resolves.toBeDefined();
+      // A process started now, with the issuer still down, verifies from the kept set.
+      const restarted = verifierOf(new IssuerKeySet(endpoint.url, options));
+      await expect(restarted.verify(await token())).resolves.toBeDefined();
+      // A forged token still fails as a bad token.
+      const forged = `${(await token()).slice(0, -4)}AAAA`;
+      await expect(restarted.verify(forged)).rejects.toThrow(InvalidAccessToken);
+      clock.advance(60 * MIN); // past the grace: nothing usable
+      const failure = await verifierOf(new IssuerKeySet(endpoint.url, options))
+        .verify(await token())
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(IssuerUnavailable);
+      expect(toProblem(failure).code).toBe('dependency_unavailable');
+      endpoint.setDown(false);
+      await expect(verifier.verify(await token())).resolves.toBeDefined();
+    } finally {
+      await endpoint.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
