@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startServe, type ArtStoreProcess } from '../../support/artstore-process';
 import { createAccount, signInAsBootstrapAdmin } from '../../support/auth';
@@ -123,6 +124,7 @@ export class KillDeployment {
    */
   async restart(member: Member, failpoints?: string): Promise<'up' | 'died'> {
     if (member.proc) await member.proc.kill();
+    await this.keepLog(member);
     member.proc = null;
     const port = new URL(member.url).port;
     if (this.starting >= KillDeployment.CONCURRENT_STARTS)
@@ -136,6 +138,7 @@ export class KillDeployment {
       );
       return 'up';
     } catch (error) {
+      await this.keepLog(member, (error as Error).message);
       if (failpoints && /signal SIGKILL/u.test((error as Error).message)) return 'died';
       throw error;
     } finally {
@@ -144,12 +147,29 @@ export class KillDeployment {
     }
   }
 
+  /**
+   * With CHAOS_LOG_DIR set, a finished incarnation's warnings and errors (and anything not bunyan
+   * JSON) are appended to `<dir>/<member>.log`: what a failed run is diagnosed from.
+   */
+  private async keepLog(member: Member, failedStart?: string): Promise<void> {
+    const dir = process.env.CHAOS_LOG_DIR;
+    if (!dir) return;
+    const lines = failedStart ? failedStart.split('\n') : (member.proc?.lines ?? []);
+    const kept = lines.filter((line) => !/^\{.*"level":(10|20|30),/u.test(line));
+    await mkdir(dir, { recursive: true });
+    await appendFile(
+      join(dir, `${member.name}.log`),
+      `--- ${new Date().toISOString()}\n${kept.join('\n')}\n`,
+    );
+  }
+
   /** SIGTERM to every member still running; the exit codes by name. */
   async stop(members: readonly Member[] = this.members): Promise<Record<string, number | null>> {
     const codes: Record<string, number | null> = {};
     await Promise.all(
       members.map(async (m) => {
         if (m.proc) codes[m.name] = await m.proc.stop();
+        await this.keepLog(m);
         m.proc = null;
       }),
     );

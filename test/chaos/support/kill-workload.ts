@@ -22,19 +22,37 @@ const payloadOf = (content: Buffer): Payload => ({
   size: content.length,
 });
 
-/** ok (2xx), fail (an answer with a status and a body) or info (no answer). */
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+const refused = (error: unknown): boolean =>
+  ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
+
+/**
+ * ok (2xx), fail (an answer with a status and a body) or info (no answer). A refused connection
+ * sent nothing: the request is made again (the process is restarting) rather than recorded, and
+ * a 5xx pauses the client a moment, so clients wait for a dead process instead of spinning.
+ */
 async function attempt(
   request: () => Promise<Response>,
 ): Promise<{ outcome: Outcome; response?: Response; body?: string; detail?: string }> {
   let response: Response;
-  try {
-    response = await request();
-  } catch (error) {
-    return {
-      outcome: 'info',
-      detail: String((error as Error).cause ?? (error as Error).message).slice(0, 80),
-    };
+  const until = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    try {
+      response = await request();
+      break;
+    } catch (error) {
+      if (refused(error) && Date.now() < until) {
+        await pause(100);
+        continue;
+      }
+      return {
+        outcome: 'info',
+        detail: String((error as Error).cause ?? (error as Error).message).slice(0, 80),
+      };
+    }
   }
+  if (response.status >= 500) await pause(50);
   let body: string;
   try {
     body = await response.text();
