@@ -238,7 +238,8 @@ const ingesterModule = new ContainerModule(({ bind }) => {
             collections: ingestSettings(config).collections,
             expiryMs: config.upload_expiry_s * 1000,
             defaultTtlDays: config.default_ttl_days,
-            completionLeaseMs: 30_000,
+            // A tus completion is claimed like a saga: a dead process's is taken over after the same lease.
+            completionLeaseMs: config.saga_lease_ms,
             commitEveryBytes: 8 * 1024 * 1024,
           },
           {
