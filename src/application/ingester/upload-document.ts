@@ -415,11 +415,13 @@ export async function discardEverywhere(
   seIds: readonly string[],
 ): Promise<void> {
   const results = await Promise.allSettled(seIds.map((id) => directory.client(id).discard(fileId)));
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const failed = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ se: seIds[i]!, reason: r.reason }] : [],
+  );
   if (failed.length > 0)
     throw new AggregateError(
-      failed.map((r) => r.reason as unknown),
-      `discarding ${fileId} failed`,
+      failed.map((f) => f.reason as unknown),
+      `discarding ${fileId} failed on ${failed.map((f) => `${f.se} (${(f.reason as Error).message})`).join(', ')}`,
     );
 }
 
