@@ -67,9 +67,9 @@ const POINTS: Readonly<Record<'storage' | 'ingester' | 'admin', readonly Failpoi
 const TARGET = byTier(200, 2_000);
 const INJECTIONS = Number(process.env.CHAOS_KILL_INJECTIONS ?? TARGET);
 /** Stop injecting after this long even when short of INJECTIONS (the figure then misses its target). */
-const MAX_INJECTING_MS = Number(process.env.CHAOS_KILL_MAX_MS ?? byTier(200_000, 3_000_000));
+const MAX_INJECTING_MS = Number(process.env.CHAOS_KILL_MAX_MS ?? byTier(300_000, 3_000_000));
 /** A failpoint that has not fired by then (no such write came) becomes a kill at a random time. */
-const FIRE_WAIT_MS = 4_000;
+const FIRE_WAIT_MS = 3_000;
 const WORKERS = 6;
 /** Members down at once (CHAOS_KILL_MAX_DOWN): more starve the workload the failpoints wait for. */
 const MAX_DOWN = Number(process.env.CHAOS_KILL_MAX_DOWN ?? 3);
@@ -126,10 +126,15 @@ campaign('kill -9 of storage, ingester and admin processes under a mixed workloa
         { id: 'rw-2', mode: 'rw' },
       ],
       ingesters: 2,
-      // Sagas of a killed ingester are taken over within a second.
+      // Sagas (and tus completions) of a killed ingester are taken over within two seconds.
       // The level-2 cache's 100 ms command timeout fires spuriously on a CPU-starved machine, and a
       // process then fails to start ("Connection is closed"): not the fault under test here.
-      env: { ARTSTORE_SAGA_LEASE_MS: '800', ARTSTORE_CACHE_L2_TIMEOUT_MS: '3000' },
+      // Stalled tus completions are looked for every few seconds (the default is 5 minutes).
+      env: {
+        ARTSTORE_SAGA_LEASE_MS: '2000',
+        ARTSTORE_CACHE_L2_TIMEOUT_MS: '3000',
+        ARTSTORE_UPLOAD_SWEEP_INTERVAL_S: '3',
+      },
     });
     const startupMs = Date.now() - started;
     const history = new History();
@@ -145,17 +150,21 @@ campaign('kill -9 of storage, ingester and admin processes under a mixed workloa
     const injectUntil = Date.now() + MAX_INJECTING_MS;
     let broken: Error | null = null;
     const injecting = () => !broken && injections.length < INJECTIONS && Date.now() < injectUntil;
-    // At most MAX_DOWN members are down (killed, not yet up again) at once, so the deployment
-    // keeps doing work for the failpoints to hit.
-    let down = 0;
+    // At most MAX_DOWN members are down (killed, not yet up again) at once, and never both of a
+    // pair (the two ingesters, the two SEs of a mode): the deployment keeps doing the work the
+    // failpoints wait for, and every request has somewhere to go.
+    const downGroups = new Set<string>();
     const waitingToGoDown: (() => void)[] = [];
-    const goDown = async (): Promise<void> => {
-      while (down >= MAX_DOWN) await new Promise<void>((resolve) => waitingToGoDown.push(resolve));
-      down += 1;
+    const groupOf = (member: Member): string =>
+      member.kind === 'storage' ? `storage:${member.env.ARTSTORE_SE_MODE}` : member.kind;
+    const goDown = async (member: Member): Promise<void> => {
+      while (downGroups.size >= MAX_DOWN || downGroups.has(groupOf(member)))
+        await new Promise<void>((resolve) => waitingToGoDown.push(resolve));
+      downGroups.add(groupOf(member));
     };
-    const comeUp = (): void => {
-      down -= 1;
-      waitingToGoDown.shift()?.();
+    const comeUp = (member: Member): void => {
+      downGroups.delete(groupOf(member));
+      for (const wake of waitingToGoDown.splice(0)) wake();
     };
     /** Every third round a kill at a random time; the others cycle through the failpoints. */
     const pointOf = (points: readonly string[], round: number): string | null =>
@@ -164,14 +173,14 @@ campaign('kill -9 of storage, ingester and admin processes under a mixed workloa
       let armed: string | null = null;
       for (let round = offset; injecting(); round += 1) {
         const proc = member.proc!;
-        const waitMs = armed ? FIRE_WAIT_MS : 500 + Math.random() * 3_000;
+        const waitMs = armed ? FIRE_WAIT_MS : 300 + Math.random() * 1_700;
         // Either its failpoint kills it, or a SIGKILL at the end of the wait does (a random-time kill).
         const fired = await Promise.race([
           proc.exited.then(() => true),
           new Promise<false>((resolve) => setTimeout(() => resolve(false), waitMs).unref()),
         ]);
         if (!fired && !injecting()) return;
-        await goDown();
+        await goDown(member);
         try {
           if (!fired) await proc.kill();
           injections.push({ kind: member.kind, at: fired ? armed! : 'random', recovering: false });
@@ -200,7 +209,7 @@ campaign('kill -9 of storage, ingester and admin processes under a mixed workloa
             round += 1;
           }
         } finally {
-          comeUp();
+          comeUp(member);
         }
       }
     };
@@ -272,7 +281,7 @@ campaign('kill -9 of storage, ingester and admin processes under a mixed workloa
       const reasons = new Map<string, number>();
       for (const op of history.operations)
         if (op.outcome !== 'ok') {
-          const reason = `${op.kind} ${op.outcome} ${(op.detail ?? '').replace(/"detail":.*/u, '').slice(0, 110)}`;
+          const reason = `${op.kind} ${op.outcome} ${(op.detail ?? '').replace(/\{"type":"[^"]*","title":"[^"]*",/u, '').slice(0, 300)}`;
           reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         }
       for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12))

@@ -60,7 +60,7 @@ async function attempt(
     return { outcome: 'info', detail: `body cut: ${(error as Error).message}` };
   }
   if (response.ok) return { outcome: 'ok', response, body };
-  return { outcome: 'fail', response, body, detail: `${response.status} ${body.slice(0, 120)}` };
+  return { outcome: 'fail', response, body, detail: `${response.status} ${body.slice(0, 400)}` };
 }
 
 /**
@@ -176,10 +176,12 @@ export class KillWorkload {
     let offset = 0;
     let resumed = false;
     let last = created;
-    for (let tries = 0; tries < 6 && !this.stopped; tries += 1) {
+    for (let tries = 0; tries < 8 && !this.stopped; tries += 1) {
       const base = pick(this.ingesters());
       if (tries > 0) {
         resumed = true;
+        // Like tus-js-client's retryDelays: a 423 (stored elsewhere) or a restarting ingester needs a moment.
+        await pause(Math.min(4_000, 250 * 2 ** tries));
         const head = await tus(`${base}${path}`, 'HEAD', {});
         if (head.outcome !== 'ok') {
           last = head;
