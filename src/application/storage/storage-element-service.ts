@@ -36,7 +36,7 @@ import { BlobBackendUnavailable, BlobNotFound, type BlobStore, type ByteRange } 
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { FileIndex, Page } from '../ports/file-index';
 import type { FixityLog, FixityTrigger } from '../ports/fixity-log';
-import type { SidecarCodec } from '../ports/sidecar-codec';
+import { SidecarInvalid, type SidecarCodec } from '../ports/sidecar-codec';
 import type {
   ContentExpectations,
   OpenedContent,
@@ -139,7 +139,8 @@ export class StorageElementService implements StorageElementClient {
       {
         list: (cursor, limit) => this.deps.index.list(this.id, { cursor, limit }),
         stats: () => this.deps.index.stats(this.id),
-        verify: (file, paced) => verifyStoredFile(this.deps.blobs, file, paced),
+        verify: async (file, paced) =>
+          (await this.sidecarProblem(file)) ?? (await verifyStoredFile(this.deps.blobs, file, paced)),
         stillStored: async (fileId) =>
           !this.changing.has(fileId) && (await this.deps.index.get(this.id, fileId)) !== null,
         checked: (file, problem, trigger) => this.checked(file, problem, trigger),
@@ -497,12 +498,41 @@ export class StorageElementService implements StorageElementClient {
       createHash('sha256').update(content).digest('hex'),
     );
     if (problem === null) return content;
+    throw await this.damaged(file, problem);
+  }
+
+  /** A read found the copy damaged: quarantined, file_corrupt; file_not_found when it went meanwhile. */
+  private async damaged(file: DocumentAttributes, problem: string): Promise<ApplicationError> {
     if (!(await this.checked(file, problem, 'read')))
-      throw new ApplicationError(
+      return new ApplicationError(
         'file_not_found',
         `file ${file.fileId} is not on storage element '${this.id}'`,
       );
-    throw this.corrupt(file, problem);
+    return this.corrupt(file, problem);
+  }
+
+  /**
+   * The scrub's check of a copy's sidecar: it decodes (its checksum holds) and describes the
+   * content the index row does. Only fields no update changes are compared, so an update racing
+   * the scrub is no damage; they catch rot in a version 1 sidecar, which has no checksum.
+   */
+  private async sidecarProblem(file: DocumentAttributes): Promise<string | null> {
+    let onDisk: DocumentAttributes;
+    try {
+      onDisk = this.deps.sidecars.decode(await this.deps.blobs.read(sidecarKeyFor(file.stored.key)));
+    } catch (error) {
+      if (error instanceof BlobNotFound) return SIDECAR_MISSING;
+      if (error instanceof SidecarInvalid) return `sidecar: ${error.message}`;
+      throw error;
+    }
+    const differing: string[] = [
+      ...(onDisk.fileId === file.fileId ? [] : ['file_id']),
+      ...(['size', 'sha256'] as const).filter((field) => onDisk[field] !== file[field]),
+      ...(['key', 'encoding', 'size', 'sha256'] as const)
+        .filter((field) => onDisk.stored[field] !== file.stored[field])
+        .map((field) => `stored.${field}`),
+    ];
+    return differing.length === 0 ? null : `sidecar: ${differing.join(', ')} differ from the index`;
   }
 
   private corrupt(file: DocumentAttributes, problem: string): ApplicationError {
@@ -642,17 +672,33 @@ export class StorageElementService implements StorageElementClient {
         field: 'target_attr_version',
       });
     const row = await this.head(fileId);
-    if (this.changing.has(fileId))
-      throw new ApplicationError('conflict', `file ${fileId} is being changed on '${this.id}'; try again`);
-    this.changing.add(fileId);
-    this.touch(fileId, 'put');
     try {
-      return await this.updateInWal(
+      return await this.updateExclusively(
         row,
         change,
         ifAttrVersion ?? (targetAttrVersion ?? 0) - 1,
         targetAttrVersion,
       );
+    } catch (error) {
+      if (!(error instanceof SidecarInvalid)) throw error;
+      // The sidecar read back is the copy's truth, and it is damaged: the copy goes like a damaged blob.
+      throw await this.damaged(row, `sidecar: ${error.message}`);
+    }
+  }
+
+  private async updateExclusively(
+    row: DocumentAttributes,
+    change: AttributeChange,
+    expected: number,
+    target: number | undefined,
+  ): Promise<DocumentAttributes> {
+    const fileId = row.fileId;
+    if (this.changing.has(fileId))
+      throw new ApplicationError('conflict', `file ${fileId} is being changed on '${this.id}'; try again`);
+    this.changing.add(fileId);
+    this.touch(fileId, 'put');
+    try {
+      return await this.updateInWal(row, change, expected, target);
     } finally {
       this.changing.delete(fileId);
     }
@@ -1016,6 +1062,7 @@ async function* prepended(
 }
 
 const PROBE_KEY = '.artstore-probe';
+const SIDECAR_MISSING = 'sidecar missing';
 const PROBE_TIMEOUT_MS = 2_000;
 
 function checkExpectations(
