@@ -51,7 +51,7 @@ import type {
   UpdateOptions,
 } from '../ports/storage-element-client';
 import type { StorageElementStateStore } from '../ports/storage-element-state';
-import type { WriteAheadLog } from '../ports/write-ahead-log';
+import type { WalDamage, WriteAheadLog } from '../ports/write-ahead-log';
 import { ChunkDamaged, verifiedChunks } from './chunk-digests';
 import { decodeFrames, FrameDamaged } from './framed-codec';
 import { rebuildIndex } from './rebuild-index';
@@ -88,6 +88,8 @@ export interface StorageElementObserver {
     seId: string,
     entry: { fileId: string | null; keys: readonly string[]; reason: string },
   ): Promise<void>;
+  /** Records of the WAL that failed their check at start: skipped by replay. */
+  walDamaged(seId: string, damage: readonly WalDamage[]): Promise<void>;
 }
 
 const DEFAULT_VERIFY_ON_READ_MAX_BYTES = 1024 * 1024;
@@ -159,6 +161,8 @@ export class StorageElementService implements StorageElementClient {
     if (saved) this.mode = saved.mode;
     else await this.deps.state.save({ mode: this.mode });
     await replayWriteAheadLog(this.settings.id, this.deps);
+    const damage = this.deps.wal.damaged();
+    if (damage.length > 0) await this.deps.observer?.walDamaged(this.id, damage);
     const stats = await this.deps.index.stats(this.settings.id);
     this.usedBytes = stats.bytes;
     this.fileCount = stats.files;
@@ -929,6 +933,11 @@ export class StorageElementService implements StorageElementClient {
     if (scrub.state === 'failed') problems.push(`the last scrub stopped: ${scrub.error}`);
     if (this.quarantinedSinceStart > 0)
       problems.push(`${this.quarantinedSinceStart} file(s) quarantined since start`);
+    const walDamage = this.deps.wal.damaged();
+    if (walDamage[0])
+      problems.push(
+        `the write-ahead log held ${walDamage.length} damaged record(s) at start, skipped by replay (the first in ${walDamage[0].segment} at byte ${walDamage[0].offset}: ${walDamage[0].problem})`,
+      );
     return { status: problems.length > 0 ? 'degraded' : 'ok', problems };
   }
 
