@@ -59,6 +59,7 @@ import { reconcileStorage } from './reconcile';
 import { replayWriteAheadLog } from './replay';
 import { moveToQuarantine } from './quarantine';
 import { Scrubber } from './scrub';
+import { sidecarProblem } from './sidecar-check';
 import { storeContent } from './store-content';
 import { BLOB_MISSING, fixityProblem, verifyingStream, verifyStoredFile } from './verify';
 
@@ -142,7 +143,7 @@ export class StorageElementService implements StorageElementClient {
         list: (cursor, limit) => this.deps.index.list(this.id, { cursor, limit }),
         stats: () => this.deps.index.stats(this.id),
         verify: async (file, paced) =>
-          (await this.sidecarProblem(file)) ?? (await verifyStoredFile(this.deps.blobs, file, paced)),
+          (await sidecarProblem(this.deps, file)) ?? (await verifyStoredFile(this.deps.blobs, file, paced)),
         stillStored: async (fileId) =>
           !this.changing.has(fileId) && (await this.deps.index.get(this.id, fileId)) !== null,
         checked: (file, problem, trigger) => this.checked(file, problem, trigger),
@@ -513,30 +514,6 @@ export class StorageElementService implements StorageElementClient {
         `file ${file.fileId} is not on storage element '${this.id}'`,
       );
     return this.corrupt(file, problem);
-  }
-
-  /**
-   * The scrub's check of a copy's sidecar: it decodes (its checksum holds) and describes the
-   * content the index row does. Only fields no update changes are compared, so an update racing
-   * the scrub is no damage; they catch rot in a version 1 sidecar, which has no checksum.
-   */
-  private async sidecarProblem(file: DocumentAttributes): Promise<string | null> {
-    let onDisk: DocumentAttributes;
-    try {
-      onDisk = this.deps.sidecars.decode(await this.deps.blobs.read(sidecarKeyFor(file.stored.key)));
-    } catch (error) {
-      if (error instanceof BlobNotFound) return SIDECAR_MISSING;
-      if (error instanceof SidecarInvalid) return `sidecar: ${error.message}`;
-      throw error;
-    }
-    const differing: string[] = [
-      ...(onDisk.fileId === file.fileId ? [] : ['file_id']),
-      ...(['size', 'sha256'] as const).filter((field) => onDisk[field] !== file[field]),
-      ...(['key', 'encoding', 'size', 'sha256'] as const)
-        .filter((field) => onDisk.stored[field] !== file.stored[field])
-        .map((field) => `stored.${field}`),
-    ];
-    return differing.length === 0 ? null : `sidecar: ${differing.join(', ')} differ from the index`;
   }
 
   private corrupt(file: DocumentAttributes, problem: string): ApplicationError {
@@ -1071,7 +1048,6 @@ async function* prepended(
 }
 
 const PROBE_KEY = '.artstore-probe';
-const SIDECAR_MISSING = 'sidecar missing';
 const PROBE_TIMEOUT_MS = 2_000;
 
 function checkExpectations(
