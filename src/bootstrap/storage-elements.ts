@@ -147,6 +147,10 @@ export function storageObserver(
         log.error({ err: error, se: seId }, 'could not record a mode switch; the next heartbeat carries it');
       }
     },
+    async walDamaged(seId, damage) {
+      for (const record of damage)
+        log.error({ se: seId, ...record }, 'damaged write-ahead log record skipped by replay');
+    },
     async quarantined(seId, entry) {
       log.error({ se: seId, file: entry.fileId, keys: entry.keys, reason: entry.reason }, 'quarantined');
       try {

@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryWriteAheadLog } from '../../src/adapters/memory/memory-write-ahead-log';
@@ -135,5 +135,56 @@ describe('FileWriteAheadLog specifics', () => {
     await first.close();
     const second = await openWal();
     await expect(second.unfinished()).resolves.toEqual(expected);
+  });
+
+  it('skips a damaged record, reports where it is, and leaves the transactions it may have closed open and doubtful', async () => {
+    const wal = await openWal();
+    for (const n of [1, 2, 3]) await wal.begin(anIntent(n));
+    await wal.commit('txn-1');
+    await wal.commit('txn-2');
+    await wal.begin(anIntent(4));
+    await wal.close();
+    const name = (await segments()).at(-1)!;
+    const bytes = await readFile(join(dir, name));
+    // One flipped bit in the commit of txn-2, the fifth line.
+    const lineStarts = [0, ...[...bytes.keys()].filter((i) => bytes[i] === 0x0a).map((i) => i + 1)];
+    const at = lineStarts[4]! + 20;
+    bytes[at]! ^= 0x04;
+    await writeFile(join(dir, name), bytes);
+
+    const reopened = await openWal();
+    expect(reopened.damaged()).toEqual([
+      {
+        segment: name,
+        offset: lineStarts[4],
+        length: lineStarts[5]! - lineStarts[4]!,
+        problem: 'checksum differs from the record',
+      },
+    ]);
+    // txn-1 was closed before the damage; txn-4 began after it.
+    await expect(reopened.unfinished()).resolves.toEqual([
+      { ...anIntent(2), doubtful: true },
+      { ...anIntent(3), doubtful: true },
+      anIntent(4),
+    ]);
+    // It still takes records, in a fresh segment, and compacts the damaged one away.
+    await reopened.commit('txn-2');
+    await reopened.compact();
+    await reopened.close();
+    const again = await openWal();
+    expect(again.damaged()).toEqual([]);
+    await expect(again.unfinished()).resolves.toEqual([anIntent(3), anIntent(4)]);
+  });
+
+  it('reads a segment written before record checksums (plain JSON lines)', async () => {
+    const lines = [
+      { t: 'begin', txn: 'txn-1', op: 'create', file_id: anIntent(1).fileId, key: anIntent(1).key },
+      { t: 'begin', txn: 'txn-2', op: 'delete', file_id: anIntent(2).fileId, key: anIntent(2).key },
+      { t: 'commit', txn: 'txn-1' },
+    ];
+    await writeFile(join(dir, 'wal-000000000001.log'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    const wal = await openWal();
+    expect(wal.damaged()).toEqual([]);
+    await expect(wal.unfinished()).resolves.toEqual([{ ...anIntent(2), op: 'delete' }]);
   });
 });

@@ -14,6 +14,7 @@ import type {
   StorageElementDirectory,
 } from '../../src/application/ports/storage-element-client';
 import type { StorageElementRegistry } from '../../src/application/ports/storage-element-registry';
+import type { WalDamage } from '../../src/application/ports/write-ahead-log';
 import { ApplicationError } from '../../src/application/errors';
 import {
   StorageElementService,
@@ -43,6 +44,10 @@ export class RecordingObserver implements StorageElementObserver {
     [];
   async modeSwitched(seId: string, from: StorageMode, to: StorageMode, reason: string): Promise<void> {
     this.switches.push({ seId, from, to, reason });
+  }
+  readonly walDamage: { seId: string; damage: readonly WalDamage[] }[] = [];
+  async walDamaged(seId: string, damage: readonly WalDamage[]): Promise<void> {
+    this.walDamage.push({ seId, damage });
   }
   async quarantined(
     seId: string,

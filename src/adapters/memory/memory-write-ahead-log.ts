@@ -1,4 +1,4 @@
-import type { WalIntent, WriteAheadLog } from '../../application/ports/write-ahead-log';
+import type { WalDamage, WalIntent, WriteAheadLog } from '../../application/ports/write-ahead-log';
 
 export class MemoryWriteAheadLog implements WriteAheadLog {
   private readonly open = new Map<string, WalIntent>();
@@ -17,6 +17,11 @@ export class MemoryWriteAheadLog implements WriteAheadLog {
 
   async unfinished(): Promise<WalIntent[]> {
     return [...this.open.values()];
+  }
+
+  /** Memory does not rot. */
+  damaged(): readonly WalDamage[] {
+    return [];
   }
 
   async compact(): Promise<void> {}

@@ -4,9 +4,14 @@ import { FILE_STATUSES, STORED_ENCODINGS, type DocumentAttributes } from '../../
 import { frameIndexProblem } from '../../domain/document/frames';
 import { CHUNK_DIGEST_ALGORITHM, chunkDigestsProblem } from '../../domain/document/chunks';
 import type { Retention } from '../../domain/retention/retention';
+import { CHECKSUM_FIELD, sidecarChecksum } from './sidecar-checksum';
 
-/** docs/sidecar-format.md describes this schema; bump SCHEMA_VERSION and keep a reader for every older one. */
-export const SCHEMA_VERSION = 1;
+/**
+ * docs/sidecar-format.md describes this schema; bump SCHEMA_VERSION and keep a reader for every
+ * older one. Version 2 is version 1 plus the `checksum` field, which a version 2 sidecar must carry:
+ * no single flipped bit turns the digit 2 into 1, so damage cannot pass for an older sidecar.
+ */
+export const SCHEMA_VERSION = 2;
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/u);
@@ -17,7 +22,7 @@ const retention = z.discriminatedUnion('policy', [
 ]);
 
 const sidecarV1 = z.object({
-  schema_version: z.literal(1),
+  schema_version: z.union([z.literal(1), z.literal(2)]),
   file_id: z.uuid(),
   name: z.string().min(1),
   // Added after version 1 was first written: absent in older sidecars, read as null.
@@ -77,8 +82,9 @@ function encodeRetention(r: Retention): Record<string, unknown> {
 export class JsonSidecarCodec implements SidecarCodec {
   encode(file: DocumentAttributes): Buffer {
     const sizes = file.stored.frames?.storedSizes;
+    const document = this.toDocument(file);
     const text = JSON.stringify(
-      this.toDocument(file),
+      { ...document, [CHECKSUM_FIELD]: sidecarChecksum(document) },
       (key, value: unknown) => (key === 'stored_sizes' ? FRAMES_PLACEHOLDER : value),
       2,
     );
@@ -87,6 +93,7 @@ export class JsonSidecarCodec implements SidecarCodec {
     return Buffer.from(`${compact}\n`, 'utf8');
   }
 
+  /** Checks the whole sidecar, then its checksum: a sidecar of version 2 on without a matching one is damaged. */
   decode(content: Buffer): DocumentAttributes {
     let raw: unknown;
     try {
@@ -94,10 +101,21 @@ export class JsonSidecarCodec implements SidecarCodec {
     } catch (error) {
       throw new SidecarInvalid(`not JSON: ${(error as Error).message}`);
     }
-    return this.fromDocument(raw);
+    const file = this.fromDocument(raw);
+    const document = raw as Record<string, unknown>;
+    if (document.schema_version !== 1) {
+      const recorded = document[CHECKSUM_FIELD];
+      if (typeof recorded !== 'string') throw new SidecarInvalid(`${CHECKSUM_FIELD}: missing`);
+      if (recorded !== sidecarChecksum(document))
+        throw new SidecarInvalid(`${CHECKSUM_FIELD}: differs from the sidecar's content`);
+    }
+    return file;
   }
 
-  /** The sidecar as a JSON value (also what the PostgreSQL caches keep in their `attributes` column). */
+  /**
+   * The sidecar as a JSON value without its checksum (also what the PostgreSQL caches keep in
+   * their `attributes` column, and what goes between roles: their storage has checks of its own).
+   */
   toDocument(file: DocumentAttributes): Record<string, unknown> {
     return {
       schema_version: SCHEMA_VERSION,

@@ -1,18 +1,9 @@
 import { join } from 'node:path';
-import type { WalIntent, WalOperation, WriteAheadLog } from '../../application/ports/write-ahead-log';
+import type { WalDamage, WalIntent, WriteAheadLog } from '../../application/ports/write-ahead-log';
 import { DirectorySync } from '../blob-store/durable-fs';
 import { failpoint } from '../system/failpoints';
 import { nodeFileSystem, type FileSystem, type FsHandle } from '../system/file-system';
-
-type Record =
-  | {
-      readonly t: 'begin';
-      readonly txn: string;
-      readonly op: WalOperation;
-      readonly file_id: string;
-      readonly key: string;
-    }
-  | { readonly t: 'commit' | 'abort'; readonly txn: string };
+import { encodeRecord, readSegment, type WalRecord } from './wal-records';
 
 interface Pending {
   readonly line: string;
@@ -27,15 +18,17 @@ const SEGMENT = /^wal-(\d{12})\.log$/u;
 const ROTATE_BYTES = 16 * 1024 * 1024;
 
 /**
- * The WAL as JSON lines in numbered segments on the SE's local disk. Appends are group-committed:
- * records queued while a write + fdatasync runs go out together in the next one. A torn last line
- * (crash mid-append) is ignored on open; new records always go to a fresh segment. A failed write
+ * The WAL as checksummed JSON lines (wal-records.ts) in numbered segments on the SE's local disk.
+ * Appends are group-committed: records queued while a write + fdatasync runs go out together in
+ * the next one. A torn last line (crash mid-append) is ignored on open; a damaged record is skipped
+ * and reported (damaged()); new records always go to a fresh segment. A failed write
  * or fdatasync (a full disk, an I/O error) fails every record of its batch and cuts the segment
  * back to where the batch began, so no torn or unacknowledged record stays for later records to
  * be appended to; when the cut-back fails too, the next append tries it again before writing.
  */
 export class FileWriteAheadLog implements WriteAheadLog {
   private readonly open = new Map<string, WalIntent>();
+  private readonly damage: WalDamage[] = [];
   private readonly queue: Pending[] = [];
   private flushScheduled = false;
   private chain: Promise<void> = Promise.resolve();
@@ -63,23 +56,22 @@ export class FileWriteAheadLog implements WriteAheadLog {
     await this.fs.mkdir(this.dir);
     for (const segment of await this.segments()) {
       this.segment = Math.max(this.segment, segment);
-      const text = (await this.fs.readFile(this.segmentPath(segment))).toString('utf8');
-      for (const line of text.split('\n')) {
-        const record = parse(line);
-        if (!record) continue;
-        if (record.t === 'begin') {
-          this.open.set(record.txn, {
-            txn: record.txn,
-            op: record.op,
-            fileId: record.file_id,
-            key: record.key,
-          });
-        } else {
-          this.open.delete(record.txn);
+      for (const entry of readSegment(await this.fs.readFile(this.segmentPath(segment)))) {
+        if ('record' in entry) this.apply(entry.record);
+        else {
+          this.damage.push({ segment: segmentName(segment), ...entry.damage });
+          // The damaged record may have been the commit or abort of any transaction open so far.
+          for (const [txn, intent] of this.open) this.open.set(txn, { ...intent, doubtful: true });
         }
       }
     }
     await this.startSegment(this.segment + 1);
+  }
+
+  private apply(record: WalRecord): void {
+    if (record.t === 'begin')
+      this.open.set(record.txn, { txn: record.txn, op: record.op, fileId: record.file_id, key: record.key });
+    else this.open.delete(record.txn);
   }
 
   private async segments(): Promise<number[]> {
@@ -91,7 +83,7 @@ export class FileWriteAheadLog implements WriteAheadLog {
   }
 
   private segmentPath(n: number): string {
-    return join(this.dir, `wal-${String(n).padStart(12, '0')}.log`);
+    return join(this.dir, segmentName(n));
   }
 
   private async startSegment(n: number): Promise<void> {
@@ -135,9 +127,13 @@ export class FileWriteAheadLog implements WriteAheadLog {
     return [...this.open.values()];
   }
 
-  private append(record: Record, durable: boolean, written: (() => void) | null): Promise<void> {
+  damaged(): readonly WalDamage[] {
+    return this.damage;
+  }
+
+  private append(record: WalRecord, durable: boolean, written: (() => void) | null): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ line: `${JSON.stringify(record)}\n`, durable, written, resolve, reject });
+      this.queue.push({ line: encodeRecord(record), durable, written, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         void this.serially(() => this.flushQueued());
@@ -225,7 +221,7 @@ export class FileWriteAheadLog implements WriteAheadLog {
   private async rotate(): Promise<void> {
     const old = await this.segments();
     const carried = [...this.open.values()]
-      .map((i) => `${JSON.stringify({ t: 'begin', txn: i.txn, op: i.op, file_id: i.fileId, key: i.key })}\n`)
+      .map((i) => encodeRecord({ t: 'begin', txn: i.txn, op: i.op, file_id: i.fileId, key: i.key }))
       .join('');
     const next = this.segment + 1;
     await this.startSegment(next);
@@ -247,27 +243,6 @@ export class FileWriteAheadLog implements WriteAheadLog {
   }
 }
 
-function parse(line: string): Record | null {
-  if (!line.trim()) return null;
-  try {
-    const value = JSON.parse(line) as Partial<Record> & { t?: unknown; txn?: unknown };
-    if (typeof value.txn !== 'string') return null;
-    if (value.t === 'commit' || value.t === 'abort') return { t: value.t, txn: value.txn };
-    const begin = value as { op?: unknown; file_id?: unknown; key?: unknown };
-    if (
-      value.t === 'begin' &&
-      (begin.op === 'create' ||
-        begin.op === 'delete' ||
-        begin.op === 'update' ||
-        begin.op === 'quarantine') &&
-      typeof begin.file_id === 'string' &&
-      typeof begin.key === 'string'
-    ) {
-      return { t: 'begin', txn: value.txn, op: begin.op, file_id: begin.file_id, key: begin.key };
-    }
-    return null;
-  } catch {
-    // A torn final line from a crash mid-append.
-    return null;
-  }
+function segmentName(n: number): string {
+  return `wal-${String(n).padStart(12, '0')}.log`;
 }

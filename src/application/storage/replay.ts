@@ -22,7 +22,8 @@ export interface ReplayOutcome {
 /**
  * §4.1 recovery: every unfinished transaction is rolled forward when its blob and sidecar are
  * complete and verified, otherwise rolled back with every partial file removed. Idempotent: a
- * crash during replay leaves transactions that the next replay finishes the same way.
+ * crash during replay leaves transactions that the next replay finishes the same way. A doubtful
+ * delete (its abort may be a damaged record) is finished only once its tombstone was written.
  */
 export async function replayWriteAheadLog(seId: string, deps: ReplayDeps): Promise<ReplayOutcome> {
   let rolledForward = 0;
@@ -34,6 +35,12 @@ export async function replayWriteAheadLog(seId: string, deps: ReplayDeps): Promi
       if (intent.fileId) await deps.index.remove(seId, intent.fileId);
       await deps.wal.commit(intent.txn);
       rolledForward += 1;
+      continue;
+    }
+    if (intent.op === 'delete' && intent.doubtful && (await stillActive(deps, intent))) {
+      // The tombstone is a delete's first change (§4.1): without it nothing was deleted.
+      await deps.wal.abort(intent.txn);
+      rolledBack += 1;
       continue;
     }
     if (intent.op === 'create' || intent.op === 'update') {
@@ -80,6 +87,15 @@ async function readIntact(deps: ReplayDeps, intent: WalIntent): Promise<Document
   if (file.fileId !== intent.fileId || file.status !== 'active' || file.stored.key !== intent.key)
     return null;
   return (await verifyStoredFile(deps.blobs, file)) === null ? file : null;
+}
+
+async function stillActive(deps: ReplayDeps, intent: WalIntent): Promise<boolean> {
+  try {
+    const file = deps.sidecars.decode(await deps.blobs.read(sidecarKeyFor(intent.key)));
+    return file.fileId === intent.fileId && file.status === 'active';
+  } catch {
+    return false;
+  }
 }
 
 async function removeEverything(seId: string, deps: ReplayDeps, intent: WalIntent): Promise<void> {

@@ -36,7 +36,7 @@ import { BlobBackendUnavailable, BlobNotFound, type BlobStore, type ByteRange } 
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { FileIndex, Page } from '../ports/file-index';
 import type { FixityLog, FixityTrigger } from '../ports/fixity-log';
-import type { SidecarCodec } from '../ports/sidecar-codec';
+import { SidecarInvalid, type SidecarCodec } from '../ports/sidecar-codec';
 import type {
   ContentExpectations,
   OpenedContent,
@@ -51,7 +51,7 @@ import type {
   UpdateOptions,
 } from '../ports/storage-element-client';
 import type { StorageElementStateStore } from '../ports/storage-element-state';
-import type { WriteAheadLog } from '../ports/write-ahead-log';
+import type { WalDamage, WriteAheadLog } from '../ports/write-ahead-log';
 import { ChunkDamaged, verifiedChunks } from './chunk-digests';
 import { decodeFrames, FrameDamaged } from './framed-codec';
 import { rebuildIndex } from './rebuild-index';
@@ -59,6 +59,7 @@ import { reconcileStorage } from './reconcile';
 import { replayWriteAheadLog } from './replay';
 import { moveToQuarantine } from './quarantine';
 import { Scrubber } from './scrub';
+import { sidecarProblem } from './sidecar-check';
 import { storeContent } from './store-content';
 import { BLOB_MISSING, fixityProblem, verifyingStream, verifyStoredFile } from './verify';
 
@@ -88,6 +89,8 @@ export interface StorageElementObserver {
     seId: string,
     entry: { fileId: string | null; keys: readonly string[]; reason: string },
   ): Promise<void>;
+  /** Records of the WAL that failed their check at start: skipped by replay. */
+  walDamaged(seId: string, damage: readonly WalDamage[]): Promise<void>;
 }
 
 const DEFAULT_VERIFY_ON_READ_MAX_BYTES = 1024 * 1024;
@@ -139,7 +142,8 @@ export class StorageElementService implements StorageElementClient {
       {
         list: (cursor, limit) => this.deps.index.list(this.id, { cursor, limit }),
         stats: () => this.deps.index.stats(this.id),
-        verify: (file, paced) => verifyStoredFile(this.deps.blobs, file, paced),
+        verify: async (file, paced) =>
+          (await sidecarProblem(this.deps, file)) ?? (await verifyStoredFile(this.deps.blobs, file, paced)),
         stillStored: async (fileId) =>
           !this.changing.has(fileId) && (await this.deps.index.get(this.id, fileId)) !== null,
         checked: (file, problem, trigger) => this.checked(file, problem, trigger),
@@ -158,6 +162,8 @@ export class StorageElementService implements StorageElementClient {
     if (saved) this.mode = saved.mode;
     else await this.deps.state.save({ mode: this.mode });
     await replayWriteAheadLog(this.settings.id, this.deps);
+    const damage = this.deps.wal.damaged();
+    if (damage.length > 0) await this.deps.observer?.walDamaged(this.id, damage);
     const stats = await this.deps.index.stats(this.settings.id);
     this.usedBytes = stats.bytes;
     this.fileCount = stats.files;
@@ -497,12 +503,17 @@ export class StorageElementService implements StorageElementClient {
       createHash('sha256').update(content).digest('hex'),
     );
     if (problem === null) return content;
+    throw await this.damaged(file, problem);
+  }
+
+  /** A read found the copy damaged: quarantined, file_corrupt; file_not_found when it went meanwhile. */
+  private async damaged(file: DocumentAttributes, problem: string): Promise<ApplicationError> {
     if (!(await this.checked(file, problem, 'read')))
-      throw new ApplicationError(
+      return new ApplicationError(
         'file_not_found',
         `file ${file.fileId} is not on storage element '${this.id}'`,
       );
-    throw this.corrupt(file, problem);
+    return this.corrupt(file, problem);
   }
 
   private corrupt(file: DocumentAttributes, problem: string): ApplicationError {
@@ -642,17 +653,33 @@ export class StorageElementService implements StorageElementClient {
         field: 'target_attr_version',
       });
     const row = await this.head(fileId);
-    if (this.changing.has(fileId))
-      throw new ApplicationError('conflict', `file ${fileId} is being changed on '${this.id}'; try again`);
-    this.changing.add(fileId);
-    this.touch(fileId, 'put');
     try {
-      return await this.updateInWal(
+      return await this.updateExclusively(
         row,
         change,
         ifAttrVersion ?? (targetAttrVersion ?? 0) - 1,
         targetAttrVersion,
       );
+    } catch (error) {
+      if (!(error instanceof SidecarInvalid)) throw error;
+      // The sidecar read back is the copy's truth, and it is damaged: the copy goes like a damaged blob.
+      throw await this.damaged(row, `sidecar: ${error.message}`);
+    }
+  }
+
+  private async updateExclusively(
+    row: DocumentAttributes,
+    change: AttributeChange,
+    expected: number,
+    target: number | undefined,
+  ): Promise<DocumentAttributes> {
+    const fileId = row.fileId;
+    if (this.changing.has(fileId))
+      throw new ApplicationError('conflict', `file ${fileId} is being changed on '${this.id}'; try again`);
+    this.changing.add(fileId);
+    this.touch(fileId, 'put');
+    try {
+      return await this.updateInWal(row, change, expected, target);
     } finally {
       this.changing.delete(fileId);
     }
@@ -883,6 +910,11 @@ export class StorageElementService implements StorageElementClient {
     if (scrub.state === 'failed') problems.push(`the last scrub stopped: ${scrub.error}`);
     if (this.quarantinedSinceStart > 0)
       problems.push(`${this.quarantinedSinceStart} file(s) quarantined since start`);
+    const walDamage = this.deps.wal.damaged();
+    if (walDamage[0])
+      problems.push(
+        `the write-ahead log held ${walDamage.length} damaged record(s) at start, skipped by replay (the first in ${walDamage[0].segment} at byte ${walDamage[0].offset}: ${walDamage[0].problem})`,
+      );
     return { status: problems.length > 0 ? 'degraded' : 'ok', problems };
   }
 

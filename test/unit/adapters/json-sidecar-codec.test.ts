@@ -1,4 +1,5 @@
 import { JsonSidecarCodec, SCHEMA_VERSION } from '../../../src/adapters/sidecar/json-sidecar-codec';
+import { canonicalJson, sidecarChecksum } from '../../../src/adapters/sidecar/sidecar-checksum';
 import { SidecarInvalid } from '../../../src/application/ports/sidecar-codec';
 import type { DocumentAttributes } from '../../../src/domain/document/document';
 import { decideRetention } from '../../../src/domain/retention/retention';
@@ -60,12 +61,14 @@ describe('JsonSidecarCodec', () => {
     expect(codec.decode(codec.encode(file))).toEqual(file);
   });
 
-  it('writes pretty UTF-8 JSON with schema_version 1 and snake_case fields', () => {
+  it('writes pretty UTF-8 JSON with schema_version 2, snake_case fields and a checksum last', () => {
     const file = temporary();
     const text = codec.encode(file).toString('utf8');
-    expect(SCHEMA_VERSION).toBe(1);
-    expect(text).toBe(`${JSON.stringify(codec.toDocument(file), null, 2)}\n`);
-    expect(text.split('\n')[1]).toBe('  "schema_version": 1,');
+    expect(SCHEMA_VERSION).toBe(2);
+    const document = codec.toDocument(file);
+    expect(text).toBe(`${JSON.stringify({ ...document, checksum: sidecarChecksum(document) }, null, 2)}\n`);
+    expect(text.split('\n')[1]).toBe('  "schema_version": 2,');
+    expect(text).toMatch(/\n {2}"checksum": "sha256:[0-9a-f]{64}"\n\}\n$/u);
     expect(text).toContain('"name": "Отчёт 2024.pdf"');
     const doc = JSON.parse(text) as Record<string, unknown>;
     expect(Object.keys(doc)).toEqual([
@@ -88,6 +91,7 @@ describe('JsonSidecarCodec', () => {
       'status',
       'attr_version',
       'stored',
+      'checksum',
     ]);
     expect(doc.retention).toEqual({
       policy: 'temporary',
@@ -117,7 +121,7 @@ describe('JsonSidecarCodec', () => {
   });
 
   it.each<[string, (doc: Record<string, unknown>) => void, string]>([
-    ['schema_version 2', (d) => void (d.schema_version = 2), 'schema_version'],
+    ['schema_version 3', (d) => void (d.schema_version = 3), 'schema_version'],
     ['no schema_version', (d) => void delete d.schema_version, 'schema_version'],
     ['no file_id', (d) => void delete d.file_id, 'file_id'],
     ['no sha256', (d) => void delete d.sha256, 'sha256'],
@@ -247,5 +251,89 @@ describe('JsonSidecarCodec, chunk digests', () => {
     const doc = docOf(withChunks());
     change(doc.stored.chunks as Record<string, unknown>);
     expect(decodeError(Buffer.from(JSON.stringify(doc))).message).toMatch(message);
+  });
+});
+
+describe('JsonSidecarCodec, the checksum (schema version 2)', () => {
+  const withEverything = (): DocumentAttributes => {
+    const file = aDocument(Buffer.alloc(600, 'a'), {
+      name: 'Отчёт 2026.pdf',
+      description: 'квартальный отчёт',
+      tags: ['finance', 'q1'],
+      metadata: { owner: 'alice', '1': 'an integer-like key' },
+    });
+    return {
+      ...file,
+      stored: {
+        ...file.stored,
+        encoding: 'gzip',
+        size: 300,
+        frames: { frameSize: 1_048_576, storedSizes: [300] },
+        chunks: { chunkSize: 256, algorithm: 'sha256-128', digests: Buffer.alloc(32, 7).toString('base64') },
+      },
+    };
+  };
+
+  it('refuses every single flipped bit of a sidecar, whatever byte it hits', () => {
+    const encoded = codec.encode(withEverything());
+    const accepted: string[] = [];
+    for (let at = 0; at < encoded.length; at += 1) {
+      for (let bit = 0; bit < 8; bit += 1) {
+        const flipped = Buffer.from(encoded);
+        flipped[at]! ^= 1 << bit;
+        try {
+          codec.decode(flipped);
+          accepted.push(`byte ${at} bit ${bit}`);
+        } catch (error) {
+          expect(error).toBeInstanceOf(SidecarInvalid);
+        }
+      }
+    }
+    expect(encoded.length).toBeGreaterThan(900);
+    expect(accepted).toEqual([]);
+  });
+
+  it('names the checksum when the content was changed and the sidecar is otherwise valid', () => {
+    const doc = JSON.parse(codec.encode(temporary()).toString('utf8')) as Record<string, unknown>;
+    doc.description = 'changed behind the codec';
+    expect(decodeError(Buffer.from(JSON.stringify(doc))).message).toBe(
+      "checksum: differs from the sidecar's content",
+    );
+  });
+
+  it('refuses a version 2 sidecar without its checksum (it cannot pass for version 1)', () => {
+    const doc = JSON.parse(codec.encode(temporary()).toString('utf8')) as Record<string, unknown>;
+    delete doc.checksum;
+    expect(decodeError(Buffer.from(JSON.stringify(doc))).message).toBe('checksum: missing');
+  });
+
+  it('still reads a version 1 sidecar, which has no checksum', () => {
+    const file = temporary();
+    const legacy = { ...codec.toDocument(file), schema_version: 1 };
+    expect(legacy).not.toHaveProperty('checksum');
+    expect(codec.decode(Buffer.from(`${JSON.stringify(legacy, null, 2)}\n`))).toEqual(file);
+  });
+
+  it('checks the content, not its layout: a re-indented sidecar with members reordered reads the same', () => {
+    const file = withEverything();
+    const doc = JSON.parse(codec.encode(file).toString('utf8')) as Record<string, unknown>;
+    const reordered = Object.fromEntries(Object.entries(doc).reverse());
+    expect(codec.decode(Buffer.from(JSON.stringify(reordered, null, '\t')))).toEqual(file);
+  });
+});
+
+describe('canonicalJson (RFC 8785 for sidecar values)', () => {
+  it.each<[string, unknown, string]>([
+    [
+      'members sorted by name at every depth',
+      { b: 1, a: { d: [true, null], c: 'x' } },
+      '{"a":{"c":"x","d":[true,null]},"b":1}',
+    ],
+    ['integer-like names sorted as strings', { b: 1, '10': 2, '9': 3 }, '{"10":2,"9":3,"b":1}'],
+    ['names sorted by UTF-16 code units', { é: 1, z: 2, '😀': 3, ｚ: 4 }, '{"z":2,"é":1,"😀":3,"ｚ":4}'],
+    ['strings escaped as JSON.stringify does', { s: 'a"\\\n\u0001é' }, '{"s":"a\\"\\\\\\n\\u0001é"}'],
+    ['undefined members left out', { a: undefined, b: null }, '{"b":null}'],
+  ])('writes %s', (_label, value, expected) => {
+    expect(canonicalJson(value)).toBe(expected);
   });
 });

@@ -1,3 +1,5 @@
+import { MemoryWriteAheadLog } from '../../../src/adapters/memory/memory-write-ahead-log';
+import type { WalDamage } from '../../../src/application/ports/write-ahead-log';
 import { sidecarKeyFor } from '../../../src/domain/document/blob-key';
 import type { DocumentAttributes } from '../../../src/domain/document/document';
 import { aDocument } from '../../support/builders';
@@ -82,5 +84,65 @@ describe('StorageElementService.start replays the WAL', () => {
     expect(await element.service.head(committed.fileId)).toEqual(committed);
     expect(await element.service.head(file.fileId)).toEqual(file);
     expect((await element.service.info()).fileCount).toBe(2);
+  });
+});
+
+/** A log that found damaged records when it was opened. */
+class DamagedLog extends MemoryWriteAheadLog {
+  constructor(private readonly damage: readonly WalDamage[]) {
+    super();
+  }
+  override damaged(): readonly WalDamage[] {
+    return this.damage;
+  }
+}
+
+describe('StorageElementService.start after damaged WAL records', () => {
+  const DAMAGE: WalDamage = {
+    segment: 'wal-000000000007.log',
+    offset: 210,
+    length: 69,
+    problem: 'checksum differs from the record',
+  };
+
+  async function doubtfulDelete(
+    tombstone: boolean,
+  ): Promise<{ element: MemoryElement; file: DocumentAttributes }> {
+    const element = aMemoryElement({ wal: new DamagedLog([DAMAGE]) });
+    const file = aDocument(CONTENT);
+    const key = file.stored.key;
+    element.blobs.objects.set(key, CONTENT);
+    const sidecar = tombstone ? { ...file, status: 'deleted' as const, attrVersion: 2 } : file;
+    element.blobs.objects.set(sidecarKeyFor(key), element.codec.encode(sidecar));
+    await element.index.upsert('se-1', file);
+    await element.wal.begin({ txn: 'txn-1', op: 'delete', fileId: file.fileId, key, doubtful: true });
+    return { element, file };
+  }
+
+  it('rolls back a doubtful delete that never wrote its tombstone: its abort may be the damaged record', async () => {
+    const { element, file } = await doubtfulDelete(false);
+    await element.service.start();
+    expect(await element.wal.unfinished()).toEqual([]);
+    await expect(element.service.head(file.fileId)).resolves.toEqual(file);
+    expect(element.blobs.objects.get(file.stored.key)).toEqual(CONTENT);
+  });
+
+  it('finishes a doubtful delete whose tombstone is written', async () => {
+    const { element, file } = await doubtfulDelete(true);
+    await element.service.start();
+    expect([...element.blobs.objects.keys()]).toEqual([]);
+    expect(await element.index.get('se-1', file.fileId)).toBeNull();
+  });
+
+  it('reports the damaged records to its observer and in its health, and starts', async () => {
+    const element = aMemoryElement({ wal: new DamagedLog([DAMAGE]) });
+    await element.service.start();
+    expect(element.observer.walDamage).toEqual([{ seId: 'se-1', damage: [DAMAGE] }]);
+    expect((await element.service.info()).health).toEqual({
+      status: 'degraded',
+      problems: [
+        'the write-ahead log held 1 damaged record(s) at start, skipped by replay (the first in wal-000000000007.log at byte 210: checksum differs from the record)',
+      ],
+    });
   });
 });
