@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { ApplicationError, type ApplicationErrorCode } from '../../application/errors';
+import { diskFailure } from '../../application/storage/storage-errors';
 import { DomainError, type DomainErrorCode } from '../../domain/errors';
 import { InvalidCursor } from '../memory/cursor';
 
@@ -165,6 +166,9 @@ export function toProblem(error: unknown): Problem {
   }
   if (error instanceof InvalidCursor)
     return { code: 'invalid_cursor', detail: error.message, details: { field: 'cursor' } };
+  // A disk error that no use case named (a restart, a compaction, a scan): still the disk's failure.
+  const disk = diskFailure(error);
+  if (disk) return { code: disk.code, detail: disk.message, details: {} };
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && (DEPENDENCY_ERRNOS.has(code) || DEPENDENCY_SQLSTATE.test(code))) {
     return {

@@ -32,7 +32,7 @@ import {
   type StorageMode,
 } from '../../domain/storage-mode/storage-mode';
 import { ApplicationError } from '../errors';
-import { BlobBackendUnavailable, BlobNotFound, type BlobStore, type ByteRange } from '../ports/blob-store';
+import { BlobNotFound, type BlobStore, type ByteRange } from '../ports/blob-store';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { FileIndex, Page } from '../ports/file-index';
 import type { FixityLog, FixityTrigger } from '../ports/fixity-log';
@@ -59,6 +59,7 @@ import { reconcileStorage } from './reconcile';
 import { replayWriteAheadLog } from './replay';
 import { moveToQuarantine } from './quarantine';
 import { Scrubber } from './scrub';
+import { putError, storageError } from './storage-errors';
 import { storeContent } from './store-content';
 import { BLOB_MISSING, fixityProblem, verifyingStream, verifyStoredFile } from './verify';
 
@@ -154,13 +155,17 @@ export class StorageElementService implements StorageElementClient {
 
   /** Replays the WAL and loads mode and counters; must finish before the SE serves requests. */
   async start(): Promise<void> {
-    const saved = await this.deps.state.load();
-    if (saved) this.mode = saved.mode;
-    else await this.deps.state.save({ mode: this.mode });
-    await replayWriteAheadLog(this.settings.id, this.deps);
-    const stats = await this.deps.index.stats(this.settings.id);
-    this.usedBytes = stats.bytes;
-    this.fileCount = stats.files;
+    try {
+      const saved = await this.deps.state.load();
+      if (saved) this.mode = saved.mode;
+      else await this.deps.state.save({ mode: this.mode });
+      await replayWriteAheadLog(this.settings.id, this.deps);
+      const stats = await this.deps.index.stats(this.settings.id);
+      this.usedBytes = stats.bytes;
+      this.fileCount = stats.files;
+    } catch (error) {
+      throw storageError(error);
+    }
   }
 
   currentMode(): StorageMode {
@@ -181,7 +186,11 @@ export class StorageElementService implements StorageElementClient {
   /** Refuses a write the SE cannot take, before any byte of it is read; returns the bytes free. */
   async checkWritable(size: number | null): Promise<number> {
     this.assertAcceptsWrites();
-    const free = freeBytes(await this.capacity());
+    const free = freeBytes(
+      await this.capacity().catch((error: unknown) => {
+        throw storageError(error);
+      }),
+    );
     if (size !== null && size > free) {
       throw new ApplicationError(
         'storage_full',
@@ -268,7 +277,7 @@ export class StorageElementService implements StorageElementClient {
       // Not a byte read yet: a full WAL disk is a storage_full the ingester can take elsewhere.
       await wal.begin({ txn, op: 'create', fileId: draft.fileId, key });
     } catch (error) {
-      throw normalizeWriteError(error);
+      throw putError(error);
     }
     /** Bytes counted in when the row was written, so an undo takes back exactly that. */
     let counted: number | null = null;
@@ -317,7 +326,7 @@ export class StorageElementService implements StorageElementClient {
       } catch {
         // The WAL record stays open, so the next start's replay finishes the rollback.
       }
-      throw normalizeWriteError(error);
+      throw putError(error);
     }
   }
 
@@ -653,6 +662,8 @@ export class StorageElementService implements StorageElementClient {
         ifAttrVersion ?? (targetAttrVersion ?? 0) - 1,
         targetAttrVersion,
       );
+    } catch (error) {
+      throw storageError(error);
     } finally {
       this.changing.delete(fileId);
     }
@@ -712,7 +723,7 @@ export class StorageElementService implements StorageElementClient {
           () => true,
           () => false,
         ));
-      if (!made) throw normalizeWriteError(error);
+      if (!made) throw storageError(error);
     }
     // From here the change is made. A failing cache write leaves the WAL record open: replay
     // (or a retry of this update) brings the row in line with the sidecar.
@@ -746,8 +757,12 @@ export class StorageElementService implements StorageElementClient {
    * it whatever its retention and the mode, since for the rest of the system it never existed.
    */
   async discard(fileId: string): Promise<void> {
-    const file = await this.deps.index.get(this.id, fileId);
-    if (file) await this.remove(file);
+    try {
+      const file = await this.deps.index.get(this.id, fileId);
+      if (file) await this.remove(file);
+    } catch (error) {
+      throw storageError(error);
+    }
   }
 
   private async remove(file: DocumentAttributes): Promise<void> {
@@ -760,6 +775,8 @@ export class StorageElementService implements StorageElementClient {
     this.touch(file.fileId, 'delete');
     try {
       await this.removeInWal(file);
+    } catch (error) {
+      throw storageError(error);
     } finally {
       this.changing.delete(file.fileId);
     }
@@ -792,7 +809,7 @@ export class StorageElementService implements StorageElementClient {
             .discardIncomplete(sidecarKeyFor(key))
             .then(() => wal.abort(txn))
             .catch(() => undefined);
-        throw normalizeWriteError(error);
+        throw storageError(error);
       }
     }
     // From here the delete is made (the sidecar, the truth, says so); removing the files is
@@ -960,7 +977,9 @@ export class StorageElementService implements StorageElementClient {
       try {
         if (plan.gates.includes('drain_writes')) await this.drainWrites();
         if (plan.gates.includes('passing_scrub')) await this.requirePassingScrub();
-        await this.deps.state.save({ mode: to });
+        await this.deps.state.save({ mode: to }).catch((error: unknown) => {
+          throw storageError(error);
+        });
         this.mode = to;
       } finally {
         this.pendingMode = null;
@@ -1046,32 +1065,4 @@ function checkExpectations(
       },
     );
   }
-}
-
-function normalizeWriteError(error: unknown): unknown {
-  if (error instanceof ApplicationError) return error;
-  if (error instanceof BlobBackendUnavailable)
-    return new ApplicationError('storage_unavailable', error.message, {}, { cause: error });
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new ApplicationError('storage_full', 'the storage medium is full', {}, { cause: error });
-  }
-  if (code === 'EIO' || code === 'EROFS') {
-    // The medium failed (a write or fsync error): the write did not happen; not a bug of ours.
-    return new ApplicationError(
-      'storage_unavailable',
-      `the storage medium failed the write (${code})`,
-      {},
-      { cause: error },
-    );
-  }
-  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED') {
-    return new ApplicationError(
-      'upload_interrupted',
-      'the upload ended before all content arrived',
-      {},
-      { cause: error },
-    );
-  }
-  return error;
 }

@@ -131,6 +131,21 @@ describe('toProblem', () => {
     expect(toProblem(error)).toMatchObject({ code: 'dependency_unavailable', details: {} });
   });
 
+  it.each<[string, string]>([
+    ['ENOSPC', 'storage_full'],
+    ['EDQUOT', 'storage_full'],
+    ['EIO', 'storage_unavailable'],
+    ['EROFS', 'storage_unavailable'],
+    ['EACCES', 'storage_unavailable'],
+    ['EMFILE', 'storage_unavailable'],
+  ])('maps a disk error %s that no use case named to %s, naming the errno', (errno, code) => {
+    const error = Object.assign(new Error(`${errno}: write '/se/wal/wal-1.log'`), { code: errno });
+    const problem = toProblem(error);
+    expect(problem).toMatchObject({ code, details: {} });
+    expect(ERROR_STATUS[problem.code].status).toBe(code === 'storage_full' ? 507 : 503);
+    if (code === 'storage_unavailable') expect(problem.detail).toContain(errno);
+  });
+
   it.each<[string, unknown]>([
     ['an arbitrary Error', new Error('Cannot read properties of undefined')],
     ['a TypeError', new TypeError('x is not a function')],
