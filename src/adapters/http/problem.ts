@@ -77,6 +77,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { status: number; title: s
   no_writable_storage: { status: 507, title: 'No writable storage' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   storage_full: { status: 507, title: 'Storage full' },
+  write_outcome_unknown: { status: 503, title: 'Write outcome unknown' },
   upload_interrupted: { status: 400, title: 'Upload interrupted' },
   forbidden: { status: 403, title: 'Forbidden' },
   conflict: { status: 409, title: 'Conflict' },

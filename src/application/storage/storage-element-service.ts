@@ -53,13 +53,14 @@ import type {
 import type { StorageElementStateStore } from '../ports/storage-element-state';
 import type { WriteAheadLog } from '../ports/write-ahead-log';
 import { ChunkDamaged, verifiedChunks } from './chunk-digests';
+import { CreateRollbacks } from './create-rollbacks';
 import { decodeFrames, FrameDamaged } from './framed-codec';
 import { rebuildIndex } from './rebuild-index';
 import { reconcileStorage } from './reconcile';
 import { replayWriteAheadLog } from './replay';
 import { moveToQuarantine } from './quarantine';
 import { Scrubber } from './scrub';
-import { putError, storageError } from './storage-errors';
+import { outcomeUnknown, putError, storageError } from './storage-errors';
 import { storeContent } from './store-content';
 import { BLOB_MISSING, fixityProblem, verifyingStream, verifyStoredFile } from './verify';
 
@@ -129,12 +130,16 @@ export class StorageElementService implements StorageElementClient {
   private mutationsInFlight = 0;
   private mutationsBegun = 0;
   private readonly scrubber: Scrubber;
+  private readonly rollbacks: CreateRollbacks;
 
   constructor(
     private readonly settings: StorageElementSettings,
     private readonly deps: StorageElementDeps,
   ) {
     this.mode = settings.initialMode;
+    this.rollbacks = new CreateRollbacks(deps.wal, deps.ids, (fileId, key, uncount) =>
+      this.undoCreate(fileId, key, uncount),
+    );
     this.scrubber = new Scrubber(
       settings.id,
       {
@@ -250,6 +255,7 @@ export class StorageElementService implements StorageElementClient {
     limit: number,
     options: PutOptions | undefined,
   ): Promise<DocumentAttributes> {
+    await this.settleRollbacks(draft.fileId);
     const key = blobKeyFor(draft.fileId, draft.name, draft.uploadedAt);
     const txn = this.deps.ids.token();
     this.changing.add(draft.fileId);
@@ -281,6 +287,7 @@ export class StorageElementService implements StorageElementClient {
     }
     /** Bytes counted in when the row was written, so an undo takes back exactly that. */
     let counted: number | null = null;
+    let sidecarStarted = false;
     try {
       const { original, stored } = await storeContent(blobs, key, content, {
         limit,
@@ -299,6 +306,7 @@ export class StorageElementService implements StorageElementClient {
         clock.now(),
         stored,
       );
+      sidecarStarted = true;
       await blobs.put(sidecarKeyFor(key), sidecars.encode(file));
       await this.mutateIndex(
         () => index.upsert(this.id, file),
@@ -313,26 +321,44 @@ export class StorageElementService implements StorageElementClient {
       await wal.commit(txn);
       return file;
     } catch (error) {
-      try {
-        await this.mutateIndex(
-          () => this.undoCreate(draft.fileId, key),
-          () => {
-            if (counted === null) return;
-            this.usedBytes -= counted;
-            this.fileCount -= 1;
-          },
-        );
-        await wal.abort(txn);
-      } catch {
-        // The WAL record stays open, so the next start's replay finishes the rollback.
-      }
-      throw putError(error);
+      // Runs with the row's removal, once, whenever the undo gets that far.
+      const uncount = (): void => {
+        if (counted === null) return;
+        this.usedBytes -= counted;
+        this.fileCount -= 1;
+        counted = null;
+      };
+      const settled = await this.rollbacks.rollBack(draft.fileId, key, txn, uncount);
+      // Before its sidecar was written, a put cannot be rolled forward: replay needs the sidecar.
+      throw settled || !sidecarStarted ? putError(error) : outcomeUnknown('put', draft.fileId, error);
     }
   }
 
-  private async undoCreate(fileId: string, key: string): Promise<void> {
+  /**
+   * Finishes the rollbacks earlier failed puts still owe (the disk may be back). Refuses when the
+   * one of `fileId` is still owed: its delete intent, replayed later, would remove this write.
+   */
+  private async settleRollbacks(fileId: string): Promise<void> {
+    for (const owed of this.rollbacks.fileIds()) {
+      if (this.changing.has(owed)) continue;
+      this.changing.add(owed);
+      try {
+        await this.rollbacks.finish(owed).catch(() => undefined);
+      } finally {
+        this.changing.delete(owed);
+      }
+    }
+    if (this.rollbacks.owes(fileId))
+      throw new ApplicationError(
+        'storage_unavailable',
+        `an earlier failed write of file ${fileId} on '${this.id}' is not undone yet; try again`,
+      );
+  }
+
+  /** Removes a failed create's row and files (each removal fsyncs its directory). */
+  private async undoCreate(fileId: string, key: string, uncount: () => void): Promise<void> {
     const { blobs, index } = this.deps;
-    await index.remove(this.id, fileId);
+    await this.mutateIndex(() => index.remove(this.id, fileId), uncount);
     await blobs.delete(sidecarKeyFor(key));
     await blobs.delete(key);
     await blobs.discardIncomplete(sidecarKeyFor(key));
@@ -723,7 +749,12 @@ export class StorageElementService implements StorageElementClient {
           () => true,
           () => false,
         ));
-      if (!made) throw storageError(error);
+      // The old sidecar in place (the record closed): a failure. Otherwise the new one may be
+      // there, undurable or unread, and a restart would show the change: the outcome is unknown.
+      if (!made)
+        throw onDisk?.attrVersion === row.attrVersion
+          ? storageError(error)
+          : outcomeUnknown('update', row.fileId, error);
     }
     // From here the change is made. A failing cache write leaves the WAL record open: replay
     // (or a retry of this update) brings the row in line with the sidecar.
@@ -741,14 +772,17 @@ export class StorageElementService implements StorageElementClient {
   private async settleUpdate(row: DocumentAttributes, txn: string): Promise<DocumentAttributes> {
     const { blobs, wal, index, sidecars } = this.deps;
     const sidecarKey = sidecarKeyFor(row.stored.key);
-    await blobs.discardIncomplete(sidecarKey);
     const onDisk = sidecars.decode(await blobs.read(sidecarKey));
     if (onDisk.attrVersion !== row.attrVersion)
       await this.mutateIndex(
         () => index.upsert(this.id, onDisk),
         () => undefined,
       );
-    await wal.commit(txn);
+    // Left open, the record is harmless: replay removes the temp file and follows the sidecar.
+    await blobs
+      .discardIncomplete(sidecarKey)
+      .then(() => wal.commit(txn))
+      .catch(() => undefined);
     return onDisk;
   }
 
@@ -758,6 +792,7 @@ export class StorageElementService implements StorageElementClient {
    */
   async discard(fileId: string): Promise<void> {
     try {
+      await this.settleRollbacks(fileId);
       const file = await this.deps.index.get(this.id, fileId);
       if (file) await this.remove(file);
     } catch (error) {
@@ -786,7 +821,15 @@ export class StorageElementService implements StorageElementClient {
     const { blobs, wal, index, sidecars, clock, ids } = this.deps;
     const txn = ids.token();
     const key = file.stored.key;
-    await wal.begin({ txn, op: 'delete', fileId: file.fileId, key });
+    await wal.begin({ txn, op: 'delete', fileId: file.fileId, key }).catch(async (error: unknown) => {
+      // A begin record the log could not cut back would be replayed, deleting the file: a
+      // durable abort closes it (whether or not it is there), else the outcome is unknown.
+      const closed = await wal.abort(txn).then(
+        () => true,
+        () => false,
+      );
+      throw closed ? error : outcomeUnknown('delete', file.fileId, error);
+    });
     // §4.1: tombstone in the sidecar first, so a crash part-way never leaves an "active" sidecar without its blob.
     const tombstone: DocumentAttributes = {
       ...file,
@@ -804,12 +847,17 @@ export class StorageElementService implements StorageElementClient {
         () => null,
       );
       if (onDisk?.status !== 'deleted') {
-        if (onDisk?.status === 'active')
-          await blobs
+        // Left open, the record makes the next replay carry the delete out: then it is not a failure.
+        const closed =
+          onDisk?.status === 'active' &&
+          (await blobs
             .discardIncomplete(sidecarKeyFor(key))
             .then(() => wal.abort(txn))
-            .catch(() => undefined);
-        throw storageError(error);
+            .then(
+              () => true,
+              () => false,
+            ));
+        throw closed ? storageError(error) : outcomeUnknown('delete', file.fileId, error);
       }
     }
     // From here the delete is made (the sidecar, the truth, says so); removing the files is

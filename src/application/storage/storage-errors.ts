@@ -59,3 +59,22 @@ export function putError(error: unknown): unknown {
   }
   return storageError(error);
 }
+
+/**
+ * A write that failed and whose undo could not be made durable: the next start's replay may still
+ * complete it, so a definite failure would be a lie (the answer must be true).
+ */
+export function outcomeUnknown(
+  operation: 'put' | 'update' | 'delete',
+  fileId: string,
+  cause: unknown,
+): ApplicationError {
+  const named = storageError(cause);
+  const why = named instanceof Error ? named.message : String(named);
+  return new ApplicationError(
+    'write_outcome_unknown',
+    `the ${operation} of file ${fileId} failed (${why}) and could not be undone durably: the storage element may still complete it when it restarts; repeat the ${operation} once it is back`,
+    { file_id: fileId },
+    { cause },
+  );
+}

@@ -41,6 +41,7 @@ describe('ERROR_STATUS', () => {
         'signing_key_unavailable',
         'storage_full',
         'storage_unavailable',
+        'write_outcome_unknown',
       ].sort(),
     );
     const nonCapacity = serverSide.filter((code) => ERROR_STATUS[code].status !== 507);
@@ -50,6 +51,7 @@ describe('ERROR_STATUS', () => {
       'internal_error',
       'signing_key_unavailable',
       'storage_unavailable',
+      'write_outcome_unknown',
     ]);
   });
 
