@@ -16,6 +16,8 @@ export const APPLICATION_ERROR_CODES = [
   'no_writable_storage',
   'storage_unavailable',
   'storage_full',
+  // a failed write whose undo could not be made durable (issue 7, I/O-error sweep)
+  'write_outcome_unknown',
   'upload_interrupted',
   'forbidden',
   'conflict',

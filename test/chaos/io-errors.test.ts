@@ -1,5 +1,6 @@
 import { v7 } from 'uuid';
 import { MemoryFileIndex } from '../../src/adapters/memory/memory-file-index';
+import { toProblem } from '../../src/adapters/http/problem';
 import { FileWriteAheadLog } from '../../src/adapters/wal/file-write-ahead-log';
 import { ApplicationError } from '../../src/application/errors';
 import type { FileIndex } from '../../src/application/ports/file-index';
@@ -24,7 +25,9 @@ import { byTier } from './support/tier';
  * crash (every outcome a success or a definite error), no unhandled rejection, no hang (each
  * operation bounded), the SE still working once the fault clears (or refusing writes with a
  * definite error), the structure sound after a restart, a success durable across a power loss
- * right after it, and a failure leaving no trace.
+ * right after it, every error named by a problem code (none a 500), and a definite failure leaving
+ * no trace, after a restart and after a power loss alike. Only an answer of write_outcome_unknown
+ * (the undo itself could not be made durable) leaves the outcome open.
  */
 const HANG_MS = 5_000;
 
@@ -125,6 +128,7 @@ interface Tally {
   succeeded: number;
   failedDefinitely: number;
   unmapped: number;
+  outcomeUnknown: number;
   crashes: number;
   hangs: number;
   stoppedCleanly: number;
@@ -171,10 +175,15 @@ async function inject(
     disk.healFaults();
     return;
   }
+  const unknown = result.kind === 'fail' && isOutcomeUnknown(result.error);
   if (result.kind === 'ok') tally.succeeded += 1;
+  else if (unknown) tally.outcomeUnknown += 1;
   else if (result.error instanceof Error) {
     tally.failedDefinitely += 1;
-    if (!(result.error instanceof ApplicationError)) tally.unmapped += 1;
+    if (toProblem(result.error).code === 'internal_error') {
+      tally.unmapped += 1;
+      problems.push(`${where}: answered 500: ${result.error.message}`);
+    }
   } else {
     tally.crashes += 1;
     problems.push(`${where}: rejected with a non-error ${String(result.error)}`);
@@ -182,14 +191,15 @@ async function inject(
   if (after) element = after;
   // What a power loss right after the answer would leave: a success must survive it.
   const powerLoss = disk.afterPowerLoss('drop', n);
+  // And a restart right after it, before the next write could settle anything.
+  const atAnswer = disk.clone();
   const rowsAtAnswer = await copyIndex(index);
   disk.healFaults();
   const history = [...machine.history];
-  // A write failed by a persistent fault may have found its undo failing too: its WAL record stays
-  // open and a restart rolls it forward when blob and sidecar are whole (counted apart below).
-  const undoable = result.kind === 'ok' || !persistent;
+  // Only write_outcome_unknown leaves the outcome open: every other failure must leave no trace.
+  const definiteFailure = result.kind === 'fail' && !unknown;
   if (op.step)
-    history.push({ step: op.step, outcome: result.kind === 'ok' ? 'ok' : undoable ? 'fail' : 'info' });
+    history.push({ step: op.step, outcome: result.kind === 'ok' ? 'ok' : unknown ? 'info' : 'fail' });
 
   // Still working once the fault clears, or refusing writes with a definite error.
   const probe: Step = {
@@ -231,7 +241,7 @@ async function inject(
     const restarted = await openSimulatedElement(onDisk, rows);
     const structure = await checkSeStructure(restarted.parts);
     const verdict = await classify(restarted.service, structure, expected);
-    if (label === 'restart' && !undoable && op.step?.kind === 'put' && structure.files.has(op.step.id))
+    if (definiteFailure && op.step?.kind === 'put' && structure.files.has(op.step.id))
       tally.rolledForward += 1;
     await restarted.service.stop();
     tally.structure += structure.problems.length;
@@ -241,15 +251,14 @@ async function inject(
     for (const [kind, list] of Object.entries({ structure: structure.problems, ...verdict }))
       problems.push(...list.map((p) => `${where}, ${label}: ${kind}: ${p}`));
   };
-  await check('restart', disk, index, probeHistory);
-  // After a power loss a failed write may or may not have been undone durably; a success must be there.
-  await check(
-    'power loss after the answer',
-    powerLoss,
-    rowsAtAnswer,
-    history.map((h) => (h.outcome === 'fail' ? { ...h, outcome: 'info' as const } : h)),
-  );
+  // A definite failure was undone durably (or its undo logged durably) before the answer.
+  await check('restart right after the answer', atAnswer, await copyIndex(rowsAtAnswer), history);
+  await check('power loss after the answer', powerLoss, rowsAtAnswer, history);
+  await check('restart after the next write', disk, index, probeHistory);
 }
+
+const isOutcomeUnknown = (error: unknown): boolean =>
+  error instanceof ApplicationError && error.code === 'write_outcome_unknown';
 
 describe('I/O errors at every file-system call of each storage-element write', () => {
   it('never crashes, hangs or rejects unhandled; the SE stays sound and every success durable', async () => {
@@ -268,6 +277,7 @@ describe('I/O errors at every file-system call of each storage-element write', (
       succeeded: 0,
       failedDefinitely: 0,
       unmapped: 0,
+      outcomeUnknown: 0,
       crashes: 0,
       hangs: 0,
       stoppedCleanly: 0,
@@ -306,7 +316,13 @@ describe('I/O errors at every file-system call of each storage-element write', (
       { name: 'injections', value: tally.injections, target: `≥ ${target}`, ok: tally.injections >= target },
       { name: 'operations that succeeded anyway', value: tally.succeeded },
       { name: 'definite errors', value: tally.failedDefinitely },
-      { name: 'errors not mapped to a problem code (500)', value: tally.unmapped },
+      {
+        name: 'errors not mapped to a problem code (500)',
+        value: tally.unmapped,
+        target: '0',
+        ok: tally.unmapped === 0,
+      },
+      { name: 'answered write_outcome_unknown (undo not durable)', value: tally.outcomeUnknown },
       { name: 'crashes', value: tally.crashes, target: '0', ok: tally.crashes === 0 },
       { name: 'unhandled rejections', value: rejections.length, target: '0', ok: rejections.length === 0 },
       { name: 'hangs', value: tally.hangs, target: '0', ok: tally.hangs === 0 },
@@ -331,7 +347,12 @@ describe('I/O errors at every file-system call of each storage-element write', (
         ok: tally.unexpected === 0,
       },
       { name: 'partial', value: tally.partial, target: '0', ok: tally.partial === 0 },
-      { name: 'failed puts rolled forward on restart (undo failed too)', value: tally.rolledForward },
+      {
+        name: 'puts answered with a definite failure, found after a restart or power loss',
+        value: tally.rolledForward,
+        target: '0',
+        ok: tally.rolledForward === 0,
+      },
       { name: 'seconds', value: Math.round((Date.now() - started) / 1000) },
     ]);
     const grouped = new Map<string, { count: number; example: string }>();
@@ -346,6 +367,10 @@ describe('I/O errors at every file-system call of each storage-element write', (
     }
     expect([...grouped.values()].map((g) => `${g.count} × ${g.example}`)).toEqual([]);
     expect(rejections).toEqual([]);
+    expect({ unmapped: tally.unmapped, rolledForward: tally.rolledForward }).toEqual({
+      unmapped: 0,
+      rolledForward: 0,
+    });
     expect(tally.injections).toBeGreaterThanOrEqual(target);
   });
 });

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { ApplicationError, type ApplicationErrorCode } from '../../application/errors';
+import { diskFailure } from '../../application/storage/storage-errors';
 import { DomainError, type DomainErrorCode } from '../../domain/errors';
 import { InvalidCursor } from '../memory/cursor';
 
@@ -76,6 +77,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { status: number; title: s
   no_writable_storage: { status: 507, title: 'No writable storage' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   storage_full: { status: 507, title: 'Storage full' },
+  write_outcome_unknown: { status: 503, title: 'Write outcome unknown' },
   upload_interrupted: { status: 400, title: 'Upload interrupted' },
   forbidden: { status: 403, title: 'Forbidden' },
   conflict: { status: 409, title: 'Conflict' },
@@ -165,6 +167,9 @@ export function toProblem(error: unknown): Problem {
   }
   if (error instanceof InvalidCursor)
     return { code: 'invalid_cursor', detail: error.message, details: { field: 'cursor' } };
+  // A disk error that no use case named (a restart, a compaction, a scan): still the disk's failure.
+  const disk = diskFailure(error);
+  if (disk) return { code: disk.code, detail: disk.message, details: {} };
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && (DEPENDENCY_ERRNOS.has(code) || DEPENDENCY_SQLSTATE.test(code))) {
     return {

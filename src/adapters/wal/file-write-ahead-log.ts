@@ -119,8 +119,9 @@ export class FileWriteAheadLog implements WriteAheadLog {
     return this.append({ t: 'commit', txn }, false, () => this.open.delete(txn));
   }
 
+  /** Durable, unlike a commit: a write reported as failed must not be finished by a later replay. */
   abort(txn: string): Promise<void> {
-    return this.append({ t: 'abort', txn }, false, () => this.open.delete(txn));
+    return this.append({ t: 'abort', txn }, true, () => this.open.delete(txn));
   }
 
   async unfinished(): Promise<WalIntent[]> {

@@ -193,11 +193,15 @@ export class UploadDocument {
       },
       file: () => stored,
     });
-    await this.deps.sagas.run(
-      saga,
-      { fileId: draft.fileId, candidates: candidates.map((se) => se.id), copies: [] },
-      draft.fileId,
-    );
+    await this.deps.sagas
+      .run(
+        saga,
+        { fileId: draft.fileId, candidates: candidates.map((se) => se.id), copies: [] },
+        draft.fileId,
+      )
+      .catch((error: unknown) => {
+        throw definiteForTheClient(error);
+      });
     return stored!;
   }
 
@@ -406,6 +410,21 @@ export function draftOf(file: DocumentAttributes): DocumentDraft {
     retention: file.retention,
     attrVersion: file.attrVersion,
   };
+}
+
+/**
+ * An SE that could not undo its copy durably answers write_outcome_unknown. For the client the
+ * upload failed all the same: the catalog never recorded the file, and the saga's compensation
+ * discards that copy (the recovery sweep retries it until the SE can).
+ */
+function definiteForTheClient(error: unknown): unknown {
+  if (!(error instanceof ApplicationError) || error.code !== 'write_outcome_unknown') return error;
+  return new ApplicationError(
+    'storage_unavailable',
+    'a storage element failed while storing the file; the upload did not happen, try again',
+    {},
+    { cause: error },
+  );
 }
 
 /** Discards a file on every SE that may hold a copy (idempotent: an SE without it does nothing). */

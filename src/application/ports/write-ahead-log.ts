@@ -28,6 +28,7 @@ export interface WriteAheadLog {
   begin(intent: WalIntent): Promise<void>;
   /** Marks the transaction done. Need not be durable: replay of a finished transaction is idempotent. */
   commit(txn: string): Promise<void>;
+  /** Marks the transaction undone; durable when the promise resolves (replay must not finish it). */
   abort(txn: string): Promise<void>;
   /** Transactions begun and neither committed nor aborted, oldest first. */
   unfinished(): Promise<WalIntent[]>;

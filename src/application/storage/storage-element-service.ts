@@ -32,7 +32,7 @@ import {
   type StorageMode,
 } from '../../domain/storage-mode/storage-mode';
 import { ApplicationError } from '../errors';
-import { BlobBackendUnavailable, BlobNotFound, type BlobStore, type ByteRange } from '../ports/blob-store';
+import { BlobNotFound, type BlobStore, type ByteRange } from '../ports/blob-store';
 import type { Clock, IdGenerator } from '../ports/clock';
 import type { FileIndex, Page } from '../ports/file-index';
 import type { FixityLog, FixityTrigger } from '../ports/fixity-log';
@@ -53,6 +53,7 @@ import type {
 import type { StorageElementStateStore } from '../ports/storage-element-state';
 import type { WalDamage, WriteAheadLog } from '../ports/write-ahead-log';
 import { ChunkDamaged, verifiedChunks } from './chunk-digests';
+import { CreateRollbacks } from './create-rollbacks';
 import { decodeFrames, FrameDamaged } from './framed-codec';
 import { rebuildIndex } from './rebuild-index';
 import { reconcileStorage } from './reconcile';
@@ -60,6 +61,7 @@ import { replayWriteAheadLog } from './replay';
 import { moveToQuarantine } from './quarantine';
 import { Scrubber } from './scrub';
 import { sidecarProblem } from './sidecar-check';
+import { outcomeUnknown, putError, storageError } from './storage-errors';
 import { storeContent } from './store-content';
 import { BLOB_MISSING, fixityProblem, verifyingStream, verifyStoredFile } from './verify';
 
@@ -131,12 +133,16 @@ export class StorageElementService implements StorageElementClient {
   private mutationsInFlight = 0;
   private mutationsBegun = 0;
   private readonly scrubber: Scrubber;
+  private readonly rollbacks: CreateRollbacks;
 
   constructor(
     private readonly settings: StorageElementSettings,
     private readonly deps: StorageElementDeps,
   ) {
     this.mode = settings.initialMode;
+    this.rollbacks = new CreateRollbacks(deps.wal, deps.ids, (fileId, key, uncount) =>
+      this.undoCreate(fileId, key, uncount),
+    );
     this.scrubber = new Scrubber(
       settings.id,
       {
@@ -158,15 +164,19 @@ export class StorageElementService implements StorageElementClient {
 
   /** Replays the WAL and loads mode and counters; must finish before the SE serves requests. */
   async start(): Promise<void> {
-    const saved = await this.deps.state.load();
-    if (saved) this.mode = saved.mode;
-    else await this.deps.state.save({ mode: this.mode });
-    await replayWriteAheadLog(this.settings.id, this.deps);
-    const damage = this.deps.wal.damaged();
-    if (damage.length > 0) await this.deps.observer?.walDamaged(this.id, damage);
-    const stats = await this.deps.index.stats(this.settings.id);
-    this.usedBytes = stats.bytes;
-    this.fileCount = stats.files;
+    try {
+      const saved = await this.deps.state.load();
+      if (saved) this.mode = saved.mode;
+      else await this.deps.state.save({ mode: this.mode });
+      await replayWriteAheadLog(this.settings.id, this.deps);
+      const damage = this.deps.wal.damaged();
+      if (damage.length > 0) await this.deps.observer?.walDamaged(this.id, damage);
+      const stats = await this.deps.index.stats(this.settings.id);
+      this.usedBytes = stats.bytes;
+      this.fileCount = stats.files;
+    } catch (error) {
+      throw storageError(error);
+    }
   }
 
   currentMode(): StorageMode {
@@ -187,7 +197,11 @@ export class StorageElementService implements StorageElementClient {
   /** Refuses a write the SE cannot take, before any byte of it is read; returns the bytes free. */
   async checkWritable(size: number | null): Promise<number> {
     this.assertAcceptsWrites();
-    const free = freeBytes(await this.capacity());
+    const free = freeBytes(
+      await this.capacity().catch((error: unknown) => {
+        throw storageError(error);
+      }),
+    );
     if (size !== null && size > free) {
       throw new ApplicationError(
         'storage_full',
@@ -247,6 +261,7 @@ export class StorageElementService implements StorageElementClient {
     limit: number,
     options: PutOptions | undefined,
   ): Promise<DocumentAttributes> {
+    await this.settleRollbacks(draft.fileId);
     const key = blobKeyFor(draft.fileId, draft.name, draft.uploadedAt);
     const txn = this.deps.ids.token();
     this.changing.add(draft.fileId);
@@ -274,10 +289,11 @@ export class StorageElementService implements StorageElementClient {
       // Not a byte read yet: a full WAL disk is a storage_full the ingester can take elsewhere.
       await wal.begin({ txn, op: 'create', fileId: draft.fileId, key });
     } catch (error) {
-      throw normalizeWriteError(error);
+      throw putError(error);
     }
     /** Bytes counted in when the row was written, so an undo takes back exactly that. */
     let counted: number | null = null;
+    let sidecarStarted = false;
     try {
       const { original, stored } = await storeContent(blobs, key, content, {
         limit,
@@ -296,6 +312,7 @@ export class StorageElementService implements StorageElementClient {
         clock.now(),
         stored,
       );
+      sidecarStarted = true;
       await blobs.put(sidecarKeyFor(key), sidecars.encode(file));
       await this.mutateIndex(
         () => index.upsert(this.id, file),
@@ -310,26 +327,44 @@ export class StorageElementService implements StorageElementClient {
       await wal.commit(txn);
       return file;
     } catch (error) {
-      try {
-        await this.mutateIndex(
-          () => this.undoCreate(draft.fileId, key),
-          () => {
-            if (counted === null) return;
-            this.usedBytes -= counted;
-            this.fileCount -= 1;
-          },
-        );
-        await wal.abort(txn);
-      } catch {
-        // The WAL record stays open, so the next start's replay finishes the rollback.
-      }
-      throw normalizeWriteError(error);
+      // Runs with the row's removal, once, whenever the undo gets that far.
+      const uncount = (): void => {
+        if (counted === null) return;
+        this.usedBytes -= counted;
+        this.fileCount -= 1;
+        counted = null;
+      };
+      const settled = await this.rollbacks.rollBack(draft.fileId, key, txn, uncount);
+      // Before its sidecar was written, a put cannot be rolled forward: replay needs the sidecar.
+      throw settled || !sidecarStarted ? putError(error) : outcomeUnknown('put', draft.fileId, error);
     }
   }
 
-  private async undoCreate(fileId: string, key: string): Promise<void> {
+  /**
+   * Finishes the rollbacks earlier failed puts still owe (the disk may be back). Refuses when the
+   * one of `fileId` is still owed: its delete intent, replayed later, would remove this write.
+   */
+  private async settleRollbacks(fileId: string): Promise<void> {
+    for (const owed of this.rollbacks.fileIds()) {
+      if (this.changing.has(owed)) continue;
+      this.changing.add(owed);
+      try {
+        await this.rollbacks.finish(owed).catch(() => undefined);
+      } finally {
+        this.changing.delete(owed);
+      }
+    }
+    if (this.rollbacks.owes(fileId))
+      throw new ApplicationError(
+        'storage_unavailable',
+        `an earlier failed write of file ${fileId} on '${this.id}' is not undone yet; try again`,
+      );
+  }
+
+  /** Removes a failed create's row and files (each removal fsyncs its directory). */
+  private async undoCreate(fileId: string, key: string, uncount: () => void): Promise<void> {
     const { blobs, index } = this.deps;
-    await index.remove(this.id, fileId);
+    await this.mutateIndex(() => index.remove(this.id, fileId), uncount);
     await blobs.delete(sidecarKeyFor(key));
     await blobs.delete(key);
     await blobs.discardIncomplete(sidecarKeyFor(key));
@@ -661,7 +696,7 @@ export class StorageElementService implements StorageElementClient {
         targetAttrVersion,
       );
     } catch (error) {
-      if (!(error instanceof SidecarInvalid)) throw error;
+      if (!(error instanceof SidecarInvalid)) throw storageError(error);
       // The sidecar read back is the copy's truth, and it is damaged: the copy goes like a damaged blob.
       throw await this.damaged(row, `sidecar: ${error.message}`);
     }
@@ -739,7 +774,12 @@ export class StorageElementService implements StorageElementClient {
           () => true,
           () => false,
         ));
-      if (!made) throw normalizeWriteError(error);
+      // The old sidecar in place (the record closed): a failure. Otherwise the new one may be
+      // there, undurable or unread, and a restart would show the change: the outcome is unknown.
+      if (!made)
+        throw onDisk?.attrVersion === row.attrVersion
+          ? storageError(error)
+          : outcomeUnknown('update', row.fileId, error);
     }
     // From here the change is made. A failing cache write leaves the WAL record open: replay
     // (or a retry of this update) brings the row in line with the sidecar.
@@ -757,14 +797,17 @@ export class StorageElementService implements StorageElementClient {
   private async settleUpdate(row: DocumentAttributes, txn: string): Promise<DocumentAttributes> {
     const { blobs, wal, index, sidecars } = this.deps;
     const sidecarKey = sidecarKeyFor(row.stored.key);
-    await blobs.discardIncomplete(sidecarKey);
     const onDisk = sidecars.decode(await blobs.read(sidecarKey));
     if (onDisk.attrVersion !== row.attrVersion)
       await this.mutateIndex(
         () => index.upsert(this.id, onDisk),
         () => undefined,
       );
-    await wal.commit(txn);
+    // Left open, the record is harmless: replay removes the temp file and follows the sidecar.
+    await blobs
+      .discardIncomplete(sidecarKey)
+      .then(() => wal.commit(txn))
+      .catch(() => undefined);
     return onDisk;
   }
 
@@ -773,8 +816,13 @@ export class StorageElementService implements StorageElementClient {
    * it whatever its retention and the mode, since for the rest of the system it never existed.
    */
   async discard(fileId: string): Promise<void> {
-    const file = await this.deps.index.get(this.id, fileId);
-    if (file) await this.remove(file);
+    try {
+      await this.settleRollbacks(fileId);
+      const file = await this.deps.index.get(this.id, fileId);
+      if (file) await this.remove(file);
+    } catch (error) {
+      throw storageError(error);
+    }
   }
 
   private async remove(file: DocumentAttributes): Promise<void> {
@@ -787,6 +835,8 @@ export class StorageElementService implements StorageElementClient {
     this.touch(file.fileId, 'delete');
     try {
       await this.removeInWal(file);
+    } catch (error) {
+      throw storageError(error);
     } finally {
       this.changing.delete(file.fileId);
     }
@@ -796,7 +846,15 @@ export class StorageElementService implements StorageElementClient {
     const { blobs, wal, index, sidecars, clock, ids } = this.deps;
     const txn = ids.token();
     const key = file.stored.key;
-    await wal.begin({ txn, op: 'delete', fileId: file.fileId, key });
+    await wal.begin({ txn, op: 'delete', fileId: file.fileId, key }).catch(async (error: unknown) => {
+      // A begin record the log could not cut back would be replayed, deleting the file: a
+      // durable abort closes it (whether or not it is there), else the outcome is unknown.
+      const closed = await wal.abort(txn).then(
+        () => true,
+        () => false,
+      );
+      throw closed ? error : outcomeUnknown('delete', file.fileId, error);
+    });
     // §4.1: tombstone in the sidecar first, so a crash part-way never leaves an "active" sidecar without its blob.
     const tombstone: DocumentAttributes = {
       ...file,
@@ -814,12 +872,17 @@ export class StorageElementService implements StorageElementClient {
         () => null,
       );
       if (onDisk?.status !== 'deleted') {
-        if (onDisk?.status === 'active')
-          await blobs
+        // Left open, the record makes the next replay carry the delete out: then it is not a failure.
+        const closed =
+          onDisk?.status === 'active' &&
+          (await blobs
             .discardIncomplete(sidecarKeyFor(key))
             .then(() => wal.abort(txn))
-            .catch(() => undefined);
-        throw normalizeWriteError(error);
+            .then(
+              () => true,
+              () => false,
+            ));
+        throw closed ? storageError(error) : outcomeUnknown('delete', file.fileId, error);
       }
     }
     // From here the delete is made (the sidecar, the truth, says so); removing the files is
@@ -992,7 +1055,9 @@ export class StorageElementService implements StorageElementClient {
       try {
         if (plan.gates.includes('drain_writes')) await this.drainWrites();
         if (plan.gates.includes('passing_scrub')) await this.requirePassingScrub();
-        await this.deps.state.save({ mode: to });
+        await this.deps.state.save({ mode: to }).catch((error: unknown) => {
+          throw storageError(error);
+        });
         this.mode = to;
       } finally {
         this.pendingMode = null;
@@ -1078,32 +1143,4 @@ function checkExpectations(
       },
     );
   }
-}
-
-function normalizeWriteError(error: unknown): unknown {
-  if (error instanceof ApplicationError) return error;
-  if (error instanceof BlobBackendUnavailable)
-    return new ApplicationError('storage_unavailable', error.message, {}, { cause: error });
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new ApplicationError('storage_full', 'the storage medium is full', {}, { cause: error });
-  }
-  if (code === 'EIO' || code === 'EROFS') {
-    // The medium failed (a write or fsync error): the write did not happen; not a bug of ours.
-    return new ApplicationError(
-      'storage_unavailable',
-      `the storage medium failed the write (${code})`,
-      {},
-      { cause: error },
-    );
-  }
-  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED') {
-    return new ApplicationError(
-      'upload_interrupted',
-      'the upload ended before all content arrived',
-      {},
-      { cause: error },
-    );
-  }
-  return error;
 }

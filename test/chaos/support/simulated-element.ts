@@ -57,10 +57,17 @@ export interface SimulatedElement {
   readonly parts: SeParts;
 }
 
-/** A storage element on its real local adapters (blob store, WAL, state file) over a simulated disk. */
-export async function openSimulatedElement(fs: SimulatedFs, index: FileIndex): Promise<SimulatedElement> {
+/**
+ * A storage element on its real local adapters (blob store, WAL, state file) over a simulated disk;
+ * with `blobFs`, blobs and sidecars live on a disk of their own (as on a separate volume or S3).
+ */
+export async function openSimulatedElement(
+  fs: SimulatedFs,
+  index: FileIndex,
+  blobFs: SimulatedFs = fs,
+): Promise<SimulatedElement> {
   const sidecars = new JsonSidecarCodec();
-  const blobs = new LocalFsBlobStore(`${SE_ROOT}/blobs`, fs);
+  const blobs = new LocalFsBlobStore(`${SE_ROOT}/blobs`, blobFs);
   const wal = await FileWriteAheadLog.openAt(`${SE_ROOT}/wal`, fs);
   const service = new StorageElementService(
     {

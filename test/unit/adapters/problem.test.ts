@@ -41,6 +41,7 @@ describe('ERROR_STATUS', () => {
         'signing_key_unavailable',
         'storage_full',
         'storage_unavailable',
+        'write_outcome_unknown',
       ].sort(),
     );
     const nonCapacity = serverSide.filter((code) => ERROR_STATUS[code].status !== 507);
@@ -50,6 +51,7 @@ describe('ERROR_STATUS', () => {
       'internal_error',
       'signing_key_unavailable',
       'storage_unavailable',
+      'write_outcome_unknown',
     ]);
   });
 
@@ -129,6 +131,21 @@ describe('toProblem', () => {
     ['a paused publisher', Object.assign(new Error('x'), { name: 'DependencyUnavailable' })],
   ])('maps %s to dependency_unavailable', (_label, error) => {
     expect(toProblem(error)).toMatchObject({ code: 'dependency_unavailable', details: {} });
+  });
+
+  it.each<[string, string]>([
+    ['ENOSPC', 'storage_full'],
+    ['EDQUOT', 'storage_full'],
+    ['EIO', 'storage_unavailable'],
+    ['EROFS', 'storage_unavailable'],
+    ['EACCES', 'storage_unavailable'],
+    ['EMFILE', 'storage_unavailable'],
+  ])('maps a disk error %s that no use case named to %s, naming the errno', (errno, code) => {
+    const error = Object.assign(new Error(`${errno}: write '/se/wal/wal-1.log'`), { code: errno });
+    const problem = toProblem(error);
+    expect(problem).toMatchObject({ code, details: {} });
+    expect(ERROR_STATUS[problem.code].status).toBe(code === 'storage_full' ? 507 : 503);
+    if (code === 'storage_unavailable') expect(problem.detail).toContain(errno);
   });
 
   it.each<[string, unknown]>([

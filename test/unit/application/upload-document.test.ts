@@ -6,8 +6,12 @@ import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memor
 import { ApplicationError } from '../../../src/application/errors';
 import type { CollectionPolicies } from '../../../src/application/ingester/collection-policy';
 import { UploadDocument, type UploadCommand } from '../../../src/application/ingester/upload-document';
+import { MemoryBlobStore } from '../../../src/adapters/memory/memory-blob-store';
 import { MemorySagaStore } from '../../../src/adapters/memory/memory-saga-store';
 import { MemoryRestoredCopies } from '../../../src/adapters/memory/memory-restored-copies';
+import { MemoryWriteAheadLog } from '../../../src/adapters/memory/memory-write-ahead-log';
+import type { WalIntent } from '../../../src/application/ports/write-ahead-log';
+import { isSidecarKey } from '../../../src/domain/document/blob-key';
 import { SagaRunner } from '../../../src/application/sagas/saga-runner';
 import { sagaResumer } from '../../../src/application/sagas/resume';
 import type { CatalogEntry } from '../../../src/application/ports/file-catalog';
@@ -615,6 +619,57 @@ describe('UploadDocument validation of a reopenable (staged) content', () => {
     );
     await expect(attempt).rejects.toMatchObject({ code: 'file_too_large' });
     expect(se['edit-1']!.blobs.objects.size).toBe(0);
+  });
+});
+
+const eio = (): Error => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+
+/** A medium that fails every sidecar write and every removal while `failing`. */
+class FailingMedium extends MemoryBlobStore {
+  failing = false;
+
+  override async put(key: string, content: Readable | Buffer) {
+    if (this.failing && isSidecarKey(key)) throw eio();
+    return super.put(key, content);
+  }
+
+  override async delete(key: string): Promise<void> {
+    if (this.failing) throw eio();
+    await super.delete(key);
+  }
+}
+
+/** A log on the same failing disk: it takes no new intent while `failing`. */
+class FailingLog extends MemoryWriteAheadLog {
+  failing = false;
+
+  override async begin(intent: WalIntent): Promise<void> {
+    if (this.failing && intent.op === 'delete') throw eio();
+    await super.begin(intent);
+  }
+}
+
+describe('UploadDocument when an SE cannot undo its copy', () => {
+  it('tells the client the upload failed (the SE said its outcome is unknown), and the saga discards the copy once the SE can', async () => {
+    const blobs = new FailingMedium();
+    const wal = new FailingLog();
+    const { upload, se, catalog, sagaStore } = await setup([{ id: 'edit-1', mode: 'edit', blobs, wal }]);
+    blobs.failing = true;
+    wal.failing = true;
+    const attempt = upload.execute(aPrincipal(), command(), source(CONTENT));
+    await expect(attempt).rejects.toMatchObject({
+      code: 'storage_unavailable',
+      cause: { code: 'write_outcome_unknown' },
+    });
+    const [saga] = (await sagaStore.list({ limit: 10, cursor: null })).items;
+    expect(saga).toMatchObject({ kind: 'upload', status: 'compensating' });
+    expect(await catalog.get(saga!.fileId!)).toBeNull();
+    // The SE still holds the blob it could not remove; discard, which the compensation retries, removes it.
+    expect(blobs.objects.size).toBe(1);
+    blobs.failing = false;
+    wal.failing = false;
+    await se['edit-1']!.service.discard(saga!.fileId!);
+    expect(blobs.objects.size).toBe(0);
   });
 });
 
