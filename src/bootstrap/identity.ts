@@ -121,6 +121,7 @@ function clientCredentialsSource(config: Config): (() => Promise<string>) | null
     config.client_id,
     config.client_secret,
     INTERNAL_SCOPES.join(' '),
+    { cacheFile: join(config.data_dir, 'service-token.json') },
   );
   return () => source.token();
 }

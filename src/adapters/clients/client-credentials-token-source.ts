@@ -1,4 +1,21 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ApplicationError } from '../../application/errors';
+
+export interface TokenSourceOptions {
+  readonly now?: () => number;
+  /**
+   * Where the token is kept (mode 0600) so a restarted process goes on with it while it has life
+   * left, instead of needing the issuer before it can call anyone (e.g. both restarting at once).
+   */
+  readonly cacheFile?: string;
+}
+
+interface Held {
+  readonly token: string;
+  readonly renewAt: number;
+  readonly expiresAt: number;
+}
 
 /**
  * This process's own access token for calling the other roles (split mode): obtained from the
@@ -6,18 +23,28 @@ import { ApplicationError } from '../../application/errors';
  * left, so a call never leaves with a token about to expire. Concurrent callers share one request.
  */
 export class ClientCredentialsTokenSource {
-  private current: { token: string; renewAt: number; expiresAt: number } | null = null;
+  private current: Held | null = null;
   private pending: Promise<string> | null = null;
+  private restored: Promise<void> | null = null;
+  private readonly now: () => number;
 
   constructor(
     private readonly tokenEndpoint: string,
     private readonly clientId: string,
     private readonly clientSecret: string,
     private readonly scope: string,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly options: TokenSourceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
 
-  token(): Promise<string> {
+  async token(): Promise<string> {
+    this.restored ??= this.restore();
+    await this.restored;
+    return this.held();
+  }
+
+  private held(): Promise<string> {
     if (this.current && this.now() < this.current.renewAt) return Promise.resolve(this.current.token);
     this.pending ??= this.fetchToken().finally(() => (this.pending = null));
     const held = this.current;
@@ -78,6 +105,38 @@ export class ClientCredentialsTokenSource {
       renewAt: now + (body.expires_in * 1000 * 2) / 3,
       expiresAt: now + body.expires_in * 1000,
     };
+    await this.keep(this.current).catch(() => undefined);
     return body.access_token;
+  }
+
+  /** The token a previous run of this process kept, when it is for the same client and still has life. */
+  private async restore(): Promise<void> {
+    const file = this.options.cacheFile;
+    if (!file) return;
+    try {
+      const saved = JSON.parse(await readFile(file, 'utf8')) as Held & {
+        endpoint: string;
+        client_id: string;
+        scope: string;
+      };
+      const same =
+        saved.endpoint === this.tokenEndpoint &&
+        saved.client_id === this.clientId &&
+        saved.scope === this.scope;
+      if (same && typeof saved.token === 'string' && this.now() < saved.expiresAt - 5_000)
+        this.current ??= { token: saved.token, renewAt: saved.renewAt, expiresAt: saved.expiresAt };
+    } catch {
+      // None kept yet, or unreadable: the first call fetches one.
+    }
+  }
+
+  private async keep(held: Held): Promise<void> {
+    const file = this.options.cacheFile;
+    if (!file) return;
+    await mkdir(dirname(file), { recursive: true });
+    const temp = `${file}.tmp`;
+    const saved = { endpoint: this.tokenEndpoint, client_id: this.clientId, scope: this.scope, ...held };
+    await writeFile(temp, JSON.stringify(saved), { mode: 0o600 });
+    await rename(temp, file);
   }
 }

@@ -1,5 +1,8 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ClientCredentialsTokenSource } from '../../../src/adapters/clients/client-credentials-token-source';
 
 /** A token endpoint on port 0 that counts its requests and answers what the test says. */
@@ -43,7 +46,7 @@ describe('ClientCredentialsTokenSource', () => {
       'role:ingester',
       's3cret&+',
       'storage:read storage:write',
-      () => now,
+      { now: () => now },
     );
     try {
       expect(await Promise.all([source.token(), source.token(), source.token()])).toEqual([
@@ -103,7 +106,7 @@ describe('ClientCredentialsTokenSource', () => {
     );
     const url = await endpoint.start();
     let now = 1_000_000;
-    const source = new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', () => now);
+    const source = new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', { now: () => now });
     try {
       expect(await source.token()).toBe('first');
       now += 700_000; // past renewal: the issuer answers 503
@@ -127,13 +130,45 @@ describe('ClientCredentialsTokenSource', () => {
     );
     const url = await endpoint.start();
     let now = 1_000_000;
-    const source = new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', () => now);
+    const source = new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', { now: () => now });
     try {
       expect(await source.token()).toBe('first');
       now += 700_000;
       await expect(source.token()).rejects.toMatchObject({ code: 'storage_unavailable' });
     } finally {
       await endpoint.stop();
+    }
+  });
+  it('keeps its token across a restart: a new process goes on with it while the issuer is down', async () => {
+    const endpoint = tokenEndpoint((n) => [200, { access_token: `kept-${n}`, expires_in: 900 }]);
+    const url = await endpoint.start();
+    const dir = await mkdtemp(join(tmpdir(), 'artstore-token-'));
+    const cacheFile = join(dir, 'service-token.json');
+    let now = 1_000_000;
+    const options = { now: () => now, cacheFile };
+    try {
+      expect(await new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', options).token()).toBe(
+        'kept-1',
+      );
+      expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
+      await endpoint.stop();
+      now += 60_000;
+      // Restarted with the issuer unreachable: the kept token, no request.
+      expect(await new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', options).token()).toBe(
+        'kept-1',
+      );
+      // Another client's process does not take it.
+      await expect(
+        new ClientCredentialsTokenSource(url, 'other', 'b', 'storage:read', options).token(),
+      ).rejects.toMatchObject({ code: 'storage_unavailable' });
+      now += 900_000; // expired: nothing to go on with
+      await expect(
+        new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', options).token(),
+      ).rejects.toMatchObject({ code: 'storage_unavailable' });
+      expect(endpoint.count).toBe(1);
+    } finally {
+      await endpoint.stop().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
