@@ -2,7 +2,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import type { Context } from 'koa';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditTrail } from '../application/audit/audit-trail';
@@ -28,7 +28,7 @@ import {
   JoseAccessTokenVerifier,
   localKeySet,
 } from '../adapters/auth/jose-token-service';
-import { IssuerKeySet } from '../adapters/auth/issuer-key-set';
+import { IssuerKeySet, IssuerUnavailable } from '../adapters/auth/issuer-key-set';
 import { NodeKeyCrypto } from '../adapters/auth/node-key-crypto';
 import { ScryptSecretHasher } from '../adapters/auth/scrypt-secret-hasher';
 import { CachingServiceAccountStore } from '../adapters/cache/caching-service-account-store';
@@ -121,7 +121,13 @@ function clientCredentialsSource(config: Config): (() => Promise<string>) | null
     config.client_id,
     config.client_secret,
     INTERNAL_SCOPES.join(' '),
-    { cacheFile: join(config.data_dir, 'service-token.json') },
+    // One file per account: processes sharing a data directory do not take each other's token.
+    {
+      cacheFile: join(
+        config.data_dir,
+        `service-token-${createHash('sha256').update(config.client_id).digest('hex').slice(0, 12)}.json`,
+      ),
+    },
   );
   return () => source.token();
 }
@@ -253,13 +259,12 @@ export async function buildIdentity(
     try {
       claims = await verify(token, issuer);
     } catch (error) {
-      if (
-        error instanceof InvalidAccessToken &&
-        /ERR_JWKS_TIMEOUT|fetch failed|ECONNREFUSED/u.test(error.reason)
-      ) {
+      if (error instanceof IssuerUnavailable) {
         throw new ApplicationError(
           'signing_key_unavailable',
           'the token issuer cannot be reached to fetch the key of this token; retry shortly',
+          {},
+          { cause: error },
         );
       }
       if (error instanceof InvalidAccessToken) {

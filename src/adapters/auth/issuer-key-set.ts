@@ -1,7 +1,13 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { createLocalJWKSet, errors, type JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
 import type { Jwks } from '../../application/ports/signing-keys';
+import { keepJson, keptJson } from '../system/kept-json';
+
+const KeptKeys = z.object({
+  url: z.string(),
+  fetched_at: z.number().finite(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
+});
 
 export interface IssuerKeySetOptions {
   /** How long a fetched JWKS counts as fresh; keep it below the ring's publishLeadMs. */
@@ -49,6 +55,7 @@ export class IssuerKeySet {
   private loaded: Promise<void> | null = null;
   private fetching: Promise<Held> | null = null;
   private lastAttempt = Number.NEGATIVE_INFINITY;
+  private lastFailure: unknown = null;
   private readonly now: () => number;
 
   constructor(
@@ -68,8 +75,15 @@ export class IssuerKeySet {
       // A key published since the last fetch: the fetch under way, or a new one (once per cooldown).
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
       const refetch = this.fetching ?? (this.mayFetch() ? this.fetch() : null);
-      const fresh = refetch && (await refetch.catch(() => null));
-      if (!fresh || fresh === held) throw error;
+      if (!refetch) throw error;
+      let fresh: Held;
+      try {
+        fresh = await refetch;
+      } catch (cause) {
+        // The token may be signed by a key published since: that cannot be told now (a 503, not a 401).
+        throw new IssuerUnavailable(this.url.href, cause);
+      }
+      if (fresh === held) throw error;
       return fresh.keys(header, token);
     }
   };
@@ -83,6 +97,10 @@ export class IssuerKeySet {
       if (this.mayFetch()) void this.fetch().catch(() => undefined);
       return held;
     }
+    // Nothing usable: wait for a fetch, but after a failed one fail at once until the cooldown ends
+    // (a black-holed issuer would otherwise hold every request for the fetch timeout).
+    if (!this.fetching && !this.mayFetch() && this.lastFailure)
+      throw new IssuerUnavailable(this.url.href, this.lastFailure);
     try {
       return await this.fetch();
     } catch (error) {
@@ -95,7 +113,18 @@ export class IssuerKeySet {
   }
 
   private fetch(): Promise<Held> {
-    this.fetching ??= this.download().finally(() => (this.fetching = null));
+    this.fetching ??= this.download()
+      .then(
+        (held) => {
+          this.lastFailure = null;
+          return held;
+        },
+        (error: unknown) => {
+          this.lastFailure = error;
+          throw error;
+        },
+      )
+      .finally(() => (this.fetching = null));
     return this.fetching;
   }
 
@@ -123,20 +152,21 @@ export class IssuerKeySet {
   private async loadCache(): Promise<void> {
     const file = this.options.cacheFile;
     if (!file) return;
+    const saved = KeptKeys.safeParse(await keptJson(file));
+    if (!saved.success || saved.data.url !== this.url.href) return;
+    const age = this.now() - saved.data.fetched_at;
+    // A time ahead of now (a clock set back, a restored file) would make the set fresh forever.
+    if (age < 0 || age >= this.options.staleGraceMs) return;
     try {
-      const saved = JSON.parse(await readFile(file, 'utf8')) as { fetched_at: number; jwks: Jwks };
-      if (this.now() - saved.fetched_at < this.options.staleGraceMs) this.hold(saved.jwks, saved.fetched_at);
+      this.hold(saved.data.jwks as unknown as Jwks, saved.data.fetched_at);
     } catch {
-      // No file yet, or an unreadable one: the first verification fetches.
+      // Not a JWK Set after all: the first verification fetches.
     }
   }
 
   private async saveCache(held: Held): Promise<void> {
     const file = this.options.cacheFile;
     if (!file) return;
-    await mkdir(dirname(file), { recursive: true });
-    const temp = `${file}.tmp`;
-    await writeFile(temp, JSON.stringify({ fetched_at: held.fetchedAt, jwks: held.jwks }));
-    await rename(temp, file);
+    await keepJson(file, { url: this.url.href, fetched_at: held.fetchedAt, jwks: held.jwks });
   }
 }

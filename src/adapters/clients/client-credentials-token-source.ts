@@ -1,6 +1,15 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { z } from 'zod';
 import { ApplicationError } from '../../application/errors';
+import { keepJson, keptJson } from '../system/kept-json';
+
+const KeptToken = z.object({
+  endpoint: z.string(),
+  client_id: z.string(),
+  scope: z.string(),
+  token: z.string(),
+  renewAt: z.number().finite(),
+  expiresAt: z.number().finite(),
+});
 
 export interface TokenSourceOptions {
   readonly now?: () => number;
@@ -26,6 +35,7 @@ export class ClientCredentialsTokenSource {
   private current: Held | null = null;
   private pending: Promise<string> | null = null;
   private restored: Promise<void> | null = null;
+  private failedAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
 
   constructor(
@@ -45,16 +55,27 @@ export class ClientCredentialsTokenSource {
   }
 
   private held(): Promise<string> {
-    if (this.current && this.now() < this.current.renewAt) return Promise.resolve(this.current.token);
-    this.pending ??= this.fetchToken().finally(() => (this.pending = null));
     const held = this.current;
-    // The issuer down or failing (restarting) while the token still has life left: go on with it.
-    // A refusal (revoked credentials) is not waited out.
-    return this.pending.catch((error: unknown) => {
-      const issuerDown = error instanceof ApplicationError && error.details['issuer_down'] === true;
-      if (issuerDown && held && this.now() < held.expiresAt - 5_000) return held.token;
-      throw error;
-    });
+    const now = this.now();
+    if (held && now < held.renewAt) return Promise.resolve(held.token);
+    // Past renewal with life left: renewed in the background (at most once a second after a
+    // failure), and this call goes on with the token held — an issuer down, slow or restarting
+    // holds up no call. The token is valid until it expires whatever the issuer says meanwhile.
+    if (held && now < held.expiresAt - 5_000) {
+      if (!this.pending && now - this.failedAt >= 1_000) void this.renew().catch(() => undefined);
+      return Promise.resolve(held.token);
+    }
+    return this.renew();
+  }
+
+  private renew(): Promise<string> {
+    this.pending ??= this.fetchToken()
+      .catch((error: unknown) => {
+        this.failedAt = this.now();
+        throw error;
+      })
+      .finally(() => (this.pending = null));
+    return this.pending;
   }
 
   /** Drops the cached token, e.g. after a 401 from the callee. */
@@ -81,8 +102,8 @@ export class ClientCredentialsTokenSource {
       // Like a refusal below, an unreachable storage element to the caller (a 503, not a 500).
       throw new ApplicationError(
         'storage_unavailable',
-        `token endpoint ${this.tokenEndpoint} is unreachable: ${String((error as Error).cause ?? (error as Error).message)}`,
-        { issuer_down: true },
+        "the token issuer cannot be reached for this process's service token",
+        {},
         { cause: error },
       );
     }
@@ -95,8 +116,9 @@ export class ClientCredentialsTokenSource {
       // To the caller this is an unreachable storage element; the message tells the operator why.
       throw new ApplicationError(
         'storage_unavailable',
-        `token endpoint ${this.tokenEndpoint} refused client '${this.clientId}': ${response.status} ${String(body.error ?? '')}`,
-        { issuer_down: response.status >= 500 },
+        `the token issuer refused this process's service account: ${response.status} ${String(body.error ?? '')}`,
+        {},
+        { cause: new Error(`${this.tokenEndpoint} refused client '${this.clientId}'`) },
       );
     }
     const now = this.now();
@@ -113,30 +135,21 @@ export class ClientCredentialsTokenSource {
   private async restore(): Promise<void> {
     const file = this.options.cacheFile;
     if (!file) return;
-    try {
-      const saved = JSON.parse(await readFile(file, 'utf8')) as Held & {
-        endpoint: string;
-        client_id: string;
-        scope: string;
-      };
-      const same =
-        saved.endpoint === this.tokenEndpoint &&
-        saved.client_id === this.clientId &&
-        saved.scope === this.scope;
-      if (same && typeof saved.token === 'string' && this.now() < saved.expiresAt - 5_000)
-        this.current ??= { token: saved.token, renewAt: saved.renewAt, expiresAt: saved.expiresAt };
-    } catch {
-      // None kept yet, or unreadable: the first call fetches one.
-    }
+    const saved = KeptToken.safeParse(await keptJson(file));
+    if (!saved.success) return;
+    const { endpoint, client_id: clientId, scope, ...held } = saved.data;
+    const same = endpoint === this.tokenEndpoint && clientId === this.clientId && scope === this.scope;
+    if (same && this.now() < held.expiresAt - 5_000) this.current ??= held;
   }
 
   private async keep(held: Held): Promise<void> {
     const file = this.options.cacheFile;
     if (!file) return;
-    await mkdir(dirname(file), { recursive: true });
-    const temp = `${file}.tmp`;
-    const saved = { endpoint: this.tokenEndpoint, client_id: this.clientId, scope: this.scope, ...held };
-    await writeFile(temp, JSON.stringify(saved), { mode: 0o600 });
-    await rename(temp, file);
+    await keepJson(file, {
+      endpoint: this.tokenEndpoint,
+      client_id: this.clientId,
+      scope: this.scope,
+      ...held,
+    });
   }
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '../../support/poll';
 import { ClientCredentialsTokenSource } from '../../../src/adapters/clients/client-credentials-token-source';
 
 /** A token endpoint on port 0 that counts its requests and answers what the test says. */
@@ -57,7 +58,15 @@ describe('ClientCredentialsTokenSource', () => {
       now += 599_000;
       expect(await source.token()).toBe('token-1');
       now += 2_000;
-      expect(await source.token()).toBe('token-2');
+      // Renewed in the background: this call still gets the token held, a later one the new token.
+      expect(await source.token()).toBe('token-1');
+      expect(
+        await eventually(
+          () => source.token(),
+          (t) => t === 'token-2',
+          5_000,
+        ),
+      ).toBe('token-2');
       expect(endpoint.count).toBe(2);
       // RFC 6749 §2.3.1: id and secret are form-urlencoded inside the Basic credentials.
       const basic = Buffer.from(
@@ -80,7 +89,7 @@ describe('ClientCredentialsTokenSource', () => {
     try {
       await expect(source.token()).rejects.toMatchObject({
         code: 'storage_unavailable',
-        message: expect.stringContaining("refused client 'role-query': 401 invalid_client"),
+        message: expect.stringContaining("refused this process's service account: 401 invalid_client"),
       });
       expect(await source.token()).toBe('late');
     } finally {
@@ -117,14 +126,14 @@ describe('ClientCredentialsTokenSource', () => {
       now += 100_000; // the token has expired: nothing left to go on with
       await expect(source.token()).rejects.toMatchObject({
         code: 'storage_unavailable',
-        message: expect.stringContaining('is unreachable'),
+        message: expect.stringContaining('cannot be reached'),
       });
     } finally {
       await endpoint.stop().catch(() => undefined);
     }
   });
 
-  it('does not wait out a refusal with the token it holds', async () => {
+  it('renews in the background: a refusal holds up no call while the token lives, and is reported after', async () => {
     const endpoint = tokenEndpoint((n) =>
       n === 1 ? [200, { access_token: 'first', expires_in: 900 }] : [401, { error: 'invalid_client' }],
     );
@@ -134,7 +143,12 @@ describe('ClientCredentialsTokenSource', () => {
     try {
       expect(await source.token()).toBe('first');
       now += 700_000;
-      await expect(source.token()).rejects.toMatchObject({ code: 'storage_unavailable' });
+      expect(await source.token()).toBe('first');
+      now += 200_000;
+      await expect(source.token()).rejects.toMatchObject({
+        code: 'storage_unavailable',
+        message: expect.stringContaining('refused'),
+      });
     } finally {
       await endpoint.stop();
     }

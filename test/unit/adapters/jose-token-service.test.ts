@@ -1,5 +1,5 @@
 import { createHmac, createPublicKey, sign as rsaSign, type KeyObject } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -408,6 +408,47 @@ describe('key rotation seen by verifiers', () => {
       expect(toProblem(failure).code).toBe('dependency_unavailable');
       endpoint.setDown(false);
       await expect(verifier.verify(await token())).resolves.toBeDefined();
+    } finally {
+      await endpoint.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('a new kid while the issuer is down is a 503, and a kept set dated in the future is not trusted', async () => {
+    const { clock, ring, token, verifierOf } = issuerSetup();
+    await ring.ensureCurrent();
+    const endpoint = await jwksEndpoint(ring);
+    const dir = await mkdtemp(join(tmpdir(), 'artstore-jwks-'));
+    const options = {
+      cacheMaxAgeMs: 5 * MIN,
+      cooldownMs: 0,
+      staleGraceMs: 60 * MIN,
+      cacheFile: join(dir, 'issuer-jwks.json'),
+      now: () => clock.now().getTime(),
+    };
+    try {
+      const verifier = verifierOf(new IssuerKeySet(endpoint.url, options));
+      await expect(verifier.verify(await token())).resolves.toBeDefined();
+      const early = await token(); // signed by the key the kept set holds
+      endpoint.setDown(true);
+      await ring.rotate();
+      clock.advance(10 * MIN); // the new key signs now; the held set does not know it
+      const failure = await verifier.verify(await token()).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(IssuerUnavailable);
+
+      // A kept set claiming to be fetched an hour from now is ignored: the fetch decides.
+      const kept = JSON.parse(await readFile(options.cacheFile, 'utf8')) as { fetched_at: number };
+      await writeFile(
+        options.cacheFile,
+        JSON.stringify({ ...kept, fetched_at: clock.now().getTime() + 60 * MIN }),
+      );
+      const restarted = await verifierOf(new IssuerKeySet(endpoint.url, options))
+        .verify(early)
+        .catch((error: unknown) => error);
+      expect(restarted).toBeInstanceOf(IssuerUnavailable);
+      endpoint.setDown(false);
+      await expect(
+        verifierOf(new IssuerKeySet(endpoint.url, options)).verify(await token()),
+      ).resolves.toBeDefined();
     } finally {
       await endpoint.close();
       await rm(dir, { recursive: true, force: true });
