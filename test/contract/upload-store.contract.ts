@@ -75,9 +75,11 @@ export function describeUploadStoreContract(name: string, open: () => Promise<Up
       });
       expect(claimed).toMatchObject({ status: 'completing', fileId, updatedAt: at(10), offset: 1000 });
       // A lease renewed at 10 s is not stale before 10 s.
-      expect(await h.store.transition(upload.id, ['completing'], { updatedAt: at(20) }, at(5))).toBeNull();
       expect(
-        await h.store.transition(upload.id, ['completing'], { updatedAt: at(20) }, at(15)),
+        await h.store.transition(upload.id, ['completing'], { updatedAt: at(20) }, { staleBefore: at(5) }),
+      ).toBeNull();
+      expect(
+        await h.store.transition(upload.id, ['completing'], { updatedAt: at(20) }, { staleBefore: at(15) }),
       ).toMatchObject({ updatedAt: at(20), fileId });
       const problem = { code: 'digest_mismatch', detail: 'no', details: { field: 'sha256' } };
       expect(
@@ -86,14 +88,17 @@ export function describeUploadStoreContract(name: string, open: () => Promise<Up
       expect(await h.store.get(upload.id)).toMatchObject({ status: 'failed', error: problem });
     });
 
-    it('lists completions whose lease ran out and uploads whose expiry passed', async () => {
+    it('lists completions whose lease ran out (or that never started) and uploads whose expiry passed', async () => {
       const stale = anUpload({ status: 'completing', updatedAt: at(0), fileId: randomUUID() });
       const fresh = anUpload({ status: 'completing', updatedAt: at(100), fileId: randomUUID() });
+      // Every byte arrived but no completion claimed it (it failed before its claim).
+      const arrived = anUpload({ offset: 1000, updatedAt: at(10) });
+      const arriving = anUpload({ offset: 1000, updatedAt: at(100) });
       const expired = anUpload({ expiresAt: at(50) });
       const completed = anUpload({ status: 'completed', expiresAt: at(60), offset: 1000 });
       const live = anUpload({ expiresAt: at(500) });
-      for (const u of [stale, fresh, expired, completed, live]) await h.store.create(u);
-      expect((await h.store.stalled(at(50), 10)).map((u) => u.id)).toEqual([stale.id]);
+      for (const u of [stale, fresh, arrived, arriving, expired, completed, live]) await h.store.create(u);
+      expect((await h.store.stalled(at(50), 10)).map((u) => u.id)).toEqual([stale.id, arrived.id]);
       expect((await h.store.expired(at(100), 10)).map((u) => u.id)).toEqual([expired.id, completed.id]);
       expect((await h.store.expired(at(100), 1)).map((u) => u.id)).toEqual([expired.id]);
     });

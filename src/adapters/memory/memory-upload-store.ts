@@ -1,4 +1,5 @@
 import type {
+  TransitionGuard,
   UploadChange,
   UploadRecord,
   UploadStatus,
@@ -30,11 +31,12 @@ export class MemoryUploadStore implements UploadStore {
     id: string,
     from: readonly UploadStatus[],
     change: UploadChange,
-    staleBefore?: Date,
+    { staleBefore, fileId }: TransitionGuard = {},
   ): Promise<UploadRecord | null> {
     const row = this.rows.get(id);
     if (!row || !from.includes(row.status)) return null;
     if (staleBefore && row.updatedAt.getTime() >= staleBefore.getTime()) return null;
+    if (fileId !== undefined && row.fileId !== fileId) return null;
     const defined = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
     const next = { ...row, ...defined } as UploadRecord;
     this.rows.set(id, next);
@@ -56,7 +58,11 @@ export class MemoryUploadStore implements UploadStore {
 
   async stalled(staleBefore: Date, limit: number): Promise<UploadRecord[]> {
     return [...this.rows.values()]
-      .filter((r) => r.status === 'completing' && r.updatedAt.getTime() < staleBefore.getTime())
+      .filter(
+        (r) =>
+          (r.status === 'completing' || (r.status === 'uploading' && r.offset === r.length)) &&
+          r.updatedAt.getTime() < staleBefore.getTime(),
+      )
       .sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime())
       .slice(0, limit)
       .map((r) => structuredClone(r));

@@ -1,5 +1,6 @@
 import type {
   PrincipalSnapshot,
+  TransitionGuard,
   UploadChange,
   UploadProblem,
   UploadRecord,
@@ -88,7 +89,7 @@ export class MikroOrmUploadStore implements UploadStore {
     id: string,
     from: readonly UploadStatus[],
     change: UploadChange,
-    staleBefore?: Date,
+    { staleBefore, fileId }: TransitionGuard = {},
   ): Promise<UploadRecord | null> {
     const sets: string[] = [];
     const params: unknown[] = [];
@@ -106,6 +107,10 @@ export class MikroOrmUploadStore implements UploadStore {
     if (staleBefore) {
       where += ' and updated_at < ?';
       params.push(staleBefore);
+    }
+    if (fileId !== undefined) {
+      where += ' and file_id = ?';
+      params.push(fileId);
     }
     const [row] = await this.execute<Row[]>(
       `update uploads set ${sets.join(', ')} where ${where} returning ${COLUMNS}`,
@@ -132,7 +137,9 @@ export class MikroOrmUploadStore implements UploadStore {
 
   async stalled(staleBefore: Date, limit: number): Promise<UploadRecord[]> {
     const rows = await this.execute<Row[]>(
-      `select ${COLUMNS} from uploads where status = 'completing' and updated_at < ? order by updated_at limit ?`,
+      `select ${COLUMNS} from uploads
+        where (status = 'completing' or (status = 'uploading' and "offset" = length)) and updated_at < ?
+        order by updated_at limit ?`,
       [staleBefore, limit],
     );
     return rows.map(toRecord);

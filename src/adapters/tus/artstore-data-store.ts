@@ -4,10 +4,12 @@ import { DataStore, Upload } from '@tus/utils';
 import type { ChunkChecksum, ResumableUploads } from '../../application/ingester/resumable-uploads';
 import type { UploadRecord } from '../../application/ports/upload-store';
 import type { Principal } from '../../domain/access/principal';
+import type { Logger } from '../telemetry/logger';
 
 /** What one HTTP request hands to the store through @tus/server, which only passes ids along. */
 export interface TusRequestContext {
   readonly principal: Principal;
+  readonly log?: Logger;
   readonly checksum: ChunkChecksum | undefined;
   /** The error tus caught, kept so the route answers with our problem details. */
   error?: unknown;

@@ -57,7 +57,7 @@ const PERMANENT = new Set([
 ]);
 
 /** A completion that failed with this fails the same way every time; any other is retried. */
-export function isPermanent(error: unknown): boolean {
+function isPermanent(error: unknown): boolean {
   if (error instanceof DomainError) return error.code !== 'mode_forbids_operation';
   return error instanceof ApplicationError && PERMANENT.has(error.code);
 }
@@ -231,13 +231,17 @@ export class ResumableUploads {
       id,
       record.status === 'uploading' ? ['uploading'] : ['completing'],
       { status: 'completing', fileId: keep ? record.fileId : this.deps.ids.fileId(), updatedAt: now },
-      record.status === 'completing' ? new Date(now.getTime() - this.settings.completionLeaseMs) : undefined,
+      record.status === 'completing'
+        ? { staleBefore: new Date(now.getTime() - this.settings.completionLeaseMs) }
+        : {},
     );
     // Another request or replica took it first (or is still renewing its lease).
     if (!claimed) return this.get(id);
     const lease = setInterval(
       () => {
-        void store.transition(id, ['completing'], { updatedAt: clock.now() }).catch(() => undefined);
+        void store
+          .transition(id, ['completing'], { updatedAt: clock.now() }, { fileId: claimed.fileId! })
+          .catch(() => undefined);
       },
       Math.max(100, Math.floor(this.settings.completionLeaseMs / 3)),
     );
@@ -252,6 +256,9 @@ export class ResumableUploads {
   private async ingest(record: UploadRecord): Promise<UploadRecord> {
     const { store, staging, catalog, ingest, describe } = this.deps;
     const fileId = record.fileId!;
+    // Every change below holds only while this completion still owns the row (its file id): one
+    // taken over after a lease that ran out (a stalled, not dead, process) leaves the row alone.
+    const owned = { fileId };
     const length = record.length!;
     try {
       if (!(await catalog.get(fileId))) {
@@ -266,21 +273,29 @@ export class ResumableUploads {
     } catch (error) {
       if (!isPermanent(error)) {
         // Let the next HEAD, PATCH or sweep retry at once rather than after the lease.
-        await store.transition(record.id, ['completing'], { updatedAt: new Date(0) }).catch(() => undefined);
+        await store
+          .transition(record.id, ['completing'], { updatedAt: new Date(0) }, owned)
+          .catch(() => undefined);
         throw error;
       }
       const e = error as DomainError | ApplicationError;
       const problem: UploadProblem = { code: e.code, detail: e.message, details: e.details };
-      await store.transition(record.id, ['completing'], { status: 'failed', error: problem });
-      await staging.remove(record.stagedKey);
+      if (await store.transition(record.id, ['completing'], { status: 'failed', error: problem }, owned))
+        await staging.remove(record.stagedKey);
       throw error;
     }
-    const done = await store.transition(record.id, ['completing'], {
-      status: 'completed',
-      updatedAt: this.deps.clock.now(),
-    });
+    const done = await store.transition(
+      record.id,
+      ['completing'],
+      { status: 'completed', updatedAt: this.deps.clock.now() },
+      owned,
+    );
+    // Taken over meanwhile (this process stalled past its lease): the row names the other
+    // completion's file and its staged bytes are its to remove. This attempt's file, if it was
+    // catalogued, stays a file of its own (docs/api.md: a known limit).
+    if (!done) return this.get(record.id);
     await staging.remove(record.stagedKey);
-    return done ?? this.get(record.id);
+    return done;
   }
 
   /** Termination: the row and the staged bytes go at once. A completion in progress cannot be cut off. */

@@ -43,6 +43,11 @@ export interface UploadRecord {
 export type UploadChange = Partial<Pick<UploadRecord, 'status' | 'fileId' | 'error' | 'updatedAt'>>;
 
 /** Upload state shared by every ingester replica (PostgreSQL; memory for tests and one process). */
+export interface TransitionGuard {
+  readonly staleBefore?: Date;
+  readonly fileId?: string;
+}
+
 export interface UploadStore {
   create(record: UploadRecord): Promise<void>;
   get(id: string): Promise<UploadRecord | null>;
@@ -50,18 +55,22 @@ export interface UploadStore {
   advance(id: string, from: number, to: number, now: Date): Promise<boolean>;
   /**
    * Compare-and-set of the status: applies `change` only when the row is in `from` and, if given,
-   * was last updated before `staleBefore` (a completion lease that ran out). Returns the new row or null.
+   * was last updated before `staleBefore` (a completion lease that ran out) and holds `fileId`
+   * (the completion that claimed it still owns it). Returns the new row or null.
    */
   transition(
     id: string,
     from: readonly UploadStatus[],
     change: UploadChange,
-    staleBefore?: Date,
+    guard?: TransitionGuard,
   ): Promise<UploadRecord | null>;
   /** Removes an upload unless it is being completed (then false: the completion owns it now). */
   remove(id: string): Promise<boolean>;
   /** Rows whose expiry has passed, in any status. */
   expired(now: Date, limit: number): Promise<UploadRecord[]>;
-  /** Completing rows whose lease ran out (their process died mid-completion). */
+  /**
+   * Completing rows whose lease ran out (their process died mid-completion), and rows with every
+   * byte staged that no completion claimed (it failed before its claim), oldest first.
+   */
   stalled(staleBefore: Date, limit: number): Promise<UploadRecord[]>;
 }

@@ -3,6 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { MemoryStagingArea } from '../../../src/adapters/memory/memory-staging-area';
 import { MemoryUploadStore } from '../../../src/adapters/memory/memory-upload-store';
 import { ApplicationError } from '../../../src/application/errors';
+import { eventually } from '../../support/poll';
 import { ResumableUploads, type UploadIntent } from '../../../src/application/ingester/resumable-uploads';
 import type { UploadCommand, UploadContent } from '../../../src/application/ingester/upload-document';
 import type { Principal } from '../../../src/domain/access/principal';
@@ -22,14 +23,30 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-function setup(options: { failWith?: Error } = {}) {
-  const clock = new FixedClock();
-  const store = new MemoryUploadStore();
-  const staging = new MemoryStagingArea();
-  const catalogued = new Set<string>();
-  const calls: Call[] = [];
+interface Shared {
+  readonly clock: FixedClock;
+  readonly store: MemoryUploadStore;
+  readonly staging: MemoryStagingArea;
+  readonly catalogued: Set<string>;
+  readonly calls: Call[];
+}
+
+/** `gates`: the nth call to the pipeline waits for the nth promise (a process that stalls). */
+function setup(
+  options: {
+    failWith?: Error;
+    gates?: Promise<void>[];
+    shared?: Shared;
+  } = {},
+) {
+  const clock = options.shared?.clock ?? new FixedClock();
+  const store = options.shared?.store ?? new MemoryUploadStore();
+  const staging = options.shared?.staging ?? new MemoryStagingArea();
+  const catalogued = options.shared?.catalogued ?? new Set<string>();
+  const calls: Call[] = options.shared?.calls ?? [];
   const ingest = {
     execute: async (principal: Principal, command: UploadCommand, content: UploadContent) => {
+      await options.gates?.shift();
       const bytes = await readAll(typeof content === 'function' ? content() : content);
       calls.push({ principal, command, content: bytes });
       if (options.failWith) throw options.failWith;
@@ -192,6 +209,37 @@ describe('ResumableUploads', () => {
     expect(retried).not.toBe('file-lost');
     expect(await store.get('stored')).toMatchObject({ status: 'completed', fileId: 'file-stored' });
     expect(await store.get('lost')).toMatchObject({ status: 'completed', fileId: retried });
+  });
+
+  it('a completion taken over from a stalled process leaves the row and the staged bytes to the one that took it', async () => {
+    let releaseFirst!: () => void;
+    let releaseSecond!: () => void;
+    const first = setup({ gates: [new Promise((resolve) => (releaseFirst = resolve))] });
+    await first.uploads.create(owner, { id: 'u1', length: 3, metadata: { filename: 'a' } });
+    await first.uploads.receive('u1', 0, Readable.from([Buffer.from('abc')]));
+    const stalled = first.uploads.complete('u1');
+    await eventually(
+      async () => first.store.get('u1'),
+      (row) => row?.status === 'completing',
+    );
+    const firstId = (await first.store.get('u1'))!.fileId;
+    // Another ingester, once the lease ran out, takes it over under a new file id.
+    first.clock.advance(LEASE_MS + 1);
+    const second = setup({ shared: first, gates: [new Promise((resolve) => (releaseSecond = resolve))] });
+    const takeover = second.uploads.complete('u1');
+    const secondId = (await eventually(
+      async () => first.store.get('u1'),
+      (row) => row?.fileId !== firstId,
+    ))!.fileId;
+    expect(secondId).not.toBe(firstId);
+    // The stalled one finishes first: it may not mark the row completed nor drop the staged bytes.
+    releaseFirst();
+    expect(await stalled).toMatchObject({ status: 'completing', fileId: secondId });
+    expect(first.staging.files.has('u1')).toBe(true);
+    releaseSecond();
+    expect(await takeover).toMatchObject({ status: 'completed', fileId: secondId });
+    expect(first.staging.files.has('u1')).toBe(false);
+    expect(first.catalogued.has(secondId!)).toBe(true);
   });
 
   it('a content failure marks the upload failed for good; a transient one leaves it to be retried at once', async () => {
