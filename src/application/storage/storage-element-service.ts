@@ -816,6 +816,13 @@ export class StorageElementService implements StorageElementClient {
    * it whatever its retention and the mode, since for the rest of the system it never existed.
    */
   async discard(fileId: string): Promise<void> {
+    // A put of this file still running (its caller gave up on it) would commit after a no-op
+    // discard: the caller must hear that nothing was discarded, and try again.
+    if (this.changing.has(fileId))
+      throw new ApplicationError(
+        'conflict',
+        `file ${fileId} is being written on '${this.id}'; discard it again later`,
+      );
     try {
       await this.settleRollbacks(fileId);
       const file = await this.deps.index.get(this.id, fileId);
