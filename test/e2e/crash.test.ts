@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-process';
@@ -95,16 +95,30 @@ async function verifyRecovered(base: string, dataDir: string, acknowledged: Ackn
 }
 
 describe('kill -9 inside the write path, restart, recover', () => {
+  let prepared: TestDatabase;
+  let preparedDir: string;
   let db: TestDatabase;
   let dataDir: string;
 
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    dataDir = await mkdtemp(join(tmpdir(), 'artstore-crash-'));
-    // First start writes the storage elements' state files; the failpoints then hit uploads only.
-    const first = await startServe(['--data-dir', dataDir], { ARTSTORE_DATABASE_URL: db.url });
-    await signInAsBootstrapAdmin(first.url, dataDir);
+  // One first start (migrations, accounts, the storage elements' state files), copied for each
+  // case: the failpoints then hit uploads only.
+  beforeAll(async () => {
+    prepared = await createTestDatabase();
+    preparedDir = await mkdtemp(join(tmpdir(), 'artstore-crash-prepared-'));
+    const first = await startServe(['--data-dir', preparedDir], { ARTSTORE_DATABASE_URL: prepared.url });
+    await signInAsBootstrapAdmin(first.url, preparedDir);
     expect(await first.stop()).toBe(0);
+  });
+
+  afterAll(async () => {
+    await prepared?.drop();
+    if (preparedDir) await rm(preparedDir, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    db = await createTestDatabase(prepared);
+    dataDir = await mkdtemp(join(tmpdir(), 'artstore-crash-'));
+    await cp(preparedDir, dataDir, { recursive: true });
   });
 
   afterEach(async () => {

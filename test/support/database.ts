@@ -19,9 +19,12 @@ async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A fresh database cloned from the migrated template: each test file gets its own. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const template = process.env[ENV.template];
+/**
+ * A fresh database cloned from the migrated template (each test file gets its own), or from
+ * `source`: a database nothing is connected to, prepared once and copied for each test.
+ */
+export async function createTestDatabase(source?: TestDatabase): Promise<TestDatabase> {
+  const template = source?.name ?? process.env[ENV.template];
   if (!template) throw new Error('no template database: globalSetup found no PostgreSQL');
   const name = `artstore_t_${randomBytes(6).toString('hex')}`;
   await admin((c) => c.query(`create database ${name} template ${template}`));
