@@ -289,6 +289,7 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
           catalog: container.get(T.writerCatalog),
           events: container.get(T.events),
           restored: container.get(T.restoredCopies),
+          sagas,
           clock,
         }),
       );

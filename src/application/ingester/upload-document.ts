@@ -86,9 +86,15 @@ export type UploadSagaPayload = {
   readonly copies: readonly FileCopy[];
   /**
    * SEs that may hold a copy the upload did not keep (a write cut off after its bytes were sent,
-   * whose discard failed then): discarded by the saga's last step, retried until they answer.
+   * whose discard failed then): handed by the saga's last step to a discard saga.
    */
   readonly strays?: readonly string[];
+};
+
+/** A discard saga's state: the copies of `fileId` on `seIds` that no file record references. */
+export type DiscardSagaPayload = {
+  readonly fileId: string;
+  readonly seIds: readonly string[];
 };
 
 /**
@@ -450,7 +456,7 @@ export async function discardEverywhere(
  * on every candidate SE) unless the catalog already holds it.
  */
 export function uploadSaga(
-  deps: Pick<UploadDeps, 'directory' | 'catalog' | 'events'>,
+  deps: Pick<UploadDeps, 'directory' | 'catalog' | 'events' | 'sagas'>,
   live?: {
     write(payload: UploadSagaPayload): Promise<UploadSagaPayload>;
     file(): DocumentAttributes | null;
@@ -491,14 +497,42 @@ export function uploadSaga(
       },
       {
         name: 'discard_strays',
-        // After the pivot: a stray SE that is down keeps the saga for the recovery sweep, not the client.
+        // A saga of its own, without the file id: a stray SE that stays down keeps that saga for
+        // the recovery sweep and holds up no other change of the file. (Run again after a crash,
+        // it starts a second one; discards repeat harmlessly.)
         run: async (payload) => {
-          if (payload.strays?.length) await discardEverywhere(deps.directory, payload.fileId, payload.strays);
+          if (!payload.strays?.length) return payload;
+          const started = await deps.sagas.start(discardSaga(deps), {
+            fileId: payload.fileId,
+            seIds: payload.strays,
+          });
+          void started.outcome.catch(() => undefined);
           return payload;
         },
       },
     ],
     pivotDone: async (payload) => (await deps.catalog.get(payload.fileId)) !== null,
+  };
+}
+
+/**
+ * Discards copies no file record references on every SE named, until each has answered: the
+ * step after the pivot is retried by the recovery sweep while an SE is down.
+ */
+export function discardSaga(deps: Pick<UploadDeps, 'directory'>): SagaDefinition<DiscardSagaPayload> {
+  return {
+    kind: 'discard',
+    pivot: 0,
+    steps: [
+      { name: 'record', run: async (payload) => payload },
+      {
+        name: 'discard',
+        run: async (payload) => {
+          await discardEverywhere(deps.directory, payload.fileId, payload.seIds);
+          return payload;
+        },
+      },
+    ],
   };
 }
 

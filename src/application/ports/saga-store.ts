@@ -7,7 +7,7 @@ import type { Page } from './file-index';
 export const SAGA_STATUSES = ['running', 'compensating', 'done', 'compensated', 'failed'] as const;
 export type SagaStatus = (typeof SAGA_STATUSES)[number];
 
-export const SAGA_KINDS = ['upload', 'finalize', 'delete', 'update', 'restore'] as const;
+export const SAGA_KINDS = ['upload', 'finalize', 'delete', 'update', 'restore', 'discard'] as const;
 export type SagaKind = (typeof SAGA_KINDS)[number];
 
 /** What a saga needs to go on after a crash, saved after every step whose progress recovery needs. */

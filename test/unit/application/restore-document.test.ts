@@ -319,6 +319,7 @@ describe('RestoreDocument', () => {
           directory: s.directory,
           catalog: s.catalog,
           events,
+          sagas: admin,
           restored: s.restored,
           clock: s.clock,
         }),

@@ -209,6 +209,7 @@ describe('SagaRunner', () => {
     const upload = uploadSaga(
       {
         directory: { client: () => ({ discard: async () => undefined }) } as never,
+        sagas: live,
         catalog: {
           add: async (entry: { file: { fileId: string } }) => void catalogued.push(entry.file.fileId),
         } as never,

@@ -451,10 +451,16 @@ describe('UploadDocument with replicas', () => {
     );
     const file = await upload.execute(aPrincipal(), command(), () => source(CONTENT));
     expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['edit-2']);
-    // The client has its answer; the stray copy is the saga's to discard.
+    // The client has its answer and the upload saga is done: the stray copy is a discard saga's,
+    // which holds no file id, so the file's next change is not refused meanwhile.
     expect((await real.info()).fileCount).toBe(1);
-    const [saga] = (await sagaStore.list({ limit: 10, cursor: null })).items;
-    expect(saga).toMatchObject({ kind: 'upload', status: 'running', payload: { strays: ['edit-1'] } });
+    const sagasOf = async (kind: string) =>
+      (await sagaStore.list({ limit: 10, cursor: null })).items.filter((s) => s.kind === kind);
+    expect(await sagasOf('upload')).toEqual([
+      expect.objectContaining({ status: 'done', payload: expect.objectContaining({ strays: ['edit-1'] }) }),
+    ]);
+    const [saga] = await sagasOf('discard');
+    expect(saga).toMatchObject({ status: 'running', fileId: null, payload: { seIds: ['edit-1'] } });
 
     down = false;
     clock.advance(60_000);
@@ -463,6 +469,7 @@ describe('UploadDocument with replicas', () => {
         directory,
         catalog,
         events: new MemoryEventBus(),
+        sagas,
         restored: new MemoryRestoredCopies(),
         clock,
       }),
