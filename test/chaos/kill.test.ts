@@ -67,12 +67,13 @@ const POINTS: Readonly<Record<'storage' | 'ingester' | 'admin', readonly Failpoi
 const TARGET = byTier(200, 2_000);
 const INJECTIONS = Number(process.env.CHAOS_KILL_INJECTIONS ?? TARGET);
 /** Stop injecting after this long even when short of INJECTIONS (the figure then misses its target). */
-const MAX_INJECTING_MS = Number(process.env.CHAOS_KILL_MAX_MS ?? byTier(300_000, 3_000_000));
+const MAX_INJECTING_MS = Number(process.env.CHAOS_KILL_MAX_MS ?? byTier(400_000, 3_000_000));
 /** A failpoint that has not fired by then (no such write came) becomes a kill at a random time. */
 const FIRE_WAIT_MS = 3_000;
-const WORKERS = 6;
+/** Clients: enough to keep every failpoint's path busy; more only slow the restarts down. */
+const WORKERS = 4;
 /** Members down at once (CHAOS_KILL_MAX_DOWN): more starve the workload the failpoints wait for. */
-const MAX_DOWN = Number(process.env.CHAOS_KILL_MAX_DOWN ?? 3);
+const MAX_DOWN = Number(process.env.CHAOS_KILL_MAX_DOWN ?? 4);
 const LARGE = byTier([100 * 1024 * 1024], [100 * 1024 * 1024, 64 * 1024 * 1024, 100 * 1024 * 1024]);
 
 interface Injection {

@@ -340,7 +340,9 @@ export class UploadDocument {
         if (isRefusal(error) && (reopenable || !stream.readableDidRead)) {
           lastRefusal = error;
           // Unreachable is not a refusal the SE made: it may have died after storing every byte.
-          if (unreachable(error)) await this.discardStray(se.id, draft.fileId, strays);
+          // Not discarded here (an unreachable SE would hold the client for another timeout):
+          // a discard saga takes it once the upload is done, the compensation if it fails.
+          if (unreachable(error)) strays.push(se.id);
           if (reopenable) stream.destroy();
           this.deps.registry.invalidate();
           continue;
