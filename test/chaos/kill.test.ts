@@ -73,7 +73,7 @@ const FIRE_WAIT_MS = 3_000;
 /** Clients: enough to keep every failpoint's path busy; more only slow the restarts down. */
 const WORKERS = 4;
 /** Members down at once (CHAOS_KILL_MAX_DOWN): more starve the workload the failpoints wait for. */
-const MAX_DOWN = Number(process.env.CHAOS_KILL_MAX_DOWN ?? 4);
+const MAX_DOWN = Number(process.env.CHAOS_KILL_MAX_DOWN ?? 3);
 const LARGE = byTier([100 * 1024 * 1024], [100 * 1024 * 1024, 64 * 1024 * 1024, 100 * 1024 * 1024]);
 
 interface Injection {
