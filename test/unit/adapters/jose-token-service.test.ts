@@ -340,6 +340,15 @@ describe('key rotation seen by verifiers', () => {
     };
   }
 
+  /** A key set fresh for 5 minutes, usable for an hour while the issuer is down, kept in `dir`. */
+  const keptSetOptions = (clock: FixedClock, dir: string, cooldownMs: number) => ({
+    cacheMaxAgeMs: 5 * MIN,
+    cooldownMs,
+    staleGraceMs: 60 * MIN,
+    cacheFile: join(dir, 'issuer-jwks.json'),
+    now: () => clock.now().getTime(),
+  });
+
   function issuerSetup() {
     const clock = new FixedClock(T0);
     const crypto = new NodeKeyCrypto(MASTER);
@@ -381,13 +390,7 @@ describe('key rotation seen by verifiers', () => {
     await ring.ensureCurrent();
     const endpoint = await jwksEndpoint(ring);
     const dir = await mkdtemp(join(tmpdir(), 'artstore-jwks-'));
-    const options = {
-      cacheMaxAgeMs: 5 * MIN,
-      cooldownMs: 30_000,
-      staleGraceMs: 60 * MIN,
-      cacheFile: join(dir, 'issuer-jwks.json'),
-      now: () => clock.now().getTime(),
-    };
+    const options = keptSetOptions(clock, dir, 30_000);
     try {
       const verifier = verifierOf(new IssuerKeySet(endpoint.url, options));
       await expect(verifier.verify(await token())).resolves.toBeDefined();
@@ -418,13 +421,7 @@ describe('key rotation seen by verifiers', () => {
     await ring.ensureCurrent();
     const endpoint = await jwksEndpoint(ring);
     const dir = await mkdtemp(join(tmpdir(), 'artstore-jwks-'));
-    const options = {
-      cacheMaxAgeMs: 5 * MIN,
-      cooldownMs: 0,
-      staleGraceMs: 60 * MIN,
-      cacheFile: join(dir, 'issuer-jwks.json'),
-      now: () => clock.now().getTime(),
-    };
+    const options = keptSetOptions(clock, dir, 0);
     try {
       const verifier = verifierOf(new IssuerKeySet(endpoint.url, options));
       await expect(verifier.verify(await token())).resolves.toBeDefined();
