@@ -66,8 +66,8 @@ const POINTS: Readonly<Record<'storage' | 'ingester' | 'admin', readonly Failpoi
 /** CHAOS_KILL_INJECTIONS overrides the count for a quick look (the target stays the tier's). */
 const TARGET = byTier(200, 2_000);
 const INJECTIONS = Number(process.env.CHAOS_KILL_INJECTIONS ?? TARGET);
-/** Stop injecting after this long even when short of INJECTIONS (the figure then misses its target). */
-const MAX_INJECTING_MS = Number(process.env.CHAOS_KILL_MAX_MS ?? byTier(400_000, 3_000_000));
+/** Stop injecting after this long even when short of INJECTIONS (the figure then misses its target); ≈ 0.55 injections/s here. */
+const MAX_INJECTING_MS = Number(process.env.CHAOS_KILL_MAX_MS ?? byTier(400_000, 4_500_000));
 /** A failpoint that has not fired by then (no such write came) becomes a kill at a random time. */
 const FIRE_WAIT_MS = 3_000;
 /** Clients: enough to keep every failpoint's path busy; more only slow the restarts down. */
