@@ -17,7 +17,8 @@ export type DeleteSagaPayload = {
  * Delete (§3.2): temporary files at any time; permanent ones once `retain_until` has passed and
  * never under legal hold. The delete saga first turns the catalog entry into a tombstone (the
  * pivot: from then on the file is gone for every client), then removes every copy, then drops the
- * copies from the tombstone. A copy that cannot be removed now is retried until it is.
+ * copies from the tombstone. A copy that cannot be removed now is retried until it is. The
+ * answer comes once the tombstone is written; the rest goes on behind it.
  */
 export class DeleteDocument {
   constructor(private readonly deps: FileLifecycleDeps) {}
@@ -49,7 +50,8 @@ export class DeleteDocument {
       throw error;
     }
     const tombstone = { ...entry.file, status: 'deleted' as const, updatedAt: clock.now() };
-    await sagas.run(
+    // Answered once the tombstone is written: the copies' removal goes on behind the answer.
+    await sagas.commit(
       deleteSaga(this.deps, async () => {
         await catalog.restore({ file: tombstone, copies: entry.copies });
       }),
@@ -73,6 +75,8 @@ export function deleteSaga(
     steps: [
       {
         name: 'tombstone',
+        // `pivotDone` tells after a crash whether the tombstone was written.
+        checkpoint: false,
         run: async (payload) => {
           if (!tombstone) throw new Error('a delete cut short before its tombstone is dropped, not resumed');
           await tombstone();

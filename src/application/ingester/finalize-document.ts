@@ -29,7 +29,8 @@ export type FinalizeSagaPayload = {
  * (as many as permanent files need, distinct data centres first), each copy verified against the
  * file's SHA-256 as it is written; switches the catalog to the new retention and copies (the
  * pivot); then removes the temporary copies. Cut short before the switch, the new copies are
- * discarded and the file stays temporary; after it, the saga goes on to the end.
+ * discarded and the file stays temporary; after it, the saga goes on to the end, behind the
+ * answer (which comes once the catalog has switched).
  */
 export class FinalizeDocument {
   constructor(
@@ -101,14 +102,15 @@ export class FinalizeDocument {
       },
       document: () => finalized,
     });
-    await sagas.run(
+    // Answered once the catalog has switched: the temporary copies' removal goes on behind it.
+    const { payload } = await sagas.commit(
       saga,
       { fileId, from: entry.copies, candidates: candidates.map((se) => se.id), copies: [] },
       fileId,
     );
     await this.deps.audit.record(principal, 'file.finalized', 'success', {
       target: fileId,
-      details: { copies: (await catalog.get(fileId))?.copies.map((c) => c.seId).join(',') ?? '' },
+      details: { copies: payload.copies.map((c) => c.seId).join(',') },
     });
     return finalized!;
   }
@@ -131,6 +133,8 @@ export function finalizeSaga(
     steps: [
       {
         name: 'copy',
+        // Compensation discards on every candidate, and the steps after the pivot need only `from`.
+        checkpoint: false,
         run: async (payload) => {
           if (!live) throw new Error('a finalize cut short before its switch is undone, not resumed');
           return live.copy(payload);
@@ -139,6 +143,8 @@ export function finalizeSaga(
       },
       {
         name: 'switch',
+        // `pivotDone` tells after a crash whether the catalog switched.
+        checkpoint: false,
         run: async (payload) => {
           const file = live?.document();
           if (!file) throw new Error('a finalize cut short before its switch is undone, not resumed');

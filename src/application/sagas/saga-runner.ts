@@ -53,6 +53,13 @@ export interface SagaRunnerDeps {
   readonly log?: { warn(fields: object, message: string): void } | undefined;
 }
 
+/** A saga past its pivot (`SagaRunner.commit`): `rest` settles when its last step has run. */
+export interface SagaCommitted<P extends SagaPayload> {
+  readonly id: string;
+  readonly payload: P;
+  readonly rest: Promise<SagaOutcome<P>>;
+}
+
 export interface SagaOutcome<P extends SagaPayload> {
   readonly id: string;
   readonly payload: P;
@@ -102,6 +109,35 @@ export class SagaRunner {
   }
 
   /**
+   * Runs a new saga until its pivot has taken effect and resolves then, with the payload as the
+   * pivot left it; the steps after the pivot go on in the background (`rest`), and what they
+   * cannot finish the recovery sweep does, as after `run`. For a request whose answer the pivot
+   * settles: a file is deleted for every client once its tombstone is written, whatever the
+   * removal of its copies still takes. Rejects like `run` when the saga fails before its pivot.
+   */
+  async commit<P extends SagaPayload>(
+    definition: SagaDefinition<P>,
+    payload: P,
+    fileId: string | null = null,
+  ): Promise<SagaCommitted<P>> {
+    let reached = false;
+    let committed: (payload: P) => void = () => undefined;
+    const pivot = new Promise<P>((resolve) => {
+      committed = (after) => {
+        reached = true;
+        resolve(after);
+      };
+    });
+    const { id, outcome: rest } = await this.start(definition, payload, fileId, committed);
+    rest.catch((error: unknown) => {
+      if (reached) this.deps.log?.warn({ saga_id: id, err: error }, 'saga stopped after its pivot');
+    });
+    // Failing before the pivot rejects `rest`, and so this, with the step's error.
+    const first = await Promise.race([pivot, rest.then((ended) => ended.payload)]);
+    return { id, payload: first, rest };
+  }
+
+  /**
    * Saves a new saga and starts driving it; resolves once it is saved, with its id and the
    * promise of its end (for jobs a client follows by id, e.g. a restore).
    */
@@ -109,6 +145,7 @@ export class SagaRunner {
     definition: SagaDefinition<P>,
     payload: P,
     fileId: string | null = null,
+    committed?: (payload: P) => void,
   ): Promise<{ readonly id: string; readonly outcome: Promise<SagaOutcome<P>> }> {
     const now = this.deps.clock.now();
     const saga: SagaRecord = {
@@ -132,17 +169,18 @@ export class SagaRunner {
         { file_id: fileId },
       );
     }
-    return { id: saga.id, outcome: this.drive(definition, saga) };
+    return { id: saga.id, outcome: this.drive(definition, saga, committed) };
   }
 
   private async drive<P extends SagaPayload>(
     definition: SagaDefinition<P>,
     saga: SagaRecord,
+    committed?: (payload: P) => void,
   ): Promise<SagaOutcome<P>> {
     this.active.add(saga.id);
     this.ensureRenewing();
     try {
-      return await this.forward(definition, saga.id, saga.step, saga.payload as P);
+      return await this.forward(definition, saga.id, saga.step, saga.payload as P, committed);
     } finally {
       this.active.delete(saga.id);
     }
@@ -165,10 +203,12 @@ export class SagaRunner {
     id: string,
     from: number,
     start: P,
+    committed?: (payload: P) => void,
   ): Promise<SagaOutcome<P>> {
     const { failpoint } = this.deps;
     let payload = start;
     for (let index = from; index < definition.steps.length; index += 1) {
+      if (index === definition.pivot + 1) committed?.(payload);
       const step = definition.steps[index]!;
       try {
         failpoint(`saga.${definition.kind}.before_${step.name}`);
@@ -207,7 +247,7 @@ export class SagaRunner {
           }
           if (done) {
             await this.save(id, { status: 'running', step: index + 1, payload, error: null });
-            return this.forward(definition, id, index + 1, payload);
+            return this.forward(definition, id, index + 1, payload, committed);
           }
         }
         await this.compensate(definition, id, index, payload, `${step.name}: ${message(error)}`);

@@ -141,6 +141,67 @@ describe('SagaRunner', () => {
     expect(await store.get(saga!.id)).toMatchObject({ status, owner: successor.owner });
   });
 
+  describe('commit: the answer once the pivot is done', () => {
+    it('resolves after the pivot while the later steps still run, and they finish behind it', async () => {
+      const { log, definition } = recorder();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const last = definition.steps[2]!;
+      const slowLast = {
+        ...definition,
+        steps: [
+          ...definition.steps.slice(0, 2),
+          { ...last, run: async (p: Payload) => (await held, last.run(p)) },
+        ],
+      };
+      const committed = await runner(store, clock).commit(slowLast, { done: [] }, 'f1');
+      expect(committed.payload).toEqual({ done: ['a', 'b'] });
+      expect(log).toEqual(['run a', 'run b']);
+      expect(await store.get(committed.id)).toMatchObject({ status: 'running', step: 2 });
+      release();
+      await expect(committed.rest).resolves.toMatchObject({ finished: true });
+      expect(log).toEqual(['run a', 'run b', 'run c']);
+      expect(await store.get(committed.id)).toMatchObject({ status: 'done', step: 3 });
+    });
+
+    it('rejects, compensated, when a step before the pivot fails', async () => {
+      const { log, definition } = recorder({ failAt: 'a' });
+      await expect(runner(store, clock).commit(definition, { done: [] })).rejects.toThrow('a broke');
+      expect(log).toEqual(['run a', 'undo a']);
+      expect((await store.list({ limit: 1, cursor: null })).items[0]).toMatchObject({
+        status: 'compensated',
+      });
+    });
+
+    it('resolves when the pivot failed but took effect, and leaves a failing later step to recovery', async () => {
+      const { definition } = recorder({ failAt: 'c', pivotDone: true });
+      const b = definition.steps[1]!;
+      const lostReply = {
+        ...definition,
+        steps: [
+          definition.steps[0]!,
+          { ...b, run: async (p: Payload) => (await b.run(p), Promise.reject(new Error('reply lost'))) },
+          definition.steps[2]!,
+        ],
+      };
+      const committed = await runner(store, clock).commit(lostReply, { done: [] });
+      expect(committed.payload).toEqual({ done: ['a'] });
+      await expect(committed.rest).resolves.toMatchObject({ finished: false });
+      expect(await store.get(committed.id)).toMatchObject({
+        status: 'running',
+        step: 2,
+        error: 'c: c broke',
+      });
+    });
+
+    it('resolves at the end of a saga whose pivot is its last step', async () => {
+      const { definition } = recorder();
+      const committed = await runner(store, clock).commit({ ...definition, pivot: 2 }, { done: [] });
+      expect(committed.payload).toEqual({ done: ['a', 'b', 'c'] });
+      expect(await store.get(committed.id)).toMatchObject({ status: 'done' });
+    });
+  });
+
   it('goes forward instead of compensating when the pivot took effect before the crash', async () => {
     const crashed = recorder();
     const dying = runner(store, clock, (name) => {
