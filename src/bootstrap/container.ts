@@ -231,7 +231,7 @@ const ingesterModule = new ContainerModule(({ bind }) => {
     .inSingletonScope();
   bind(T.resumableUploads)
     .toResolvedValue(
-      (config: Config, orm: Orm, ingest: UploadDocument, catalog, clock, ids) =>
+      (config: Config, orm: Orm, ingest: UploadDocument, catalog, clock, ids, deletes: DeleteDocument) =>
         new ResumableUploads(
           {
             maxUploadBytes: config.max_upload_bytes,
@@ -250,9 +250,11 @@ const ingesterModule = new ContainerModule(({ bind }) => {
             clock,
             ids,
             describe: describeTusUpload,
+            discard: (fileId) =>
+              deletes.discard(fileId, 'a stalled tus completion taken over under another id'),
           },
         ),
-      [T.config, T.orm, T.uploadDocument, T.writerCatalog, T.clock, T.ids],
+      [T.config, T.orm, T.uploadDocument, T.writerCatalog, T.clock, T.ids, T.deleteDocument],
     )
     .inSingletonScope();
   const lifecycleDeps = [

@@ -1,8 +1,8 @@
-import type { Principal } from '../../domain/access/principal';
+import { SYSTEM_PRINCIPAL, type Principal } from '../../domain/access/principal';
 import { DomainError } from '../../domain/errors';
 import { assertDeletable } from '../../domain/retention/retention';
 import { ApplicationError } from '../errors';
-import type { FileCopy } from '../ports/file-catalog';
+import type { CatalogEntry, FileCopy } from '../ports/file-catalog';
 import type { SagaDefinition } from '../sagas/saga-runner';
 import { requireFileAccess } from '../shared/authorize';
 import type { FileLifecycleDeps } from './lifecycle-deps';
@@ -11,6 +11,8 @@ import type { FileLifecycleDeps } from './lifecycle-deps';
 export type DeleteSagaPayload = {
   readonly fileId: string;
   readonly copies: readonly FileCopy[];
+  /** A file never acknowledged to anyone: its copies are discarded, which no retention stops. */
+  readonly unacknowledged?: boolean;
 };
 
 /**
@@ -24,7 +26,7 @@ export class DeleteDocument {
   constructor(private readonly deps: FileLifecycleDeps) {}
 
   async execute(principal: Principal, fileId: string): Promise<void> {
-    const { catalog, clock, sagas, audit } = this.deps;
+    const { catalog, clock, audit } = this.deps;
     const entry = await catalog.get(fileId);
     if (!entry || entry.file.status !== 'active')
       throw new ApplicationError('file_not_found', `file ${fileId} does not exist`);
@@ -49,19 +51,37 @@ export class DeleteDocument {
         await audit.refused(principal, 'file.deleted', error, { target: fileId });
       throw error;
     }
-    const tombstone = { ...entry.file, status: 'deleted' as const, updatedAt: clock.now() };
-    // Answered once the tombstone is written: the copies' removal goes on behind the answer.
-    await sagas.commit(
-      deleteSaga(this.deps, async () => {
-        await catalog.restore({ file: tombstone, copies: entry.copies });
-      }),
-      { fileId, copies: entry.copies },
-      fileId,
-    );
+    await this.remove(entry);
     await audit.record(principal, 'file.deleted', 'success', {
       target: fileId,
       details: { name: entry.file.name, sha256: entry.file.sha256, copies: entry.copies.length },
     });
+  }
+
+  /**
+   * Removes a file that was never acknowledged to anyone (a stalled tus completion's duplicate,
+   * see ResumableUploads): no retention applies, since no one holds the file under it. Audited
+   * as `file.deleted` by the system, with the reason.
+   */
+  async discard(fileId: string, reason: string): Promise<void> {
+    const entry = await this.deps.catalog.get(fileId);
+    if (!entry || entry.file.status !== 'active') return;
+    await this.remove(entry, true);
+    await this.deps.audit.record(SYSTEM_PRINCIPAL, 'file.deleted', 'success', {
+      target: fileId,
+      details: { name: entry.file.name, sha256: entry.file.sha256, copies: entry.copies.length, reason },
+    });
+  }
+
+  /** Answered once the tombstone is written: the copies' removal goes on behind the answer. */
+  private async remove(entry: CatalogEntry, unacknowledged = false): Promise<void> {
+    const { catalog, clock, sagas } = this.deps;
+    const tombstone = { ...entry.file, status: 'deleted' as const, updatedAt: clock.now() };
+    await sagas.commit(
+      deleteSaga(this.deps, () => catalog.restore({ file: tombstone, copies: entry.copies })),
+      { fileId: entry.file.fileId, copies: entry.copies, ...(unacknowledged ? { unacknowledged } : {}) },
+      entry.file.fileId,
+    );
   }
 }
 
@@ -88,16 +108,16 @@ export function deleteSaga(
         name: 'remove_copies',
         run: async (payload) => {
           const results = await Promise.allSettled(
-            payload.copies.map((copy) =>
-              deps.directory
-                .client(copy.seId)
-                .delete(payload.fileId)
-                .catch((error: unknown) => {
-                  // Already gone there (a retry after a crash): done.
-                  if (error instanceof ApplicationError && error.code === 'file_not_found') return;
-                  throw error;
-                }),
-            ),
+            payload.copies.map((copy) => {
+              const element = deps.directory.client(copy.seId);
+              return (
+                payload.unacknowledged ? element.discard(payload.fileId) : element.delete(payload.fileId)
+              ).catch((error: unknown) => {
+                // Already gone there (a retry after a crash): done.
+                if (error instanceof ApplicationError && error.code === 'file_not_found') return;
+                throw error;
+              });
+            }),
           );
           const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
           if (failed.length > 0)

@@ -35,6 +35,11 @@ export interface ResumableUploadDeps {
   readonly clock: Clock;
   readonly ids: Pick<IdGenerator, 'fileId'>;
   readonly describe: DescribeUpload;
+  /**
+   * Removes a file nobody was given: what a stalled completion catalogued after another took its
+   * upload over under a new id. No retention applies to it (DeleteDocument.discard).
+   */
+  readonly discard: (fileId: string) => Promise<void>;
 }
 
 export interface ChunkChecksum {
@@ -291,9 +296,13 @@ export class ResumableUploads {
       owned,
     );
     // Taken over meanwhile (this process stalled past its lease): the row names the other
-    // completion's file and its staged bytes are its to remove. This attempt's file, if it was
-    // catalogued, stays a file of its own (docs/api.md: a known limit).
-    if (!done) return this.get(record.id);
+    // completion's file and its staged bytes are its to remove. This attempt's file, catalogued
+    // under an id the upload no longer names, is a duplicate nobody holds: it goes.
+    if (!done) {
+      const now = await this.get(record.id);
+      if (now.fileId !== fileId && (await catalog.get(fileId))) await this.deps.discard(fileId);
+      return now;
+    }
     await staging.remove(record.stagedKey);
     return done;
   }

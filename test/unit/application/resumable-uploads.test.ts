@@ -29,6 +29,8 @@ interface Shared {
   readonly staging: MemoryStagingArea;
   readonly catalogued: Set<string>;
   readonly calls: Call[];
+  /** Files removed as duplicates nobody holds. */
+  readonly discarded: string[];
 }
 
 /** `gates`: the nth call to the pipeline waits for the nth promise (a process that stalls). */
@@ -44,6 +46,7 @@ function setup(
   const staging = options.shared?.staging ?? new MemoryStagingArea();
   const catalogued = options.shared?.catalogued ?? new Set<string>();
   const calls: Call[] = options.shared?.calls ?? [];
+  const discarded: string[] = options.shared?.discarded ?? [];
   const ingest = {
     execute: async (principal: Principal, command: UploadCommand, content: UploadContent) => {
       await options.gates?.shift();
@@ -79,9 +82,13 @@ function setup(
       clock,
       ids: new SequenceIds(),
       describe,
+      discard: async (fileId: string) => {
+        catalogued.delete(fileId);
+        discarded.push(fileId);
+      },
     },
   );
-  return { clock, store, staging, catalogued, calls, uploads };
+  return { clock, store, staging, catalogued, calls, discarded, uploads };
 }
 
 const owner = aPrincipal({ subject: 'svc-owner' });
@@ -211,7 +218,7 @@ describe('ResumableUploads', () => {
     expect(await store.get('lost')).toMatchObject({ status: 'completed', fileId: retried });
   });
 
-  it('a completion taken over from a stalled process leaves the row and the staged bytes to the one that took it', async () => {
+  it('a completion taken over from a stalled process leaves the row and the staged bytes to the one that took it, and removes its own file', async () => {
     let releaseFirst!: () => void;
     let releaseSecond!: () => void;
     const first = setup({ gates: [new Promise((resolve) => (releaseFirst = resolve))] });
@@ -236,6 +243,9 @@ describe('ResumableUploads', () => {
     releaseFirst();
     expect(await stalled).toMatchObject({ status: 'completing', fileId: secondId });
     expect(first.staging.files.has('u1')).toBe(true);
+    // What it catalogued under its own id is a duplicate nobody was given: removed.
+    expect(first.discarded).toEqual([firstId]);
+    expect(first.catalogued.has(firstId!)).toBe(false);
     releaseSecond();
     expect(await takeover).toMatchObject({ status: 'completed', fileId: secondId });
     expect(first.staging.files.has('u1')).toBe(false);

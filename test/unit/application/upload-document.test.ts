@@ -6,6 +6,9 @@ import { MemoryStorageElementRegistry } from '../../../src/adapters/memory/memor
 import { ApplicationError } from '../../../src/application/errors';
 import type { CollectionPolicies } from '../../../src/application/ingester/collection-policy';
 import { UploadDocument, type UploadCommand } from '../../../src/application/ingester/upload-document';
+import { DeleteDocument } from '../../../src/application/ingester/delete-document';
+import { AuditTrail } from '../../../src/application/audit/audit-trail';
+import { MemoryAuditLog } from '../../../src/adapters/memory/memory-audit-log';
 import { MemoryBlobStore } from '../../../src/adapters/memory/memory-blob-store';
 import { MemorySagaStore } from '../../../src/adapters/memory/memory-saga-store';
 import { MemoryRestoredCopies } from '../../../src/adapters/memory/memory-restored-copies';
@@ -27,6 +30,7 @@ import {
   type MemoryElement,
   type MemoryElementOptions,
 } from '../../support/fakes';
+import { eventually } from '../../support/poll';
 
 const CONTENT = Buffer.from('%PDF-1.7 pretend this is a document');
 const DAY = 24 * 60 * 60 * 1000;
@@ -692,5 +696,50 @@ describe('UploadDocument with a small direct upload', () => {
     expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['edit-big']);
     expect(await readAll((await se['edit-big']!.service.open(file.fileId)).stream)).toEqual(CONTENT);
     expect((await se['edit-small']!.service.info()).fileCount).toBe(0);
+  });
+
+  it('discards a file nobody was given without its retention; a client delete of it is refused', async () => {
+    const { upload, catalog, events, clock, sagas, sagaStore, directory, registry, se } = await setup([
+      ...TWO,
+    ]);
+    const file = await upload.execute(
+      aPrincipal(),
+      command({ retentionPolicy: 'permanent', retainUntil: new Date(T0.getTime() + 30 * DAY) }),
+      source(CONTENT),
+    );
+    const auditLog = new MemoryAuditLog(clock);
+    const deletes = new DeleteDocument({
+      registry: new RegistryView(registry, clock, 0),
+      directory,
+      catalog,
+      events,
+      clock,
+      sagas,
+      audit: new AuditTrail(auditLog),
+    });
+    await expect(deletes.execute(aPrincipal(), file.fileId)).rejects.toMatchObject({
+      code: 'retention_active',
+    });
+    await deletes.discard(file.fileId, 'a duplicate');
+    expect((await catalog.get(file.fileId))?.file.status).toBe('deleted');
+    const [entry] = (await auditLog.query({ cursor: null, limit: 10 })).items.filter(
+      (e) => e.outcome === 'success',
+    );
+    expect(entry).toMatchObject({
+      actor: { kind: 'system' },
+      action: 'file.deleted',
+      target: file.fileId,
+      details: { reason: 'a duplicate' },
+    });
+    // The copies go behind the answer.
+    const [saga] = await eventually(
+      async () => (await sagaStore.list({ kind: 'delete', limit: 1, cursor: null })).items,
+      (items) => items[0]?.status !== 'running',
+    );
+    expect(saga).toMatchObject({ status: 'done', error: null });
+    expect((await catalog.get(file.fileId))?.copies).toEqual([]);
+    expect(await se['rw-1']!.service.head(file.fileId).catch((e: ApplicationError) => e.code)).toBe(
+      'file_not_found',
+    );
   });
 });
