@@ -248,7 +248,9 @@ describe('kill -9 of storage, ingester and admin processes under a mixed workloa
                from uploads where status = 'completing' group by 1`,
           );
 
-    // What a client sees: every catalogued chaos file read whole through the query role.
+    // What a client sees: every catalogued chaos file read whole through the query role (with a
+    // token just granted: the reads of a long run outlast one).
+    await deployment.signIn();
     const query = deployment.url('query');
     const rows = await sql<{
       file_id: string;

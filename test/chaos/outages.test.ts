@@ -1,7 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { anonymousFetch, authorize, signInAsBootstrapAdmin } from '../support/auth';
+import {
+  anonymousFetch,
+  authorize,
+  bootstrapCredentials,
+  clientToken,
+  signInAsBootstrapAdmin,
+  type ClientCredentials,
+} from '../support/auth';
 import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-process';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startSplit, type SplitDeployment } from '../support/split';
@@ -120,7 +127,12 @@ async function campaign(
   redis: PrivateRedis,
   refused: Refused,
   shared: { temporary: Stored; permanent: Stored },
+  credentials: ClientCredentials,
 ): Promise<void> {
+  // A fresh token for each fault, granted while everything is healthy (tokens live 15 minutes).
+  const token = await clientToken(target.admin, credentials);
+  for (const url of [target.admin, target.ingester, target.query]) authorize(url, token);
+  target = { ...target, token };
   const pool = await preparePool(target, shared);
   const refusals = { ...refused, limited: await limitedAccount(target) };
   await apply(fault, deps, redis);
@@ -245,7 +257,16 @@ describe('dependency outages (--role all)', () => {
   });
 
   it.each(ALL_FAULTS.map((f) => [faultName(f), f] as const))('%s', async (_, fault) => {
-    await campaign('all', fault, target, deps, redis, refused, shared);
+    await campaign(
+      'all',
+      fault,
+      target,
+      deps,
+      redis,
+      refused,
+      shared,
+      await bootstrapCredentials(join(dir, 'data')),
+    );
   });
 });
 
@@ -293,6 +314,15 @@ describe('dependency outages (split roles)', () => {
   });
 
   it.each(SPLIT_FAULTS.map((f) => [faultName(f), f] as const))('%s', async (_, fault) => {
-    await campaign('split', fault, target, deps, redis, refused, shared);
+    await campaign(
+      'split',
+      fault,
+      target,
+      deps,
+      redis,
+      refused,
+      shared,
+      await bootstrapCredentials(join(dir, 'admin')),
+    );
   });
 });

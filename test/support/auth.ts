@@ -119,3 +119,32 @@ export async function internalToken(adminUrl: string): Promise<string> {
   });
   return clientToken(adminUrl, account);
 }
+
+/**
+ * Access tokens live 15 minutes, so a client running longer signs in again, as a real one would:
+ * `signIn` every `everyMs`, and every `retryMs` after a failure (the admin killed or cut off).
+ * Returns the function that stops it.
+ */
+export function keepSignedIn(
+  signIn: () => Promise<unknown>,
+  everyMs = 4 * 60_000,
+  retryMs = 5_000,
+): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout;
+  const schedule = (ms: number): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      signIn().then(
+        () => schedule(everyMs),
+        () => schedule(retryMs),
+      );
+    }, ms);
+    timer.unref();
+  };
+  schedule(everyMs);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

@@ -4,23 +4,17 @@ import type Router from '@koa/router';
 import { Server as TusServer } from '@tus/server';
 import { ERRORS, HEADERS, type Locker } from '@tus/utils';
 import { ApplicationError } from '../../application/errors';
-import type { ChunkChecksum, ResumableUploads } from '../../application/ingester/resumable-uploads';
+import {
+  isPermanent,
+  type ChunkChecksum,
+  type ResumableUploads,
+} from '../../application/ingester/resumable-uploads';
 import type { UploadRecord } from '../../application/ports/upload-store';
 import { DomainError } from '../../domain/errors';
 import { ArtStoreDataStore, tusRequest, type TusRequestContext } from '../tus/artstore-data-store';
 import type { Metrics } from '../telemetry/metrics';
 import type { RequestState } from './context';
-import { HttpError, toProblem, type ErrorCode } from './problem';
-
-/** Why storing may fail now and work later: a creation that met one still answers 201. */
-const PASSING = new Set<ErrorCode>([
-  'storage_unavailable',
-  'no_writable_storage',
-  'storage_full',
-  'write_outcome_unknown',
-  'mode_forbids_operation',
-  'dependency_unavailable',
-]);
+import { HttpError, toProblem } from './problem';
 
 export const UPLOADS_PATH = '/api/v1/uploads';
 export const FILE_ID_HEADER = 'ArtStore-File-Id';
@@ -179,11 +173,13 @@ export function registerTusRoutes(
         done = await uploads.complete(upload.id);
       } catch (error) {
         // A creation that brought every byte (Upload-Length 0, or creation-with-upload) must still
-        // answer with its Location when storing failed for a passing reason: the row stays, the
-        // sweep or the client's HEAD stores it later, and an error here would leave the client
-        // unable to find an upload that then appears anyway. A PATCH's client knows the location.
+        // answer with its Location when storing failed for any reason that leaves the upload to
+        // be retried (all but content errors): the sweep or the client's HEAD stores it later, and
+        // an error here would leave the client unable to find an upload that then appears anyway
+        // (a 503 signing_key_unavailable from an SE did, in the kill campaign). A PATCH's client
+        // knows the location.
+        if (req.method !== 'POST' || isPermanent(error)) throw error;
         const { code } = toProblem(error);
-        if (req.method !== 'POST' || !PASSING.has(code)) throw error;
         tusRequest.getStore()?.log?.warn({ upload_id: upload.id, code }, 'tus creation stored later');
         return {};
       }

@@ -56,13 +56,17 @@ const PERMANENT = new Set([
   'invalid_request',
   'forbidden',
   'insufficient_scope',
+  'invalid_collection',
   'file_too_large',
   'content_type_not_allowed',
   'decompression_bomb',
 ]);
 
-/** A completion that failed with this fails the same way every time; any other is retried. */
-function isPermanent(error: unknown): boolean {
+/**
+ * A completion that failed with this fails the same way every time and marks its upload failed;
+ * after any other the upload stays, retried by the next HEAD, PATCH or sweep.
+ */
+export function isPermanent(error: unknown): boolean {
   if (error instanceof DomainError) return error.code !== 'mode_forbids_operation';
   return error instanceof ApplicationError && PERMANENT.has(error.code);
 }

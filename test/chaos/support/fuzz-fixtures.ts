@@ -134,3 +134,31 @@ export async function createFixtures(
     uploads,
   };
 }
+
+/**
+ * Access tokens live 15 minutes and a tier-2 run outlasts them: the fixtures again with new
+ * tokens for the same principals (bootstrap admin, an internal account of its own, the reader).
+ * A grant refused (the fuzzer may have changed the reader's secret) keeps the old token.
+ */
+export async function tokenRenewer(
+  base: string,
+  dataDir: string,
+): Promise<(fx: Fixtures) => Promise<Fixtures>> {
+  const internal = await createAccount(base, {
+    name: 'fuzz internal (renewed tokens)',
+    scopes: ['storage:read', 'storage:write'],
+    internal: true,
+  });
+  const keep = (token: Promise<string>, old: string) => token.catch(() => old);
+  return async (fx) => ({
+    ...fx,
+    tokens: {
+      admin: await keep(signInAsBootstrapAdmin(base, dataDir), fx.tokens.admin),
+      internal: await keep(clientToken(base, internal), fx.tokens.internal),
+      readonly: await keep(
+        clientToken(base, { clientId: fx.accountClient.id, clientSecret: fx.accountClient.secret }),
+        fx.tokens.readonly,
+      ),
+    },
+  });
+}

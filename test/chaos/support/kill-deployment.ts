@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startServe, type ArtStoreProcess } from '../../support/artstore-process';
-import { createAccount, signInAsBootstrapAdmin } from '../../support/auth';
+import { createAccount, keepSignedIn, signInAsBootstrapAdmin } from '../../support/auth';
 import { requireInfrastructure } from '../../support/infrastructure';
 
 export type RoleKind = 'admin' | 'storage' | 'ingester' | 'query';
@@ -101,8 +101,18 @@ export class KillDeployment {
         ARTSTORE_CLIENT_SECRET: queryAccount.clientSecret,
       }),
     ]);
-    await signInAsBootstrapAdmin(admin.url, join(dataDir, 'admin'), ...members.map((m) => m.url));
-    return new KillDeployment(members, dataDir);
+    const deployment = new KillDeployment(members, dataDir);
+    await deployment.signIn();
+    deployment.stopSigningIn = keepSignedIn(() => deployment.signIn());
+    return deployment;
+  }
+
+  private stopSigningIn: () => void = () => undefined;
+
+  /** The bootstrap admin's token for every member (the test's fetch sends it); tokens expire. */
+  async signIn(): Promise<void> {
+    const admin = this.of('admin')[0]!;
+    await signInAsBootstrapAdmin(admin.url, join(this.dataDir, 'admin'), ...this.members.map((m) => m.url));
   }
 
   of(kind: RoleKind): Member[] {
@@ -165,6 +175,7 @@ export class KillDeployment {
 
   /** SIGTERM to every member still running; the exit codes by name. */
   async stop(members: readonly Member[] = this.members): Promise<Record<string, number | null>> {
+    if (members === this.members) this.stopSigningIn();
     const codes: Record<string, number | null> = {};
     await Promise.all(
       members.map(async (m) => {
