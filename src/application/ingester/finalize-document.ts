@@ -8,7 +8,7 @@ import type { SagaDefinition } from '../sagas/saga-runner';
 import { requireCollectionWrite, requireFileAccess } from '../shared/authorize';
 import { copyFile } from '../shared/copy-file';
 import type { FileLifecycleDeps } from './lifecycle-deps';
-import { discardEverywhere, draftOf } from './upload-document';
+import { discardEverywhere, discardSaga, draftOf } from './upload-document';
 
 export interface FinalizeCommand {
   readonly retainUntil?: Date | undefined;
@@ -92,7 +92,15 @@ export class FinalizeDocument {
             await this.deps.directory
               .client(target.id)
               .discard(fileId)
-              .catch(() => undefined);
+              .catch(async () => {
+                // That SE may keep a copy no record names (it died after storing, before
+                // answering): a discard saga of its own retries until the SE answers.
+                const started = await this.deps.sagas.start(discardSaga(this.deps), {
+                  fileId,
+                  seIds: [target.id],
+                });
+                void started.outcome.catch(() => undefined);
+              });
             continue;
           }
           copies.push({ seId: target.id, key: finalized.stored.key });

@@ -7,6 +7,7 @@ import { ApplicationError } from '../../../src/application/errors';
 import type { CollectionPolicies } from '../../../src/application/ingester/collection-policy';
 import { UploadDocument, type UploadCommand } from '../../../src/application/ingester/upload-document';
 import { DeleteDocument } from '../../../src/application/ingester/delete-document';
+import { FinalizeDocument } from '../../../src/application/ingester/finalize-document';
 import { AuditTrail } from '../../../src/application/audit/audit-trail';
 import { MemoryAuditLog } from '../../../src/adapters/memory/memory-audit-log';
 import { MemoryBlobStore } from '../../../src/adapters/memory/memory-blob-store';
@@ -26,6 +27,7 @@ import {
   aStartedElement,
   MapDirectory,
   readAll,
+  UnreachableElement,
   source,
   type MemoryElement,
   type MemoryElementOptions,
@@ -741,5 +743,37 @@ describe('UploadDocument with a small direct upload', () => {
     expect(await se['rw-1']!.service.head(file.fileId).catch((e: ApplicationError) => e.code)).toBe(
       'file_not_found',
     );
+  });
+
+  it('finalize leaves a discard saga for an SE that failed its copy and could not discard it', async () => {
+    const { upload, catalog, events, clock, sagas, sagaStore, directory, registry } = await setup([
+      { id: 'edit-1', mode: 'edit' },
+      { id: 'rw-1', mode: 'rw' },
+      { id: 'rw-2', mode: 'rw' },
+      { id: 'rw-3', mode: 'rw' },
+    ]);
+    const file = await upload.execute(aPrincipal(), command(), source(CONTENT));
+    // rw-1 dies mid-copy: it may have stored the copy, and cannot be asked to discard it now.
+    directory.clients.set('rw-1', new UnreachableElement('rw-1'));
+    const finalize = new FinalizeDocument(
+      { replication: 2, staleAfterMs: 15_000 },
+      {
+        registry: new RegistryView(registry, clock, 0),
+        directory,
+        catalog,
+        events,
+        clock,
+        sagas,
+        audit: new AuditTrail(new MemoryAuditLog(clock)),
+      },
+    );
+    await finalize.execute(aPrincipal(), file.fileId, {});
+    const copies = (await catalog.get(file.fileId))!.copies.map((c) => c.seId);
+    expect(copies).toHaveLength(2);
+    expect(copies).not.toContain('rw-1');
+    const discards = (await sagaStore.list({ kind: 'discard', limit: 5, cursor: null })).items;
+    expect(discards).toEqual([
+      expect.objectContaining({ status: 'running', payload: { fileId: file.fileId, seIds: ['rw-1'] } }),
+    ]);
   });
 });
