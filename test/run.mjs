@@ -33,17 +33,21 @@ function splitOutput(list) {
   return { output, rest };
 }
 
-/** A run that died before writing its report leaves it out; its exit status still fails the whole. */
+/** A run that died before writing its report counts as a failed suite, so the summary cannot look green. */
 function merge(files, into) {
   const reports = files
     .filter((file) => existsSync(file))
     .map((file) => JSON.parse(readFileSync(file, 'utf8')));
+  const missing = files.length - reports.length;
   if (reports.length === 0) return;
   const merged = { ...reports[0], testResults: [] };
   for (const key of Object.keys(merged)) {
     if (key.startsWith('num')) merged[key] = reports.reduce((sum, r) => sum + (r[key] ?? 0), 0);
   }
-  merged.success = reports.every((r) => r.success);
+  merged.numRuntimeErrorTestSuites += missing;
+  merged.numFailedTestSuites += missing;
+  merged.numFailedTests += missing;
+  merged.success = missing === 0 && reports.every((r) => r.success);
   merged.startTime = Math.min(...reports.map((r) => r.startTime));
   merged.testResults = reports.flatMap((r) => r.testResults);
   writeFileSync(into, JSON.stringify(merged));
@@ -55,6 +59,7 @@ if (args.some((arg) => arg === '--selectProjects' || arg.startsWith('--selectPro
 }
 
 const { output, rest } = splitOutput(args);
+if (output) rmSync(output, { force: true });
 const phases = [
   {
     name: 'tiers',

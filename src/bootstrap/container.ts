@@ -231,7 +231,16 @@ const ingesterModule = new ContainerModule(({ bind }) => {
     .inSingletonScope();
   bind(T.resumableUploads)
     .toResolvedValue(
-      (config: Config, orm: Orm, ingest: UploadDocument, catalog, clock, ids, deletes: DeleteDocument) =>
+      (
+        config: Config,
+        orm: Orm,
+        ingest: UploadDocument,
+        catalog,
+        clock,
+        ids,
+        deletes: DeleteDocument,
+        logger: Logger,
+      ) =>
         new ResumableUploads(
           {
             maxUploadBytes: config.max_upload_bytes,
@@ -250,11 +259,19 @@ const ingesterModule = new ContainerModule(({ bind }) => {
             clock,
             ids,
             describe: describeTusUpload,
+            // Best effort: a duplicate left behind is logged (a crash here leaves it too).
             discard: (fileId) =>
-              deletes.discard(fileId, 'a stalled tus completion taken over under another id'),
+              deletes
+                .discard(fileId, 'a stalled tus completion taken over under another id')
+                .catch((error: unknown) =>
+                  logger.warn(
+                    { err: error, file_id: fileId },
+                    'duplicate of a taken-over tus upload not removed',
+                  ),
+                ),
           },
         ),
-      [T.config, T.orm, T.uploadDocument, T.writerCatalog, T.clock, T.ids, T.deleteDocument],
+      [T.config, T.orm, T.uploadDocument, T.writerCatalog, T.clock, T.ids, T.deleteDocument, T.logger],
     )
     .inSingletonScope();
   const lifecycleDeps = [

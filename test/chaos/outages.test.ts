@@ -130,7 +130,7 @@ async function campaign(
   credentials: ClientCredentials,
 ): Promise<void> {
   // A fresh token for each fault, granted while everything is healthy (tokens live 15 minutes).
-  const token = await clientToken(target.admin, credentials);
+  const token = await retried(() => clientToken(target.admin, credentials));
   for (const url of [target.admin, target.ingester, target.query]) authorize(url, token);
   target = { ...target, token };
   const pool = await preparePool(target, shared);
@@ -220,6 +220,19 @@ async function campaign(
 }
 
 const faultName = (f: Fault): string => `${f.dependency} ${f.kind}`;
+
+/** `attempt` until it succeeds, for up to RECOVERY_MS (after a fault the admin may still be catching up). */
+async function retried<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + RECOVERY_MS;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
 
 describe('dependency outages (--role all)', () => {
   let redis: PrivateRedis;

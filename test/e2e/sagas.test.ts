@@ -207,8 +207,10 @@ describe('kill -9 between saga steps, restart: all or nothing', () => {
     }
     const doomed = await start(`${point}=kill`);
     if (BEHIND_THE_ANSWER.has(point)) {
-      // The pivot settled the answer; the kill comes while the saga goes on behind it.
-      expect(((await act(doomed, fileId)) as Response).ok).toBe(true);
+      // The pivot settled the answer, which waits briefly for the steps behind it: the kill may
+      // come before the answer or after it; an answer, if any, is a success.
+      const answer = await act(doomed, fileId).catch(() => null);
+      if (answer) expect((answer as Response).ok).toBe(true);
     } else {
       await expect(act(doomed, fileId)).rejects.toThrow();
     }
@@ -222,7 +224,7 @@ describe('kill -9 between saga steps, restart: all or nothing', () => {
     return { proc, saga: settled[0]!, fileId: fileId ?? settled[0]!.file_id };
   }
 
-  /** Failpoints after a saga's answer (finalize and delete answer once their pivot is done). */
+  /** Failpoints after a saga's pivot, past which finalize and delete may have answered. */
   const BEHIND_THE_ANSWER = new Set([
     'saga.finalize.after_remove_temporary',
     'saga.delete.after_remove_copies',

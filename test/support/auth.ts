@@ -62,6 +62,8 @@ export async function clientToken(
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
+    // A grant that hangs (the admin black-holed) fails, so whoever renews tries again.
+    signal: AbortSignal.timeout(30_000),
   });
   const body = (await response.json()) as { access_token?: string };
   if (response.status !== 200 || !body.access_token) {

@@ -8,7 +8,7 @@ import type { SagaDefinition } from '../sagas/saga-runner';
 import { requireCollectionWrite, requireFileAccess } from '../shared/authorize';
 import { copyFile } from '../shared/copy-file';
 import type { FileLifecycleDeps } from './lifecycle-deps';
-import { discardEverywhere, discardSaga, draftOf } from './upload-document';
+import { discardEverywhere, draftOf } from './upload-document';
 
 export interface FinalizeCommand {
   readonly retainUntil?: Date | undefined;
@@ -22,6 +22,8 @@ export type FinalizeSagaPayload = {
   /** Every `rw` SE the saga may have copied to. */
   readonly candidates: readonly string[];
   readonly copies: readonly FileCopy[];
+  /** `rw` SEs whose copy failed and could not be discarded then: discarded with the temporary copies. */
+  readonly strays?: readonly string[];
 };
 
 /**
@@ -66,6 +68,7 @@ export class FinalizeDocument {
     const saga = finalizeSaga(this.deps, {
       copy: async (payload) => {
         const copies: FileCopy[] = [];
+        const strays: string[] = [];
         const remaining = [...candidates];
         const usedDcs = new Set<string>();
         const failures: string[] = [];
@@ -89,24 +92,18 @@ export class FinalizeDocument {
             );
           } catch (error) {
             failures.push(`${target.id}: ${(error as Error).message}`);
+            // That SE may keep a copy no record names (it died after storing, before answering):
+            // when it cannot be discarded now, the saga discards it with the temporary copies.
             await this.deps.directory
               .client(target.id)
               .discard(fileId)
-              .catch(async () => {
-                // That SE may keep a copy no record names (it died after storing, before
-                // answering): a discard saga of its own retries until the SE answers.
-                const started = await this.deps.sagas.start(discardSaga(this.deps), {
-                  fileId,
-                  seIds: [target.id],
-                });
-                void started.outcome.catch(() => undefined);
-              });
+              .catch(() => strays.push(target.id));
             continue;
           }
           copies.push({ seId: target.id, key: finalized.stored.key });
           usedDcs.add(target.dc);
         }
-        return { ...payload, copies };
+        return { ...payload, copies, ...(strays.length > 0 ? { strays } : {}) };
       },
       document: () => finalized,
     });
@@ -141,8 +138,8 @@ export function finalizeSaga(
     steps: [
       {
         name: 'copy',
-        // Compensation discards on every candidate, and the steps after the pivot need only `from`.
-        checkpoint: false,
+        // Saved: the save checks that this process still owns the saga before its pivot (a copy
+        // that outlived its lease may have been taken over and undone), and it keeps the strays.
         run: async (payload) => {
           if (!live) throw new Error('a finalize cut short before its switch is undone, not resumed');
           return live.copy(payload);
@@ -163,11 +160,11 @@ export function finalizeSaga(
       {
         name: 'remove_temporary',
         run: async (payload) => {
-          await discardEverywhere(
-            deps.directory,
-            payload.fileId,
-            payload.from.map((c) => c.seId),
-          );
+          // Under the saga's hold on the file: no later finalize can have written there.
+          await discardEverywhere(deps.directory, payload.fileId, [
+            ...payload.from.map((c) => c.seId),
+            ...(payload.strays ?? []),
+          ]);
           return payload;
         },
       },

@@ -42,6 +42,13 @@ export interface SagaRunnerSettings {
   readonly retryAfterMs: number;
   /** A saga that failed this many take-overs is left `failed` for a person to look at. */
   readonly maxAttempts: number;
+  /**
+   * `commit` answers once the pivot is done and the rest has ended, or this long after the pivot,
+   * whichever comes first (default 250 ms): when all is well the saga has ended, and its file
+   * taken no longer, by the time the caller hears of it; when an SE or the database is slow, the
+   * answer does not wait for steps that cannot change it.
+   */
+  readonly answerWithinMs?: number;
 }
 
 export interface SagaRunnerDeps {
@@ -79,6 +86,8 @@ export class SagaRunner {
   /** A per-process owner token: a restarted process is a new owner. */
   readonly owner: string;
   private readonly active = new Set<string>();
+  /** The steps after a pivot still running behind an answer (`commit`); `stop` waits for them. */
+  private readonly trailing = new Set<Promise<unknown>>();
   private renewTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
@@ -129,11 +138,24 @@ export class SagaRunner {
       };
     });
     const { id, outcome: rest } = await this.start(definition, payload, fileId, committed);
-    rest.catch((error: unknown) => {
-      if (reached) this.deps.log?.warn({ saga_id: id, err: error }, 'saga stopped after its pivot');
-    });
+    this.trailing.add(rest);
+    const settled = rest.then(
+      () => undefined,
+      (error: unknown) => {
+        if (reached) this.deps.log?.warn({ saga_id: id, err: error }, 'saga stopped after its pivot');
+      },
+    );
+    void settled.finally(() => this.trailing.delete(rest));
     // Failing before the pivot rejects `rest`, and so this, with the step's error.
     const first = await Promise.race([pivot, rest.then((ended) => ended.payload)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      settled,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.settings.answerWithinMs ?? 250);
+      }),
+    ]);
+    clearTimeout(timer);
     return { id, payload: first, rest };
   }
 
@@ -372,8 +394,21 @@ export class SagaRunner {
     this.renewTimer.unref();
   }
 
-  /** Stops the timers; sagas in flight keep their lease until it runs out. */
-  async stop(): Promise<void> {
+  /**
+   * Waits (up to `waitMs`) for the steps still running behind an answer, then stops the timers;
+   * sagas in flight after that keep their lease until it runs out, and a sweep finishes them.
+   */
+  async stop(waitMs = 5_000): Promise<void> {
+    if (this.trailing.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.trailing]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, waitMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     if (this.renewTimer) clearInterval(this.renewTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.renewTimer = null;

@@ -164,6 +164,40 @@ describe('SagaRunner', () => {
       expect(await store.get(committed.id)).toMatchObject({ status: 'done', step: 3 });
     });
 
+    it('answers after the steps behind the pivot when they end quickly: the saga is done by then', async () => {
+      const { log, definition } = recorder();
+      const committed = await runner(store, clock).commit(definition, { done: [] }, 'f1');
+      expect(log).toEqual(['run a', 'run b', 'run c']);
+      expect(await store.get(committed.id)).toMatchObject({ status: 'done', step: 3 });
+    });
+
+    it('stop waits for the steps still running behind an answer', async () => {
+      const { log, definition } = recorder();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const last = definition.steps[2]!;
+      const slowLast = {
+        ...definition,
+        steps: [
+          ...definition.steps.slice(0, 2),
+          { ...last, run: async (p: Payload) => (await held, last.run(p)) },
+        ],
+      };
+      const sagas = new SagaRunner(
+        { leaseMs: 10_000, retryAfterMs: 1_000, maxAttempts: 2, answerWithinMs: 0 },
+        { store, clock, ids: new SequenceIds(), failpoint: () => undefined },
+      );
+      const committed = await sagas.commit(slowLast, { done: [] }, 'f1');
+      let stoppedYet = false;
+      const stopped = sagas.stop().then(() => (stoppedYet = true));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(stoppedYet).toBe(false);
+      release();
+      await stopped;
+      expect(log).toEqual(['run a', 'run b', 'run c']);
+      expect(await store.get(committed.id)).toMatchObject({ status: 'done' });
+    });
+
     it('rejects, compensated, when a step before the pivot fails', async () => {
       const { log, definition } = recorder({ failAt: 'a' });
       await expect(runner(store, clock).commit(definition, { done: [] })).rejects.toThrow('a broke');

@@ -27,7 +27,6 @@ import {
   aStartedElement,
   MapDirectory,
   readAll,
-  UnreachableElement,
   source,
   type MemoryElement,
   type MemoryElementOptions,
@@ -745,35 +744,59 @@ describe('UploadDocument with a small direct upload', () => {
     );
   });
 
-  it('finalize leaves a discard saga for an SE that failed its copy and could not discard it', async () => {
-    const { upload, catalog, events, clock, sagas, sagaStore, directory, registry } = await setup([
+  it('finalize discards the copy of an rw SE that died after storing it, with the temporary copies, once that SE is back', async () => {
+    const { upload, catalog, events, clock, sagas, sagaStore, directory, registry, se } = await setup([
       { id: 'edit-1', mode: 'edit' },
-      { id: 'rw-1', mode: 'rw' },
-      { id: 'rw-2', mode: 'rw' },
-      { id: 'rw-3', mode: 'rw' },
+      { id: 'rw-1', mode: 'rw', priority: 1 },
+      { id: 'rw-2', mode: 'rw', priority: 2 },
+      { id: 'rw-3', mode: 'rw', priority: 3 },
     ]);
     const file = await upload.execute(aPrincipal(), command(), source(CONTENT));
-    // rw-1 dies mid-copy: it may have stored the copy, and cannot be asked to discard it now.
-    directory.clients.set('rw-1', new UnreachableElement('rw-1'));
-    const finalize = new FinalizeDocument(
-      { replication: 2, staleAfterMs: 15_000 },
-      {
-        registry: new RegistryView(registry, clock, 0),
-        directory,
-        catalog,
-        events,
-        clock,
-        sagas,
-        audit: new AuditTrail(new MemoryAuditLog(clock)),
-      },
+    // rw-1 stores the copy, then its answer is lost (killed before replying) and it stays down.
+    const real = se['rw-1']!.service;
+    let down = true;
+    const unreachable = () =>
+      new ApplicationError('storage_unavailable', "storage element 'rw-1' is unreachable");
+    directory.clients.set(
+      'rw-1',
+      Object.assign(Object.create(real) as typeof real, {
+        put: async (...args: Parameters<typeof real.put>) => {
+          await real.put(...args);
+          throw unreachable();
+        },
+        discard: async (fileId: string) => {
+          if (down) throw unreachable();
+          return real.discard(fileId);
+        },
+      }),
     );
-    await finalize.execute(aPrincipal(), file.fileId, {});
-    const copies = (await catalog.get(file.fileId))!.copies.map((c) => c.seId);
-    expect(copies).toHaveLength(2);
-    expect(copies).not.toContain('rw-1');
-    const discards = (await sagaStore.list({ kind: 'discard', limit: 5, cursor: null })).items;
-    expect(discards).toEqual([
-      expect.objectContaining({ status: 'running', payload: { fileId: file.fileId, seIds: ['rw-1'] } }),
-    ]);
+    const deps = {
+      registry: new RegistryView(registry, clock, 0),
+      directory,
+      catalog,
+      events,
+      clock,
+      sagas,
+      audit: new AuditTrail(new MemoryAuditLog(clock)),
+    };
+    await new FinalizeDocument({ replication: 2, staleAfterMs: 15_000 }, deps).execute(
+      aPrincipal(),
+      file.fileId,
+      {},
+    );
+    expect((await catalog.get(file.fileId))!.copies.map((c) => c.seId).sort()).toEqual(['rw-2', 'rw-3']);
+    // The stray is the finalize saga's to discard, under its hold on the file (no later finalize
+    // can write there meanwhile): it waits for rw-1.
+    expect((await real.info()).fileCount).toBe(1);
+    const [saga] = (await sagaStore.list({ kind: 'finalize', limit: 1, cursor: null })).items;
+    expect(saga).toMatchObject({ status: 'running', step: 2, payload: { strays: ['rw-1'] } });
+    expect(saga!.error).toContain('rw-1');
+
+    down = false;
+    clock.advance(60_000);
+    await sagas.recover(sagaResumer({ ...deps, restored: new MemoryRestoredCopies() }));
+    expect((await sagaStore.get(saga!.id))?.status).toBe('done');
+    expect((await real.info()).fileCount).toBe(0);
+    expect((await se['edit-1']!.service.info()).fileCount).toBe(0);
   });
 });
