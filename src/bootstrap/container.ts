@@ -58,7 +58,7 @@ export interface Infrastructure {
   /** `cache`: the shared cache's own connection (no offline queue, short command timeout). */
   readonly redis: { readonly publisher: Redis; readonly subscriber: Redis; readonly cache: Redis } | null;
   /** This process's token for the storage elements' internal API (split mode). */
-  readonly serviceToken: () => Promise<string>;
+  readonly serviceToken: (rejected?: string) => Promise<string>;
 }
 
 /** What every role needs: config, telemetry, time, persistence adapters, events, the SE directory. */

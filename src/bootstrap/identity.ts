@@ -65,7 +65,8 @@ export interface Identity {
   /** The issuer a request's tokens must carry (RFC 8414: the server's base URL). */
   readonly issuerOf: (ctx: Context) => string;
   /** This process's own token for the storage elements' internal API. */
-  readonly serviceToken: () => Promise<string>;
+  /** This process's token for the other roles; `rejected`: the token a callee just refused (401). */
+  readonly serviceToken: (rejected?: string) => Promise<string>;
   /** Present when this process runs the admin role (the issuer). */
   readonly admin: AdminIdentity | null;
   /** Bootstrap on first start, key rotation schedule; returns what stops it. */
@@ -114,7 +115,7 @@ function memoize<T>(load: () => Promise<T>, ttlMs: number, now: () => number): (
 }
 
 /** The storage-element credentials a split ingester or query process obtains for itself. */
-function clientCredentialsSource(config: Config): (() => Promise<string>) | null {
+function clientCredentialsSource(config: Config): ((rejected?: string) => Promise<string>) | null {
   if (!config.issuer_url || !config.client_id || !config.client_secret) return null;
   const source = new ClientCredentialsTokenSource(
     `${issuerFrom(config.issuer_url)}/oauth/token`,
@@ -129,7 +130,7 @@ function clientCredentialsSource(config: Config): (() => Promise<string>) | null
       ),
     },
   );
-  return () => source.token();
+  return (rejected) => source.token(rejected);
 }
 
 async function writeBootstrapCredentials(
@@ -279,7 +280,7 @@ export async function buildIdentity(
   const identity: Identity = {
     authenticate,
     issuerOf,
-    serviceToken: () => {
+    serviceToken: (rejected?: string) => {
       if (!serviceToken) {
         return Promise.reject(
           new ApplicationError(
@@ -288,7 +289,7 @@ export async function buildIdentity(
           ),
         );
       }
-      return serviceToken();
+      return serviceToken(rejected);
     },
     admin,
     start: async (url) => {

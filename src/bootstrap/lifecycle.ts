@@ -171,8 +171,8 @@ export async function startArtStore(config: Config, log: Logger): Promise<Runnin
     const metrics = new Metrics({ roles: config.role.join(',') });
     const hosted = new Map<string, StorageElementService>();
     let identity: Identity | null = null;
-    const serviceToken = (): Promise<string> =>
-      identity ? identity.serviceToken() : Promise.reject(new Error('identity is not ready yet'));
+    const serviceToken = (rejected?: string): Promise<string> =>
+      identity ? identity.serviceToken(rejected) : Promise.reject(new Error('identity is not ready yet'));
     const container = buildContainer(
       { config, logger: log, metrics, orm, redis, serviceToken },
       config.role,

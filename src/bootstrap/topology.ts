@@ -17,7 +17,7 @@ export function storageElementDirectory(
   hosted: ReadonlyMap<string, StorageElementService>,
   registry: RegistryView,
   codec: JsonSidecarCodec,
-  serviceToken: () => Promise<string>,
+  serviceToken: (rejected?: string) => Promise<string>,
 ): StorageElementDirectory {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const remote = new Map<string, StorageElementClient>();

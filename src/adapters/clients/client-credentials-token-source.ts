@@ -36,6 +36,7 @@ export class ClientCredentialsTokenSource {
   private pending: Promise<string> | null = null;
   private restored: Promise<void> | null = null;
   private failedAt = Number.NEGATIVE_INFINITY;
+  private droppedAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
 
   constructor(
@@ -48,9 +49,19 @@ export class ClientCredentialsTokenSource {
     this.now = options.now ?? Date.now;
   }
 
-  async token(): Promise<string> {
+  /**
+   * The token to send. `rejected`: the token a callee just refused (`401`; e.g. the issuer's keys
+   * were reset, so a token kept from before is unknown): dropped, and a new one fetched — at most
+   * once every 10 s, so a callee that refuses every token cannot make us flood the issuer.
+   */
+  async token(rejected?: string): Promise<string> {
     this.restored ??= this.restore();
     await this.restored;
+    const now = this.now();
+    if (rejected && this.current?.token === rejected && now - this.droppedAt >= 10_000) {
+      this.droppedAt = now;
+      this.current = null;
+    }
     return this.held();
   }
 
@@ -76,11 +87,6 @@ export class ClientCredentialsTokenSource {
       })
       .finally(() => (this.pending = null));
     return this.pending;
-  }
-
-  /** Drops the cached token, e.g. after a 401 from the callee. */
-  invalidate(): void {
-    this.current = null;
   }
 
   private async fetchToken(): Promise<string> {

@@ -88,26 +88,47 @@ export class HttpStorageElementClient implements StorageElementClient {
     private readonly baseUrl: () => Promise<string>,
     private readonly codec: JsonSidecarCodec,
     private readonly agent: Agent,
-    /** This process's access token for the SE's internal API (`storage:*` scopes). */
-    private readonly accessToken: () => Promise<string>,
+    /**
+     * This process's access token for the SE's internal API (`storage:*` scopes); given the token
+     * the SE just refused (401), it drops it and gets a new one.
+     */
+    private readonly accessToken: (rejected?: string) => Promise<string>,
   ) {}
 
-  private async authorization(): Promise<{ authorization: string }> {
-    return { authorization: `Bearer ${await this.accessToken()}` };
+  private async authorization(rejected?: string): Promise<{ authorization: string }> {
+    return { authorization: `Bearer ${await this.accessToken(rejected)}` };
+  }
+
+  /** After a 401 the token is dropped, so the next call has a new one (e.g. the issuer's keys were reset). */
+  private refused(auth: { authorization: string }): void {
+    void this.accessToken(auth.authorization.slice('Bearer '.length)).catch(() => undefined);
   }
 
   private async url(path: string): Promise<URL> {
     return new URL(`${INTERNAL_PREFIX}/${encodeURIComponent(this.id)}${path}`, await this.baseUrl());
   }
 
+  /** A JSON call; one refused with 401 is sent once more with a new token (the SE did nothing). */
   private async call(
     method: string,
     path: string,
     body?: unknown,
     timeoutMs = JSON_TIMEOUT_MS,
   ): Promise<{ status: number; body: Buffer }> {
+    const first = await this.callOnce(method, path, await this.authorization(), body, timeoutMs);
+    if (first.status !== 401) return first;
+    return this.callOnce(method, path, await this.authorization(first.token), body, timeoutMs);
+  }
+
+  private async callOnce(
+    method: string,
+    path: string,
+    auth: { authorization: string },
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: Buffer; token: string }> {
     const url = await this.url(path);
-    const auth = await this.authorization();
+    const token = auth.authorization.slice('Bearer '.length);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = request(url, {
@@ -122,7 +143,7 @@ export class HttpStorageElementClient implements StorageElementClient {
       req.on('error', (error) => reject(unreachable(this.id, error)));
       req.on('response', (res) => {
         readBody(res).then(
-          (buffer) => resolve({ status: res.statusCode ?? 0, body: buffer }),
+          (buffer) => resolve({ status: res.statusCode ?? 0, body: buffer, token }),
           (error: unknown) => reject(unreachable(this.id, error)),
         );
       });
@@ -144,8 +165,9 @@ export class HttpStorageElementClient implements StorageElementClient {
     options?: PutOptions,
   ): Promise<DocumentAttributes> {
     const url = await this.url(`/files/${draft.fileId}`);
+    const auth = await this.authorization();
     const headers: Record<string, string> = {
-      ...(await this.authorization()),
+      ...auth,
       expect: '100-continue',
       'content-type': 'application/octet-stream',
       ...putOptionsToHeaders(options),
@@ -179,6 +201,7 @@ export class HttpStorageElementClient implements StorageElementClient {
       throw unreachable(this.id, error);
     });
     const parsed = body.length > 0 ? (JSON.parse(body.toString('utf8')) as unknown) : {};
+    if (res.statusCode === 401) this.refused(auth);
     if ((res.statusCode ?? 500) >= 400) throw errorFrom(res.statusCode ?? 500, parsed as Problem, this.id);
     return this.codec.fromDocument(parsed);
   }
@@ -214,6 +237,7 @@ export class HttpStorageElementClient implements StorageElementClient {
       req.end();
     });
     const status = res.statusCode ?? 500;
+    if (status === 401) this.refused(auth);
     if (status >= 400) {
       const body = await readBody(res);
       throw errorFrom(status, (body.length ? JSON.parse(body.toString('utf8')) : {}) as Problem, this.id);

@@ -97,14 +97,21 @@ describe('ClientCredentialsTokenSource', () => {
     }
   });
 
-  it('drops its token when told the callee refused it', async () => {
+  it('drops its token when told the callee refused it, at most once every 10 s', async () => {
     const endpoint = tokenEndpoint((n) => [200, { access_token: `t${n}`, expires_in: 900 }]);
     const url = await endpoint.start();
-    const source = new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read');
+    let now = 1_000_000;
+    const source = new ClientCredentialsTokenSource(url, 'a', 'b', 'storage:read', { now: () => now });
     try {
       expect(await source.token()).toBe('t1');
-      source.invalidate();
-      expect(await source.token()).toBe('t2');
+      expect(await source.token('t1')).toBe('t2');
+      // A refusal of a token already replaced changes nothing.
+      expect(await source.token('t1')).toBe('t2');
+      // A callee refusing every token cannot make it ask the issuer more than once per 10 s.
+      expect(await source.token('t2')).toBe('t2');
+      now += 10_000;
+      expect(await source.token('t2')).toBe('t3');
+      expect(endpoint.count).toBe(3);
     } finally {
       await endpoint.stop();
     }
