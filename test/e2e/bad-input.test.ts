@@ -173,6 +173,17 @@ describe('bad input over HTTP (--role all)', () => {
     expect(answer.endsWith('\r\n\r\n')).toBe(true);
   });
 
+  it('answers a token request whose headers are too large with problem details that carry the RFC 6749 error too', async () => {
+    const answer = await rawExchange(
+      base,
+      `POST /oauth/token HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nContent-Length: 0\r\n\r\n`,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /u);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+    expect(body).toMatchObject({ code: 'headers_too_large', error: 'invalid_request' });
+    expect(body.error_description).toEqual(expect.any(String));
+  });
+
   it('answers a token request with a NUL in its (unread) query in RFC 6749 form, not problem details', async () => {
     const token = await anonymousFetch(`${base}/oauth/token?limit=%00`, {
       method: 'POST',

@@ -40,7 +40,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   // An answer to HEAD has no body (RFC 9110 §9.3.2): a client would read the body as the next answer.
   const raw = (error as { rawPacket?: Buffer }).rawPacket;
   const head = raw !== undefined && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
-  socket.end(rawProblem(code, detail, PARSER_FIELDS[error.code ?? ''] ?? 'request', head));
+  // A token-endpoint client reads RFC 6749 §5.2 errors: the problem carries `error` too.
+  const oauth = raw !== undefined && /^[A-Z]+ \/oauth\//u.test(raw.subarray(0, 16).toString('latin1'));
+  socket.end(rawProblem(code, detail, PARSER_FIELDS[error.code ?? ''] ?? 'request', head, oauth));
 }
 
 /** What part of the request each llhttp error is about (the problem's `field`). */
@@ -62,9 +64,13 @@ function rawProblem(
   detail: string,
   field: string,
   head = false,
+  oauth = false,
 ): string {
   const { status, title } = ERROR_STATUS[code];
-  const body = JSON.stringify(problemBody({ code, detail, details: { field } }, undefined));
+  const body = JSON.stringify({
+    ...problemBody({ code, detail, details: { field } }, undefined),
+    ...(oauth ? { error: 'invalid_request', error_description: detail } : {}),
+  });
   return `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`;
 }
 

@@ -21,6 +21,8 @@ export interface Effects {
   readonly deleted: Set<string>;
   readonly internalCreated: Set<string>;
   patches: number;
+  /** The highest `attr_version` a 2xx PATCH answered (a patch the document already shows keeps it). */
+  patchedTo: number;
   holds: number;
 }
 
@@ -57,9 +59,16 @@ function record(effects: Effects, endpoint: Endpoint, request: FuzzRequest, outc
       if (id) effects.deleted.add(id.toLowerCase());
       return;
     }
-    case 'patches':
+    case 'patches': {
       effects.patches++;
+      try {
+        const version = (JSON.parse(outcome.body.toString('utf8')) as { attr_version?: number }).attr_version;
+        if (typeof version === 'number') effects.patchedTo = Math.max(effects.patchedTo, version);
+      } catch {
+        // Not JSON: the drift check then shows it.
+      }
       return;
+    }
     case 'holds':
       effects.holds++;
       return;
