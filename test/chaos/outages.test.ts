@@ -7,7 +7,6 @@ import {
   bootstrapCredentials,
   clientToken,
   signInAsBootstrapAdmin,
-  type ClientCredentials,
 } from '../support/auth';
 import { killAll, startServe, type ArtStoreProcess } from '../support/artstore-process';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -127,9 +126,11 @@ async function campaign(
   redis: PrivateRedis,
   refused: Refused,
   shared: { temporary: Stored; permanent: Stored },
-  credentials: ClientCredentials,
+  /** The admin's data directory: its bootstrap credentials get a fresh token for each fault. */
+  adminDataDir: string,
 ): Promise<void> {
-  // A fresh token for each fault, granted while everything is healthy (tokens live 15 minutes).
+  // Granted while everything is healthy (tokens live 15 minutes).
+  const credentials = await bootstrapCredentials(adminDataDir);
   const token = await retried(() => clientToken(target.admin, credentials));
   for (const url of [target.admin, target.ingester, target.query]) authorize(url, token);
   target = { ...target, token };
@@ -270,16 +271,7 @@ describe('dependency outages (--role all)', () => {
   });
 
   it.each(ALL_FAULTS.map((f) => [faultName(f), f] as const))('%s', async (_, fault) => {
-    await campaign(
-      'all',
-      fault,
-      target,
-      deps,
-      redis,
-      refused,
-      shared,
-      await bootstrapCredentials(join(dir, 'data')),
-    );
+    await campaign('all', fault, target, deps, redis, refused, shared, join(dir, 'data'));
   });
 });
 
@@ -327,15 +319,6 @@ describe('dependency outages (split roles)', () => {
   });
 
   it.each(SPLIT_FAULTS.map((f) => [faultName(f), f] as const))('%s', async (_, fault) => {
-    await campaign(
-      'split',
-      fault,
-      target,
-      deps,
-      redis,
-      refused,
-      shared,
-      await bootstrapCredentials(join(dir, 'admin')),
-    );
+    await campaign('split', fault, target, deps, redis, refused, shared, join(dir, 'admin'));
   });
 });

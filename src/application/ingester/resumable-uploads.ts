@@ -37,7 +37,8 @@ export interface ResumableUploadDeps {
   readonly describe: DescribeUpload;
   /**
    * Removes a file nobody was given: what a stalled completion catalogued after another took its
-   * upload over under a new id. No retention applies to it (DeleteDocument.discard).
+   * upload over under a new id. No retention applies to it (DeleteDocument.discard). Best effort:
+   * it does not reject (the container logs a failure; the upload is answered either way).
    */
   readonly discard: (fileId: string) => Promise<void>;
 }

@@ -3,6 +3,7 @@ import {
   SagaRunner,
   type SagaDefinition,
   type SagaPayload,
+  type SagaRunnerSettings,
 } from '../../../src/application/sagas/saga-runner';
 import { uploadSaga } from '../../../src/application/ingester/upload-document';
 import { FixedClock, SequenceIds } from '../../support/builders';
@@ -37,11 +38,24 @@ function runner(
   store: MemorySagaStore,
   clock: FixedClock,
   failpoint: (name: string) => void = () => undefined,
+  settings: Partial<SagaRunnerSettings> = {},
 ) {
   return new SagaRunner(
-    { leaseMs: 10_000, retryAfterMs: 1_000, maxAttempts: 2 },
+    { leaseMs: 10_000, retryAfterMs: 1_000, maxAttempts: 2, ...settings },
     { store, clock, ids: new SequenceIds(), failpoint },
   );
+}
+
+/** The definition with its last step held until `release()`: steps still running behind an answer. */
+function withLastStepHeld(definition: SagaDefinition<Payload>) {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const last = definition.steps[2]!;
+  const steps = [
+    ...definition.steps.slice(0, 2),
+    { ...last, run: async (p: Payload) => (await held, last.run(p)) },
+  ];
+  return { definition: { ...definition, steps }, release };
 }
 
 /** Simulates a crash: a failpoint that throws stops the saga where a SIGKILL would. */
@@ -144,16 +158,7 @@ describe('SagaRunner', () => {
   describe('commit: the answer once the pivot is done', () => {
     it('resolves after the pivot while the later steps still run, and they finish behind it', async () => {
       const { log, definition } = recorder();
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      const last = definition.steps[2]!;
-      const slowLast = {
-        ...definition,
-        steps: [
-          ...definition.steps.slice(0, 2),
-          { ...last, run: async (p: Payload) => (await held, last.run(p)) },
-        ],
-      };
+      const { definition: slowLast, release } = withLastStepHeld(definition);
       const committed = await runner(store, clock).commit(slowLast, { done: [] }, 'f1');
       expect(committed.payload).toEqual({ done: ['a', 'b'] });
       expect(log).toEqual(['run a', 'run b']);
@@ -173,20 +178,8 @@ describe('SagaRunner', () => {
 
     it('stop waits for the steps still running behind an answer', async () => {
       const { log, definition } = recorder();
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      const last = definition.steps[2]!;
-      const slowLast = {
-        ...definition,
-        steps: [
-          ...definition.steps.slice(0, 2),
-          { ...last, run: async (p: Payload) => (await held, last.run(p)) },
-        ],
-      };
-      const sagas = new SagaRunner(
-        { leaseMs: 10_000, retryAfterMs: 1_000, maxAttempts: 2, answerWithinMs: 0 },
-        { store, clock, ids: new SequenceIds(), failpoint: () => undefined },
-      );
+      const { definition: slowLast, release } = withLastStepHeld(definition);
+      const sagas = runner(store, clock, undefined, { answerWithinMs: 0 });
       const committed = await sagas.commit(slowLast, { done: [] }, 'f1');
       let stoppedYet = false;
       const stopped = sagas.stop().then(() => (stoppedYet = true));

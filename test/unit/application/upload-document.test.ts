@@ -69,6 +69,18 @@ async function setup(
     { leaseMs: 30_000, retryAfterMs: 1_000, maxAttempts: 3 },
     { store: sagaStore, clock, ids, failpoint: () => undefined },
   );
+  const view = new RegistryView(registry, clock, 0);
+  const auditLog = new MemoryAuditLog(clock);
+  // What finalize and delete need, for the tests that run them on what was uploaded.
+  const lifecycle = {
+    registry: view,
+    directory,
+    catalog,
+    events,
+    clock,
+    sagas,
+    audit: new AuditTrail(auditLog),
+  };
   const upload = new UploadDocument(
     {
       defaultTtlDays: 30,
@@ -78,7 +90,7 @@ async function setup(
       collections: limits.collections,
     },
     {
-      registry: new RegistryView(registry, clock, 0),
+      registry: view,
       directory,
       catalog,
       events,
@@ -88,7 +100,49 @@ async function setup(
       sniffer: new SignatureContentSniffer(),
     },
   );
-  return { clock, registry, se: started, catalog, events, upload, sagaStore, sagas, directory };
+  return {
+    clock,
+    registry,
+    se: started,
+    catalog,
+    events,
+    upload,
+    sagaStore,
+    sagas,
+    directory,
+    lifecycle,
+    auditLog,
+  };
+}
+
+/**
+ * Makes `seId` an SE that stores every byte of a put, then loses its answer (killed before
+ * replying) and stays down: discards fail until `back()`.
+ */
+function diesAfterStoring(directory: MapDirectory, element: MemoryElement, seId: string) {
+  const real = element.service;
+  let down = true;
+  const unreachable = () =>
+    new ApplicationError('storage_unavailable', `storage element '${seId}' is unreachable`);
+  directory.clients.set(
+    seId,
+    Object.assign(Object.create(real) as typeof real, {
+      put: async (...args: Parameters<typeof real.put>) => {
+        await real.put(...args);
+        throw unreachable();
+      },
+      discard: async (fileId: string) => {
+        if (down) throw unreachable();
+        return real.discard(fileId);
+      },
+    }),
+  );
+  return {
+    real,
+    back: () => {
+      down = false;
+    },
+  };
 }
 
 const command = (overrides: Partial<UploadCommand> = {}): UploadCommand => ({
@@ -437,23 +491,7 @@ describe('UploadDocument with replicas', () => {
       { id: 'edit-2', mode: 'edit', priority: 2 },
     ]);
     // edit-1 stores every byte, then its answer is lost (killed before replying) and it stays down.
-    const real = se['edit-1']!.service;
-    let down = true;
-    const unreachable = () =>
-      new ApplicationError('storage_unavailable', "storage element 'edit-1' is unreachable");
-    directory.clients.set(
-      'edit-1',
-      Object.assign(Object.create(real) as typeof real, {
-        put: async (...args: Parameters<typeof real.put>) => {
-          await real.put(...args);
-          throw unreachable();
-        },
-        discard: async (fileId: string) => {
-          if (down) throw unreachable();
-          return real.discard(fileId);
-        },
-      }),
-    );
+    const { real, back } = diesAfterStoring(directory, se['edit-1']!, 'edit-1');
     const file = await upload.execute(aPrincipal(), command(), () => source(CONTENT));
     expect((await catalog.get(file.fileId))?.copies.map((c) => c.seId)).toEqual(['edit-2']);
     // The client has its answer and the upload saga is done: the stray copy is a discard saga's,
@@ -467,7 +505,7 @@ describe('UploadDocument with replicas', () => {
     const [saga] = await sagasOf('discard');
     expect(saga).toMatchObject({ status: 'running', fileId: null, payload: { seIds: ['edit-1'] } });
 
-    down = false;
+    back();
     clock.advance(60_000);
     await sagas.recover(
       sagaResumer({
@@ -700,24 +738,13 @@ describe('UploadDocument with a small direct upload', () => {
   });
 
   it('discards a file nobody was given without its retention; a client delete of it is refused', async () => {
-    const { upload, catalog, events, clock, sagas, sagaStore, directory, registry, se } = await setup([
-      ...TWO,
-    ]);
+    const { upload, catalog, sagaStore, se, lifecycle, auditLog } = await setup([...TWO]);
     const file = await upload.execute(
       aPrincipal(),
       command({ retentionPolicy: 'permanent', retainUntil: new Date(T0.getTime() + 30 * DAY) }),
       source(CONTENT),
     );
-    const auditLog = new MemoryAuditLog(clock);
-    const deletes = new DeleteDocument({
-      registry: new RegistryView(registry, clock, 0),
-      directory,
-      catalog,
-      events,
-      clock,
-      sagas,
-      audit: new AuditTrail(auditLog),
-    });
+    const deletes = new DeleteDocument(lifecycle);
     await expect(deletes.execute(aPrincipal(), file.fileId)).rejects.toMatchObject({
       code: 'retention_active',
     });
@@ -745,7 +772,7 @@ describe('UploadDocument with a small direct upload', () => {
   });
 
   it('finalize discards the copy of an rw SE that died after storing it, with the temporary copies, once that SE is back', async () => {
-    const { upload, catalog, events, clock, sagas, sagaStore, directory, registry, se } = await setup([
+    const { upload, catalog, clock, sagas, sagaStore, directory, se, lifecycle } = await setup([
       { id: 'edit-1', mode: 'edit' },
       { id: 'rw-1', mode: 'rw', priority: 1 },
       { id: 'rw-2', mode: 'rw', priority: 2 },
@@ -753,33 +780,8 @@ describe('UploadDocument with a small direct upload', () => {
     ]);
     const file = await upload.execute(aPrincipal(), command(), source(CONTENT));
     // rw-1 stores the copy, then its answer is lost (killed before replying) and it stays down.
-    const real = se['rw-1']!.service;
-    let down = true;
-    const unreachable = () =>
-      new ApplicationError('storage_unavailable', "storage element 'rw-1' is unreachable");
-    directory.clients.set(
-      'rw-1',
-      Object.assign(Object.create(real) as typeof real, {
-        put: async (...args: Parameters<typeof real.put>) => {
-          await real.put(...args);
-          throw unreachable();
-        },
-        discard: async (fileId: string) => {
-          if (down) throw unreachable();
-          return real.discard(fileId);
-        },
-      }),
-    );
-    const deps = {
-      registry: new RegistryView(registry, clock, 0),
-      directory,
-      catalog,
-      events,
-      clock,
-      sagas,
-      audit: new AuditTrail(new MemoryAuditLog(clock)),
-    };
-    await new FinalizeDocument({ replication: 2, staleAfterMs: 15_000 }, deps).execute(
+    const { real, back } = diesAfterStoring(directory, se['rw-1']!, 'rw-1');
+    await new FinalizeDocument({ replication: 2, staleAfterMs: 15_000 }, lifecycle).execute(
       aPrincipal(),
       file.fileId,
       {},
@@ -792,9 +794,9 @@ describe('UploadDocument with a small direct upload', () => {
     expect(saga).toMatchObject({ status: 'running', step: 2, payload: { strays: ['rw-1'] } });
     expect(saga!.error).toContain('rw-1');
 
-    down = false;
+    back();
     clock.advance(60_000);
-    await sagas.recover(sagaResumer({ ...deps, restored: new MemoryRestoredCopies() }));
+    await sagas.recover(sagaResumer({ ...lifecycle, restored: new MemoryRestoredCopies() }));
     expect((await sagaStore.get(saga!.id))?.status).toBe('done');
     expect((await real.info()).fileCount).toBe(0);
     expect((await se['edit-1']!.service.info()).fileCount).toBe(0);
